@@ -5,13 +5,14 @@ import type {Histogram} from 'hdr-histogram-js';
 export const HISTOGRAM_MAX_US = 60_000_000;
 export const HISTOGRAM_SIGNIFICANT_DIGITS = 3;
 
-export interface PercentilesMs {
+/** A type alias (not an interface) so it is assignable to the report's open (loose) objects. */
+export type PercentilesMs = {
   p50: number;
   p95: number;
   p99: number;
   p999: number;
   max: number;
-}
+};
 
 /**
  * A µs latency histogram (HdrHistogram, 3 significant digits). Values below 0 are recorded

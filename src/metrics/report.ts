@@ -1,0 +1,323 @@
+/**
+ * The run report, schema `rtpsla.report/v1` (SPEC §6): the single source of truth.
+ * The zod schema below defines what a valid report is; the TypeScript types are inferred
+ * from it. `load` writes reports with `writeReportAtomic`, `sla` reads them with
+ * `readReportFile`. Unknown extra fields are allowed at every level (forward compatible).
+ */
+import {mkdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs';
+import path from 'node:path';
+import {z} from 'zod';
+import {ConfigError, InputError, RtpslaError, errorMessage} from '../errors.js';
+import {LatencyHistogram, type PercentilesMs} from './histogram.js';
+
+export type {PercentilesMs} from './histogram.js';
+
+export const REPORT_SCHEMA_ID = 'rtpsla.report/v1';
+
+const count = z.number().int().nonnegative();
+const nonNegative = z.number().nonnegative();
+const ratio = z.number().min(0).max(1);
+const isoTime = z.iso.datetime({offset: true});
+const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'expected base64 text');
+
+export const PercentilesMsSchema = z.looseObject({
+  p50: nonNegative,
+  p95: nonNegative,
+  p99: nonNegative,
+  p999: nonNegative,
+  max: nonNegative,
+});
+
+export const ReportTargetSchema = z.looseObject({
+  ariUrl: z.string(),
+  app: z.string(),
+  /** Asterisk version string ("22.10.1") or "sim" for the embedded stand-in. */
+  asterisk: z.string(),
+});
+
+export const ReportParamsSchema = z.looseObject({
+  count: count,
+  durationMs: nonNegative,
+  delayBetweenMs: nonNegative,
+  format: z.string().min(1),
+  lateThresholdMs: nonNegative,
+});
+
+export const LeakedSchema = z.looseObject({
+  channels: count,
+  bridges: count,
+  ports: count,
+});
+
+export const ReportSummarySchema = z.looseObject({
+  callsAttempted: count,
+  callsAnswered: count,
+  callsFailed: count,
+  peakConcurrent: count,
+  packetsUp: count,
+  packetsBack: count,
+  lost: count,
+  lossRatio: ratio,
+  late: count,
+  lateRatio: ratio,
+  maxConsecutiveLate: count,
+  latenessMs: PercentilesMsSchema,
+  rttMs: PercentilesMsSchema,
+  leaked: LeakedSchema,
+});
+
+/**
+ * One `calls[]` entry. Fields a failed call may never have reached (channel, relay port,
+ * setup/first-media time) are required but may be null.
+ */
+export const CallRecordSchema = z.looseObject({
+  index: count,
+  channelId: z.string().nullable(),
+  port: z.number().int().min(0).max(65535).nullable(),
+  startedAt: isoTime,
+  endedAt: isoTime,
+  setupMs: nonNegative.nullable(),
+  firstMediaMs: nonNegative.nullable(),
+  packetsUp: count,
+  packetsBack: count,
+  lost: count,
+  late: count,
+  maxConsecutiveLate: count,
+  latenessMs: PercentilesMsSchema,
+  rttMs: PercentilesMsSchema,
+  jitterMs: nonNegative,
+  error: z.string().nullable(),
+});
+
+export const ReportHistogramsSchema = z.looseObject({
+  latenessUs: base64,
+  rttUs: base64,
+});
+
+export const ReportSchema = z.looseObject({
+  schema: z.literal(REPORT_SCHEMA_ID),
+  runId: z.string().min(1),
+  tool: z.looseObject({name: z.string(), version: z.string()}),
+  startedAt: isoTime,
+  endedAt: isoTime,
+  /** Set by `load` when the run was interrupted (Ctrl-C): such a report can never pass `sla`. */
+  partial: z.boolean().optional(),
+  target: ReportTargetSchema,
+  params: ReportParamsSchema,
+  summary: ReportSummarySchema,
+  calls: z.array(CallRecordSchema),
+  histograms: ReportHistogramsSchema,
+});
+
+export type Report = z.infer<typeof ReportSchema>;
+export type ReportSummary = z.infer<typeof ReportSummarySchema>;
+export type CallRecord = z.infer<typeof CallRecordSchema>;
+export type ReportParams = z.infer<typeof ReportParamsSchema>;
+export type ReportTarget = z.infer<typeof ReportTargetSchema>;
+export type ReportHistograms = z.infer<typeof ReportHistogramsSchema>;
+export type Leaked = z.infer<typeof LeakedSchema>;
+
+// Compile-time check: the schema's percentiles and histogram.ts's PercentilesMs are the same shape.
+const _percentilesSameShape: PercentilesMs = {} as z.infer<typeof PercentilesMsSchema>;
+void _percentilesSameShape;
+
+export type ValidateResult = {ok: true; report: Report} | {ok: false; reason: string};
+
+/** How many schema problems a reason line names before "… and N more". */
+const MAX_PROBLEMS_NAMED = 3;
+
+/** Checks `json` against `rtpsla.report/v1`. On failure `reason` is one line naming the first problems by JSON path. */
+export function validateReport(json: unknown): ValidateResult {
+  const r = ReportSchema.safeParse(json);
+  if (r.success) return {ok: true, report: r.data};
+  return {ok: false, reason: describeIssues(r.error.issues, json)};
+}
+
+/** One readable line from zod issues: `summary.lossRatio: expected number, got string; calls[3].error: required`. */
+export function describeIssues(issues: readonly z.core.$ZodIssue[], input: unknown): string {
+  const parts = issues.slice(0, MAX_PROBLEMS_NAMED).map((issue) => {
+    const where = formatPath(issue.path);
+    return `${where === '' ? '(top level)' : where}: ${describeIssue(issue, input)}`;
+  });
+  if (issues.length > MAX_PROBLEMS_NAMED) parts.push(`… and ${issues.length - MAX_PROBLEMS_NAMED} more`);
+  return parts.join('; ');
+}
+
+function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
+  const {found, value} = lookup(input, issue.path);
+  if (!found) return 'required';
+  switch (issue.code) {
+    case 'invalid_type':
+      return `expected ${issue.expected}, got ${typeName(value)}`;
+    case 'invalid_value':
+      return `expected ${issue.values.map((v) => JSON.stringify(v)).join(' or ')}, got ${JSON.stringify(value)}`;
+    case 'too_small':
+      return `${JSON.stringify(value)} is below the minimum ${String(issue.minimum)}`;
+    case 'too_big':
+      return `${JSON.stringify(value)} is above the maximum ${String(issue.maximum)}`;
+    case 'invalid_format':
+      return issue.format === 'datetime'
+        ? `expected an ISO-8601 date-time, got ${JSON.stringify(value)}`
+        : `${JSON.stringify(value)} is not valid ${issue.format}`;
+    default:
+      return issue.message.replace(/^Invalid input: /, '');
+  }
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'number' && Number.isNaN(v)) return 'NaN';
+  if (typeof v === 'number' && !Number.isInteger(v)) return `number ${v}`;
+  return typeof v;
+}
+
+function lookup(input: unknown, p: readonly PropertyKey[]): {found: boolean; value: unknown} {
+  let cur: unknown = input;
+  for (const key of p) {
+    if (cur === null || typeof cur !== 'object' || !Object.prototype.hasOwnProperty.call(cur, key)) return {found: false, value: undefined};
+    cur = (cur as Record<PropertyKey, unknown>)[key];
+  }
+  return {found: cur !== undefined, value: cur};
+}
+
+/** `['calls', 3, 'error']` → `calls[3].error`. */
+export function formatPath(p: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of p) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out === '' ? String(key) : `.${String(key)}`;
+  }
+  return out;
+}
+
+export type ReadReportResult = {ok: true; report: Report} | {ok: false; reason: string};
+
+/** Reads and validates a report file; on failure `reason` says why (without the path). */
+export function tryReadReportFile(file: string): ReadReportResult {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return {ok: false, reason: 'no such file'};
+    if (code === 'EISDIR') return {ok: false, reason: 'is a directory, not a report file'};
+    if (code === 'EACCES') return {ok: false, reason: 'permission denied'};
+    return {ok: false, reason: `cannot read: ${errorMessage(err)}`};
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    return {ok: false, reason: `not valid JSON: ${errorMessage(err)}`};
+  }
+  const r = validateReport(json);
+  if (!r.ok) return {ok: false, reason: `not a valid ${REPORT_SCHEMA_ID} report: ${r.reason}`};
+  return r;
+}
+
+/** Reads and validates a report file; throws InputError("<path>: <reason>") if it cannot be used. */
+export function readReportFile(file: string): Report {
+  const r = tryReadReportFile(file);
+  if (!r.ok) throw new InputError(`${file}: ${r.reason}`);
+  return r.report;
+}
+
+/**
+ * Validates `report`, then writes `<dir>/<runId>.json` atomically (temp file in the same
+ * directory, then rename), creating `dir` if missing. Returns the final path. An invalid
+ * report is never written: throws RtpslaError (exit 1: a bug in the producer, not user input);
+ * a run id unusable as a file name throws ConfigError.
+ */
+export function writeReportAtomic(dir: string, runId: string, report: Report): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(runId)) throw new ConfigError(`run id "${runId}" is not usable as a file name (letters, digits, . _ -)`);
+  const r = validateReport(report);
+  if (!r.ok) throw new RtpslaError(`refusing to write an invalid report ${runId}: ${r.reason}`);
+  mkdirSync(dir, {recursive: true});
+  const finalPath = path.join(dir, `${runId}.json`);
+  const tmpPath = `${finalPath}.tmp-${process.pid}`;
+  try {
+    writeFileSync(tmpPath, `${JSON.stringify(report, null, 2)}\n`, {encoding: 'utf8', mode: 0o644});
+    renameSync(tmpPath, finalPath);
+  } catch (err) {
+    removeQuietly(tmpPath);
+    throw err;
+  }
+  return finalPath;
+}
+
+/** A fresh histogram holding all counts of `parts` (per-call histograms → run histogram). */
+export function mergeHistograms(parts: Iterable<LatencyHistogram>): LatencyHistogram {
+  const merged = new LatencyHistogram(false);
+  for (const p of parts) merged.merge(p);
+  return merged;
+}
+
+/** The `histograms` field of a report from the merged run histograms. */
+export function encodeHistograms(merged: {lateness: LatencyHistogram; rtt: LatencyHistogram}): ReportHistograms {
+  return {latenessUs: merged.lateness.toBase64(), rttUs: merged.rtt.toBase64()};
+}
+
+/** `num / den`, 0 when `den` is 0. */
+export function safeRatio(num: number, den: number): number {
+  return den > 0 ? num / den : 0;
+}
+
+export interface SummaryRunFacts {
+  /** Most calls up at the same time during the run. */
+  peakConcurrent: number;
+  /** Channels / bridges / relay ports of this run still present after it. */
+  leaked: Leaked;
+  /** Calls that reached Up; defaults to the calls without error. */
+  callsAnswered?: number;
+}
+
+/**
+ * The run summary from the per-call records and the MERGED run histograms (percentiles of a
+ * run are never averages of per-call percentiles — pass `mergeHistograms(perCall)`).
+ * lossRatio = lost / (packetsBack + lost); lateRatio = late / packetsBack; 0 when the denominator is 0.
+ */
+export function buildSummary(
+  calls: readonly CallRecord[],
+  merged: {lateness: LatencyHistogram; rtt: LatencyHistogram},
+  facts: SummaryRunFacts,
+): ReportSummary {
+  let packetsUp = 0;
+  let packetsBack = 0;
+  let lost = 0;
+  let late = 0;
+  let maxConsecutiveLate = 0;
+  let callsFailed = 0;
+  for (const c of calls) {
+    packetsUp += c.packetsUp;
+    packetsBack += c.packetsBack;
+    lost += c.lost;
+    late += c.late;
+    if (c.maxConsecutiveLate > maxConsecutiveLate) maxConsecutiveLate = c.maxConsecutiveLate;
+    if (c.error !== null) callsFailed++;
+  }
+  return {
+    callsAttempted: calls.length,
+    callsAnswered: facts.callsAnswered ?? calls.length - callsFailed,
+    callsFailed,
+    peakConcurrent: facts.peakConcurrent,
+    packetsUp,
+    packetsBack,
+    lost,
+    lossRatio: safeRatio(lost, packetsBack + lost),
+    late,
+    lateRatio: safeRatio(late, packetsBack),
+    maxConsecutiveLate,
+    latenessMs: merged.lateness.percentilesMs(),
+    rttMs: merged.rtt.percentilesMs(),
+    leaked: {channels: facts.leaked.channels, bridges: facts.leaked.bridges, ports: facts.leaked.ports},
+  };
+}
+
+function removeQuietly(file: string): void {
+  try {
+    rmSync(file, {force: true});
+  } catch {
+    // the temp file could not even be created; nothing to clean up
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * Evaluating one report against the SLA (SPEC §7): one row per invariant.
+ */
+import {safeRatio, type Report} from '../metrics/report.js';
+import {SLA_LEVELS, defaultProfile, limitsFor, type SlaLevel, type SlaProfile} from './profile.js';
+
+export const INVARIANTS = [
+  'complete',
+  'level',
+  'peakConcurrent',
+  'maxLatenessMs',
+  'maxConsecutiveLate',
+  'lateRatio',
+  'lossRatio',
+  'callsFailed',
+  'silentCalls',
+  'leakedChannels',
+  'leakedBridges',
+  'leakedPorts',
+] as const;
+export type InvariantId = (typeof INVARIANTS)[number];
+
+export const INVARIANT_DESCRIPTIONS: Readonly<Record<InvariantId, string>> = {
+  complete: 'the run finished (a partial, interrupted run cannot pass)',
+  level: 'params.count reaches the level the report is judged at',
+  peakConcurrent: 'calls up at the same time reached the level',
+  maxLatenessMs: 'max lateness of a returned frame relative to its deadline',
+  maxConsecutiveLate: 'consecutive deadline misses on one channel',
+  lateRatio: 'late / packetsBack',
+  lossRatio: 'lost / (packetsBack + lost), application level',
+  callsFailed: 'calls that failed',
+  silentCalls: 'calls without error that got no media back',
+  leakedChannels: 'channels left behind after the run',
+  leakedBridges: 'bridges left behind after the run',
+  leakedPorts: 'relay ports left allocated after the run',
+};
+
+export type SlaOp = '<=' | '>=' | '=';
+
+export interface SlaRow {
+  invariant: InvariantId;
+  description: string;
+  /** The measured value (a number where it is one). */
+  measured: number | string;
+  /** The limit it is compared with by `op`. */
+  limit: number | string;
+  op: SlaOp;
+  pass: boolean;
+  /** Human forms, with units: "23.456 ms", "≤ 22 ms". */
+  measuredText: string;
+  limitText: string;
+}
+
+export interface SlaVerdict {
+  runId: string;
+  /** The level the report was judged at; null when its count is below every level (and none forced). */
+  level: SlaLevel | null;
+  levelCalls: number | null;
+  levelForced: boolean;
+  partial: boolean;
+  pass: boolean;
+  rows: SlaRow[];
+  /** Invariants that failed, in row order. */
+  failed: InvariantId[];
+}
+
+/**
+ * The level a report is judged at: `forced` if given, else the largest level whose call count
+ * is ≤ params.count; null when the count is below the smallest level.
+ */
+export function detectLevel(report: Report, forced?: SlaLevel, profile: SlaProfile = defaultProfile()): SlaLevel | null {
+  if (forced !== undefined) return forced;
+  let found: SlaLevel | null = null;
+  for (const name of SLA_LEVELS) if (profile.levels[name].calls <= report.params.count) found = name;
+  return found;
+}
+
+function num(v: number): string {
+  if (Number.isInteger(v)) return String(v);
+  return String(Number(v.toFixed(3)));
+}
+
+function pct(v: number): string {
+  return `${Number((v * 100).toFixed(4))}%`;
+}
+
+const OP_TEXT: Record<SlaOp, string> = {'<=': '≤', '>=': '≥', '=': '='};
+
+function row(
+  invariant: InvariantId,
+  measured: number | string,
+  op: SlaOp,
+  limit: number | string,
+  measuredText: string,
+  limitText: string,
+): SlaRow {
+  let pass: boolean;
+  if (op === '=') pass = measured === limit;
+  else if (typeof measured !== 'number' || typeof limit !== 'number' || Number.isNaN(measured)) pass = false;
+  else pass = op === '<=' ? measured <= limit : measured >= limit;
+  return {invariant, description: INVARIANT_DESCRIPTIONS[invariant], measured, limit, op, pass, measuredText, limitText: `${OP_TEXT[op]} ${limitText}`};
+}
+
+/** Evaluates `report` against `profile` at its detected (or the forced) level. */
+export function evaluateReport(report: Report, profile: SlaProfile = defaultProfile(), forcedLevel?: SlaLevel): SlaVerdict {
+  const level = detectLevel(report, forcedLevel, profile);
+  const levelCalls = level === null ? null : profile.levels[level].calls;
+  const smallest = SLA_LEVELS[0];
+  const lim = limitsFor(profile, level);
+  const s = report.summary;
+  const count = report.params.count;
+  const rows: SlaRow[] = [];
+
+  const partial = report.partial === true;
+  rows.push(row('complete', partial ? 'partial' : 'complete', '=', 'complete', partial ? 'partial (interrupted run)' : 'complete', 'complete'));
+
+  const needCalls = levelCalls ?? profile.levels[smallest].calls;
+  const levelName = level ?? smallest;
+  rows.push(
+    row(
+      'level',
+      count,
+      '>=',
+      needCalls,
+      level === null ? `count ${count} is below the smallest level (${smallest} ${needCalls})` : `count ${count}`,
+      `${needCalls} (${levelName}${forcedLevel !== undefined ? ', forced' : ''})`,
+    ),
+  );
+  rows.push(row('peakConcurrent', s.peakConcurrent, '>=', needCalls, `${s.peakConcurrent} calls`, `${needCalls} calls`));
+
+  rows.push(row('maxLatenessMs', s.latenessMs.max, '<=', lim.maxLatenessMs, `${num(s.latenessMs.max)} ms`, `${num(lim.maxLatenessMs)} ms`));
+
+  let consecutive = s.maxConsecutiveLate;
+  for (const c of report.calls) if (c.maxConsecutiveLate > consecutive) consecutive = c.maxConsecutiveLate;
+  const worstCall = consecutive > 0 ? (report.calls.find((c) => c.maxConsecutiveLate === consecutive)?.index ?? null) : null;
+  rows.push(
+    row(
+      'maxConsecutiveLate',
+      consecutive,
+      '<=',
+      lim.maxConsecutiveLate,
+      `${consecutive}${worstCall !== null ? ` (call ${worstCall})` : ''}`,
+      String(lim.maxConsecutiveLate),
+    ),
+  );
+
+  // Ratios: the worse of the recorded ratio and the one recomputed from the counts (SPEC §7 definitions).
+  const lateRatio = Math.max(s.lateRatio, safeRatio(s.late, s.packetsBack));
+  rows.push(row('lateRatio', lateRatio, '<=', lim.maxLateRatio, `${pct(lateRatio)} (${s.late} of ${s.packetsBack})`, pct(lim.maxLateRatio)));
+  const lossRatio = Math.max(s.lossRatio, safeRatio(s.lost, s.packetsBack + s.lost));
+  rows.push(
+    row('lossRatio', lossRatio, '<=', lim.maxLossRatio, `${pct(lossRatio)} (${s.lost} of ${s.packetsBack + s.lost})`, pct(lim.maxLossRatio)),
+  );
+
+  const failedCalls = Math.max(s.callsFailed, report.calls.filter((c) => c.error !== null).length);
+  const firstError = report.calls.find((c) => c.error !== null);
+  rows.push(
+    row(
+      'callsFailed',
+      failedCalls,
+      '<=',
+      lim.maxCallsFailed,
+      `${failedCalls} of ${Math.max(s.callsAttempted, report.calls.length)}${firstError ? ` (call ${firstError.index}: ${firstError.error})` : ''}`,
+      String(lim.maxCallsFailed),
+    ),
+  );
+
+  const silent =
+    report.calls.length > 0
+      ? report.calls.filter((c) => c.error === null && c.packetsBack === 0).length
+      : s.packetsBack === 0
+        ? s.callsAnswered
+        : 0;
+  rows.push(row('silentCalls', silent, '<=', lim.maxSilentCalls, String(silent), String(lim.maxSilentCalls)));
+
+  rows.push(row('leakedChannels', s.leaked.channels, '<=', lim.maxLeakedChannels, String(s.leaked.channels), String(lim.maxLeakedChannels)));
+  rows.push(row('leakedBridges', s.leaked.bridges, '<=', lim.maxLeakedBridges, String(s.leaked.bridges), String(lim.maxLeakedBridges)));
+  rows.push(row('leakedPorts', s.leaked.ports, '<=', lim.maxLeakedPorts, String(s.leaked.ports), String(lim.maxLeakedPorts)));
+
+  const failed = rows.filter((r) => !r.pass).map((r) => r.invariant);
+  return {
+    runId: report.runId,
+    level,
+    levelCalls,
+    levelForced: forcedLevel !== undefined,
+    partial,
+    pass: failed.length === 0,
+    rows,
+    failed,
+  };
+}

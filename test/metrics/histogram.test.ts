@@ -1,0 +1,99 @@
+import {LatencyHistogram, usToMs} from '../../src/metrics/histogram.js';
+import {mergeHistograms} from '../../src/metrics/report.js';
+import {prng} from '../helpers/report-builder.js';
+
+describe('LatencyHistogram merge', () => {
+  test('percentiles of merged per-call histograms equal one histogram fed every value', () => {
+    const rand = prng(42);
+    const all = new LatencyHistogram(false);
+    const perCall: LatencyHistogram[] = [];
+    for (let c = 0; c < 12; c++) {
+      const h = new LatencyHistogram();
+      // Each call has its own distribution, so averaging per-call percentiles would be wrong.
+      const scale = 500 + c * 2000;
+      const n = 200 + Math.floor(rand() * 800);
+      for (let i = 0; i < n; i++) {
+        const v = Math.floor(rand() * scale * (rand() < 0.01 ? 20 : 1));
+        h.recordUs(v);
+        all.recordUs(v);
+      }
+      perCall.push(h);
+    }
+    const merged = mergeHistograms(perCall);
+    expect(merged.count).toBe(all.count);
+    expect(merged.percentilesMs()).toEqual(all.percentilesMs());
+    for (const p of [1, 10, 25, 50, 75, 90, 99, 99.9, 100]) expect(merged.percentileUs(p)).toBe(all.percentileUs(p));
+
+    const averagedP99 = perCall.reduce((s, h) => s + h.percentileUs(99), 0) / perCall.length;
+    expect(Math.abs(averagedP99 - merged.percentileUs(99))).toBeGreaterThan(1000);
+  });
+
+  test('merging empty histograms gives zeros, not NaN', () => {
+    const merged = mergeHistograms([new LatencyHistogram(), new LatencyHistogram()]);
+    expect(merged.count).toBe(0);
+    expect(merged.percentilesMs()).toEqual({p50: 0, p95: 0, p99: 0, p999: 0, max: 0});
+  });
+});
+
+describe('LatencyHistogram base64', () => {
+  test('round trip preserves count and percentiles', () => {
+    const rand = prng(7);
+    const h = new LatencyHistogram();
+    for (let i = 0; i < 5000; i++) h.recordUs(Math.floor(rand() * 40_000));
+    h.recordUs(123_456);
+    const back = LatencyHistogram.fromBase64(h.toBase64());
+    expect(back.count).toBe(h.count);
+    const {max: maxBack, ...pBack} = back.percentilesMs();
+    const {max: maxOrig, ...pOrig} = h.percentilesMs();
+    expect(pBack).toEqual(pOrig);
+    for (const p of [0.1, 5, 50, 90, 99.99, 100]) expect(back.percentileUs(p)).toBe(h.percentileUs(p));
+    // The encoding keeps buckets, not the exact max: a decoded max is its bucket's upper edge
+    // (within HDR's 3 significant digits), never below the true max.
+    expect(maxBack).toBeGreaterThanOrEqual(maxOrig);
+    expect(maxBack - maxOrig).toBeLessThanOrEqual(maxOrig / 1000);
+    expect(h.toBase64()).toMatch(/^[A-Za-z0-9+/]+={0,2}$/);
+  });
+
+  test('a decoded run histogram can be merged with live ones', () => {
+    const a = new LatencyHistogram();
+    const b = new LatencyHistogram();
+    for (let i = 1; i <= 100; i++) a.recordUs(i * 100);
+    for (let i = 1; i <= 100; i++) b.recordUs(i * 300);
+    const merged = mergeHistograms([LatencyHistogram.fromBase64(a.toBase64()), b]);
+    expect(merged.count).toBe(200);
+    expect(merged.maxUs()).toBe(b.maxUs());
+  });
+
+  test('values are clamped: negative → 0, beyond the range → max', () => {
+    const h = new LatencyHistogram();
+    h.recordUs(-500);
+    h.recordUs(10 ** 12);
+    expect(h.count).toBe(2);
+    expect(h.percentileUs(1)).toBe(0);
+    expect(usToMs(h.maxUs())).toBeGreaterThanOrEqual(59_000);
+  });
+});
+
+describe('LatencyHistogram.cumulativeCountsUs', () => {
+  test('counts values ≤ each bound, matching a brute-force count', () => {
+    const rand = prng(99);
+    const h = new LatencyHistogram();
+    const values: number[] = [];
+    for (let i = 0; i < 3000; i++) {
+      // integers below 2048 are stored exactly at 3 significant digits
+      const v = Math.floor(rand() * 2000);
+      values.push(v);
+      h.recordUs(v);
+    }
+    const bounds = [0, 1, 10, 100, 250, 500, 1000, 1500, 1999, 5000];
+    const expected = bounds.map((b) => values.filter((v) => v <= b).length);
+    expect(h.cumulativeCountsUs(bounds)).toEqual(expected);
+  });
+
+  test('bounds below every value give 0 and above every value give the total', () => {
+    const h = new LatencyHistogram();
+    for (const v of [5000, 6000, 7000]) h.recordUs(v);
+    expect(h.cumulativeCountsUs([1000, 5000, 6500, 100_000])).toEqual([0, 1, 2, 3]);
+    expect(new LatencyHistogram().cumulativeCountsUs([1, 2])).toEqual([0, 0]);
+  });
+});
