@@ -1,0 +1,157 @@
+/**
+ * Fault switches for tests (`POST /_sim/faults`, `--fail` etc.): make an ARI operation answer
+ * a given status (once, N times or until cleared), slow an operation down, delay every event,
+ * hold all media, drop the events WebSockets.
+ */
+import {KNOWN_OPERATION_NAMES, opNames, type ApiOp} from './api.js';
+
+export interface FailRule {
+  /** ari-client operation name (originate, externalMedia, addChannel, createBridge…) or `resource.nickname`. */
+  operation: string;
+  status: number;
+  /** How many requests fail; absent = until cleared. */
+  count?: number;
+  /** Response `message`; default: Asterisk's text for that status. */
+  message?: string;
+}
+
+export interface DelayRule {
+  operation: string;
+  delayMs: number;
+  count?: number;
+}
+
+/** Body of `POST /_sim/faults` (every field optional; `clear` is applied first). */
+export interface FaultRequest {
+  clear?: boolean;
+  dropWebSocket?: boolean;
+  fail?: FailRule | FailRule[];
+  delay?: DelayRule | DelayRule[];
+  eventDelayMs?: number;
+  stopMedia?: boolean;
+}
+
+export interface FaultState {
+  fail: FailRule[];
+  delay: DelayRule[];
+  eventDelayMs: number;
+  stopMedia: boolean;
+}
+
+export class FaultError extends Error {}
+
+const DEFAULT_MESSAGES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Authentication required',
+  403: 'Forbidden',
+  404: 'Not found',
+  409: 'Conflict',
+  422: 'Unprocessable Entity',
+  500: 'An internal error prevented this request from being handled',
+  501: 'Not Implemented',
+  503: 'Service Unavailable',
+};
+
+export function defaultMessage(status: number): string {
+  return DEFAULT_MESSAGES[status] ?? 'rtpsla sim: injected fault';
+}
+
+export class Faults {
+  fail: FailRule[] = [];
+  delay: DelayRule[] = [];
+  eventDelayMs = 0;
+  stopMedia = false;
+
+  state(): FaultState {
+    return {fail: this.fail.map((r) => ({...r})), delay: this.delay.map((r) => ({...r})), eventDelayMs: this.eventDelayMs, stopMedia: this.stopMedia};
+  }
+
+  clear(): void {
+    this.fail = [];
+    this.delay = [];
+    this.eventDelayMs = 0;
+    this.stopMedia = false;
+  }
+
+  /** Validates and applies `req` (all or nothing). Throws FaultError with a readable reason. */
+  apply(req: FaultRequest): void {
+    if (typeof req !== 'object' || req === null || Array.isArray(req)) throw new FaultError('body must be a JSON object');
+    const known = new Set(['clear', 'dropWebSocket', 'fail', 'delay', 'eventDelayMs', 'stopMedia']);
+    for (const k of Object.keys(req)) if (!known.has(k)) throw new FaultError(`unknown fault "${k}" (known: ${[...known].join(', ')})`);
+    const fails = req.fail === undefined ? [] : (Array.isArray(req.fail) ? req.fail : [req.fail]).map(checkFail);
+    const delays = req.delay === undefined ? [] : (Array.isArray(req.delay) ? req.delay : [req.delay]).map(checkDelay);
+    if (req.eventDelayMs !== undefined && !(typeof req.eventDelayMs === 'number' && req.eventDelayMs >= 0 && req.eventDelayMs <= 600_000))
+      throw new FaultError('eventDelayMs must be a number of ms in 0-600000');
+    if (req.stopMedia !== undefined && typeof req.stopMedia !== 'boolean') throw new FaultError('stopMedia must be true or false');
+    if (req.dropWebSocket !== undefined && typeof req.dropWebSocket !== 'boolean') throw new FaultError('dropWebSocket must be true or false');
+    if (req.clear === true) this.clear();
+    // a new rule for an operation replaces the old one
+    for (const f of fails) this.fail = [...this.fail.filter((r) => r.operation !== f.operation), f];
+    for (const d of delays) this.delay = [...this.delay.filter((r) => r.operation !== d.operation), d];
+    if (req.eventDelayMs !== undefined) this.eventDelayMs = req.eventDelayMs;
+    if (req.stopMedia !== undefined) this.stopMedia = req.stopMedia;
+  }
+
+  /** The failure to answer for `op` now, if any (consumes one count). */
+  takeFail(op: ApiOp): {status: number; message: string} | undefined {
+    if (this.fail.length === 0) return undefined;
+    const names = opNames(op);
+    const rule = this.fail.find((r) => names.includes(r.operation));
+    if (!rule) return undefined;
+    if (rule.count !== undefined) {
+      rule.count--;
+      if (rule.count <= 0) this.fail = this.fail.filter((r) => r !== rule);
+    }
+    return {status: rule.status, message: rule.message ?? defaultMessage(rule.status)};
+  }
+
+  takeDelay(op: ApiOp): number {
+    if (this.delay.length === 0) return 0;
+    const names = opNames(op);
+    const rule = this.delay.find((r) => names.includes(r.operation));
+    if (!rule) return 0;
+    if (rule.count !== undefined) {
+      rule.count--;
+      if (rule.count <= 0) this.delay = this.delay.filter((r) => r !== rule);
+    }
+    return rule.delayMs;
+  }
+}
+
+function checkOperation(op: unknown): string {
+  if (typeof op !== 'string' || !KNOWN_OPERATION_NAMES.has(op))
+    throw new FaultError(`unknown operation ${JSON.stringify(op)} (e.g. originate, externalMedia, addChannel, createBridge, hangup, eventWebsocket)`);
+  return op;
+}
+
+function checkCount(count: unknown): number | undefined {
+  if (count === undefined || count === null) return undefined;
+  if (typeof count !== 'number' || !Number.isInteger(count) || count < 1) throw new FaultError('count must be a positive integer');
+  return count;
+}
+
+function checkFail(r: unknown): FailRule {
+  if (typeof r !== 'object' || r === null) throw new FaultError('fail must be {operation, status, count?, message?}');
+  const o = r as Record<string, unknown>;
+  const operation = checkOperation(o.operation);
+  if (typeof o.status !== 'number' || !Number.isInteger(o.status) || o.status < 400 || o.status > 599) throw new FaultError('fail.status must be an HTTP error status 400-599');
+  if (o.message !== undefined && typeof o.message !== 'string') throw new FaultError('fail.message must be a string');
+  const count = checkCount(o.count);
+  return {operation, status: o.status, ...(count !== undefined ? {count} : {}), ...(o.message !== undefined ? {message: o.message as string} : {})};
+}
+
+function checkDelay(r: unknown): DelayRule {
+  if (typeof r !== 'object' || r === null) throw new FaultError('delay must be {operation, delayMs, count?}');
+  const o = r as Record<string, unknown>;
+  const operation = checkOperation(o.operation);
+  if (typeof o.delayMs !== 'number' || o.delayMs < 0 || o.delayMs > 600_000) throw new FaultError('delay.delayMs must be a number of ms in 0-600000');
+  const count = checkCount(o.count);
+  return {operation, delayMs: o.delayMs, ...(count !== undefined ? {count} : {})};
+}
+
+/** Parses a `--fail` flag value: `OPERATION=STATUS[:COUNT]`. */
+export function parseFailFlag(text: string): FailRule {
+  const m = /^\s*([\w.]+)\s*=\s*(\d{3})\s*(?::\s*(\d+))?\s*$/.exec(text);
+  if (!m) throw new FaultError(`"${text}" is not OPERATION=STATUS[:COUNT] (e.g. externalMedia=500 or addChannel=422:3)`);
+  return checkFail({operation: m[1], status: Number(m[2]), ...(m[3] !== undefined ? {count: Number(m[3])} : {})});
+}

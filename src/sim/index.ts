@@ -1,0 +1,215 @@
+/**
+ * `rtpsla sim`: an embedded Asterisk 22 stand-in speaking the part of ARI that serve/load use,
+ * with events and RTP media as recorded from a real Asterisk (fixtures/asterisk). Usable
+ * in-process: `const sim = await startSim({port: 0}); … await sim.close();`.
+ */
+import {arch, release} from 'node:os';
+import type {AddressInfo} from 'node:net';
+import {ConfigError} from '../errors.js';
+import {parsePortRange, type PortRange} from '../config/parse.js';
+import {nullLogger, type Logger} from '../log/logger.js';
+import {SimCore, type CoreCounters, type RaceModel} from './core.js';
+import {EventHub} from './events.js';
+import {Faults, type FailRule, type FaultRequest, type FaultState} from './faults.js';
+import {createSimHttpServer} from './http.js';
+import {MediaEngine, percentilesUs, type MediaChannelStats, type MediaTotals, type PercentilesUs} from './media.js';
+import {randomSeed, SimRng} from './rng.js';
+import {asteriskTimestamp} from './time.js';
+
+export {parseFailFlag, type FailRule, type DelayRule, type FaultRequest, type FaultState} from './faults.js';
+export type {MediaChannelStats, PercentilesUs} from './media.js';
+export {DEFAULT_RACE, type RaceModel} from './core.js';
+
+/** `system.version` the sim reports from GET /ari/asterisk/info. */
+export const SIM_VERSION = '22.10.1-rtpsla-sim';
+/** Marker in `build.options` (and in SIM_VERSION): how clients tell the sim from a real Asterisk. */
+export const SIM_MARKER = 'rtpsla-sim';
+export const SIM_ASTERISK_ID = '02:73:69:6d:00:01';
+
+export const SIM_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8088,
+  user: 'rtpsla',
+  pass: 'rtpsla',
+  rtpRange: '10000-20000',
+  answerDelayMs: 500,
+} as const;
+
+/** True when a GET /ari/asterisk/info body comes from this sim. */
+export function isSimInfo(info: unknown): boolean {
+  const i = info as {system?: {version?: unknown}; build?: {options?: unknown}} | undefined;
+  return (typeof i?.system?.version === 'string' && i.system.version.includes(SIM_MARKER)) ||
+    (typeof i?.build?.options === 'string' && i.build.options.includes(SIM_MARKER));
+}
+
+export interface SimOptions {
+  /** Address for HTTP/WebSocket (default 127.0.0.1). */
+  host?: string;
+  /** TCP port (default 8088; 0 = any free port, see `port` of the handle). */
+  port?: number;
+  user?: string;
+  pass?: string;
+  /** Ports the externalMedia channels send from (even ports, like Asterisk). */
+  rtpRange?: PortRange | string;
+  /** Address the RTP sockets bind to (UNICASTRTP_LOCAL_ADDRESS); default `host`. */
+  rtpAddress?: string;
+  /** Answer() duration before Milliwatt starts (recorded ≈ 500 ms). */
+  answerDelayMs?: number;
+  /** Seed for sequence numbers, SSRCs, ids and the StasisStart race. */
+  seed?: number;
+  race?: RaceModel;
+  logger?: Logger;
+  /** Initial faults (same as POST /_sim/faults). */
+  faults?: FaultRequest;
+}
+
+export interface SimStats {
+  sim: {version: string; seed: number; startedAt: string; uptimeMs: number; url: string};
+  totals: {
+    channels: number;
+    bridges: number;
+    eventSockets: number;
+    eventsSent: number;
+    media: MediaTotals;
+  } & CoreCounters;
+  /** Per externalMedia channel (live first, then finished ones). */
+  channels: MediaChannelStats[];
+  /** Merged over every externalMedia stream: percentiles (µs) + HDR histogram (base64). */
+  rttUs: PercentilesUs & {histogram: string};
+  sendJitterUs: PercentilesUs & {histogram: string};
+  faults: FaultState;
+}
+
+export interface SimHandle {
+  /** http://host:port (real port when 0 was asked). */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly seed: number;
+  readonly user: string;
+  stats(): SimStats;
+  /** Apply fault switches (as POST /_sim/faults); returns the new state. */
+  setFaults(req: FaultRequest): FaultState & {droppedWebSockets?: number};
+  faults(): FaultState;
+  /** The model (channels/bridges maps) for white-box tests. */
+  readonly core: SimCore;
+  close(): Promise<void>;
+}
+
+export async function startSim(options: SimOptions = {}): Promise<SimHandle> {
+  const host = options.host ?? SIM_DEFAULTS.host;
+  const port = options.port ?? SIM_DEFAULTS.port;
+  const user = options.user ?? SIM_DEFAULTS.user;
+  const pass = options.pass ?? SIM_DEFAULTS.pass;
+  const rtpRange = typeof options.rtpRange === 'string' || options.rtpRange === undefined
+    ? parsePortRange(options.rtpRange ?? SIM_DEFAULTS.rtpRange, '--rtp-range')
+    : options.rtpRange;
+  const seed = (options.seed ?? randomSeed()) >>> 0;
+  const log = options.logger ?? nullLogger;
+  const answerDelayMs = options.answerDelayMs ?? SIM_DEFAULTS.answerDelayMs;
+
+  const rng = new SimRng(seed);
+  const hub = new EventHub(SIM_ASTERISK_ID, log);
+  const media = new MediaEngine();
+  const faults = new Faults();
+  const core = new SimCore({
+    hub, media, rng, log, answerDelayMs, rtpRange, asteriskId: SIM_ASTERISK_ID, race: options.race,
+    rtpAddress: options.rtpAddress ?? (host === '::' || host === 'localhost' ? '127.0.0.1' : host),
+  });
+  const startedAt = asteriskTimestamp(core.startedMs);
+  let url = '';
+
+  const applyFaults = (req: FaultRequest): FaultState & {droppedWebSockets?: number} => {
+    faults.apply(req);
+    hub.delayMs = faults.eventDelayMs;
+    if (media.isStopped !== faults.stopMedia) {
+      media.setStopped(faults.stopMedia);
+      log.info('sim.fault.media', {stopped: faults.stopMedia});
+    }
+    let droppedWebSockets: number | undefined;
+    if (req.dropWebSocket === true) {
+      droppedWebSockets = hub.dropAll();
+      log.info('sim.fault.dropWebSocket', {dropped: droppedWebSockets});
+    }
+    if (req.clear || faults.fail.length > 0 || faults.delay.length > 0 || faults.eventDelayMs > 0) log.info('sim.fault.set', {faults: faults.state()});
+    return {...faults.state(), ...(droppedWebSockets !== undefined ? {droppedWebSockets} : {})};
+  };
+
+  const asteriskInfo = (): Record<string, unknown> => ({
+    build: {os: 'Linux', kernel: release(), machine: arch() === 'x64' ? 'x86_64' : arch(), options: `OPTIONAL_API, ${SIM_MARKER}`, date: startedAt, user: 'rtpsla'},
+    system: {version: SIM_VERSION, entity_id: SIM_ASTERISK_ID},
+    config: {name: SIM_MARKER, default_language: 'en', setid: {user: '', group: ''}, max_open_files: 65536},
+    status: {startup_time: startedAt, last_reload_time: startedAt},
+  });
+
+  const stats = (): SimStats => {
+    const merged = media.merged();
+    return {
+      sim: {version: SIM_VERSION, seed, startedAt, uptimeMs: Date.now() - core.startedMs, url},
+      totals: {
+        channels: core.channels.size,
+        bridges: core.bridges.size,
+        eventSockets: hub.sessionCount,
+        eventsSent: hub.eventsSent,
+        ...core.counters,
+        media: media.totals(),
+      },
+      channels: media.channelStats(),
+      rttUs: {...percentilesUs(merged.rtt), histogram: merged.rtt.toBase64()},
+      sendJitterUs: {...percentilesUs(merged.sendJitter), histogram: merged.sendJitter.toBase64()},
+      faults: faults.state(),
+    };
+  };
+
+  if (options.faults) applyFaults(options.faults);
+
+  const server = createSimHttpServer({core, hub, faults, log, user, pass, asteriskInfo, stats, applyFaults});
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      reject(err.code === 'EADDRINUSE' ? new ConfigError(`--port: ${host}:${port} is already in use`) : err.code === 'EADDRNOTAVAIL' ? new ConfigError(`--host: cannot bind ${host}`) : err);
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  const realPort = (server.address() as AddressInfo).port;
+  url = `http://${host.includes(':') ? `[${host}]` : host}:${realPort}`;
+  log.info('sim.listening', {url, seed, rtpRange: `${rtpRange.low}-${rtpRange.high}`, answerDelayMs});
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      hub.closeAll();
+      await core.close();
+      await media.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      log.info('sim.closed', {});
+    })();
+    return closing;
+  };
+
+  return {
+    url,
+    host,
+    port: realPort,
+    seed,
+    user,
+    stats,
+    setFaults: applyFaults,
+    faults: () => faults.state(),
+    core,
+    close,
+  };
+}
+
+/** The line the command prints on stdout once listening. */
+export function listeningLine(sim: Pick<SimHandle, 'url'>): string {
+  return `sim listening on ${sim.url}`;
+}
+
+export type {FailRule as SimFailRule};

@@ -1,0 +1,555 @@
+/**
+ * The sim's RTP media: one UDP socket per externalMedia channel (bound on
+ * UNICASTRTP_LOCAL_PORT, like chan_rtp), one scheduler for all streams.
+ *
+ * Pacing is from absolute deadlines (deadline_n = start + n × 20 ms, never drifting): a single
+ * timer wakes for the earliest deadline of a min-heap of running streams and sends every frame
+ * that is due. Each stream owns preallocated packet buffers holding the precomputed tone frames;
+ * a send writes only the header fields. Nothing is allocated by our code and nothing is logged
+ * per packet (Node's dgram still allocates its own send request).
+ *
+ * What comes back to the port is accepted from the learned source (external_host at first;
+ * like Asterisk's strictrtp a new source is learned after 4 consecutive packets from it, which
+ * are counted as foreign). A packet back whose SSRC and sequence number match one we sent gives
+ * one round-trip sample (send time of that seq → receive time).
+ */
+import {createSocket, type Socket} from 'node:dgram';
+import hdr from 'hdr-histogram-js';
+import {HISTOGRAM_MAX_US, LatencyHistogram} from '../metrics/histogram.js';
+import {RTP_HEADER_BYTES} from '../rtp/packet.js';
+import {nowUs} from '../rtp/clock.js';
+import {FRAME_MS, formatInfo, type FormatInfo, type SimMediaFormat} from './tone.js';
+
+export const FRAME_US = FRAME_MS * 1000;
+/** First packet this long after the stream becomes active (recorded: 10 ms after addChannel). */
+export const FIRST_PACKET_DELAY_US = 10_000;
+/** Behind by more than this many frames: skip ahead (timestamp jump + marker) instead of bursting. */
+export const MAX_CATCH_UP_FRAMES = 8;
+/** Packets from a new source needed before it is learned (strictrtp probation). */
+export const STRICT_RTP_PROBATION = 4;
+const SEND_RING = 1024; // ≈ 20 s of send times per stream, indexed by seq & (SEND_RING-1)
+/**
+ * Each stream owns one packet buffer per frame of the tone period (25), payload written once:
+ * a send only writes the header. The rotation also matters because an unconnected dgram socket
+ * resolves the address on the next tick before it reads the buffer, so a stream that sends
+ * several frames in one scheduler pass (catching up, at most MAX_CATCH_UP_FRAMES + 1) must not
+ * reuse a buffer within that pass.
+ */
+const MIN_PACKET_BUFFERS = MAX_CATCH_UP_FRAMES + 2;
+
+export interface PercentilesUs {
+  count: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
+export interface MediaChannelStats {
+  id: string;
+  name: string;
+  /** UNICASTRTP_LOCAL_PORT: the sim's own port. */
+  port: number;
+  localAddress: string;
+  /** Where the sim sends (external_host as given). */
+  external_host: string;
+  format: string;
+  live: boolean;
+  /** True while frames are being sent. */
+  sending: boolean;
+  packetsSent: number;
+  packetsReceived: number;
+  foreignPackets: number;
+  malformedPackets: number;
+  sendErrors: number;
+  /** Round trip per packet (send of seq → receive of the same seq), µs. */
+  rttUs: PercentilesUs;
+  /** Actual send time − absolute deadline, µs. */
+  sendJitterUs: PercentilesUs;
+  ssrc: number;
+  firstSeq: number;
+}
+
+const PERCENTILES = [50, 95, 99, 99.9] as const;
+
+/** p50/p95/p99/p99.9/max in one walk over the counts (as getValueAtPercentile computes them). */
+export function percentilesUs(lh: LatencyHistogram): PercentilesUs {
+  const total = lh.count;
+  const out: PercentilesUs = {count: total, p50: 0, p95: 0, p99: 0, p999: 0, max: lh.maxUs()};
+  if (total === 0) return out;
+  const h = lh.h as unknown as {
+    countsArrayLength: number;
+    getCountAtIndex(i: number): number;
+    valueFromIndex(i: number): number;
+    highestEquivalentValue(v: number): number;
+  };
+  const targets = PERCENTILES.map((p) => Math.max(Math.ceil((p / 100) * total - 1e-9), 1));
+  const keys = ['p50', 'p95', 'p99', 'p999'] as const;
+  let k = 0;
+  let cum = 0;
+  for (let i = 0; i < h.countsArrayLength && k < targets.length; i++) {
+    const n = h.getCountAtIndex(i);
+    if (n === 0) continue;
+    cum += n;
+    while (k < targets.length && cum >= targets[k]) out[keys[k++]] = h.highestEquivalentValue(h.valueFromIndex(i));
+  }
+  return out;
+}
+
+/**
+ * Per-stream histogram: 2 significant digits in a plain 32-bit array (≈10 KiB, recording is an
+ * array increment). The packed 3-digit LatencyHistogram is small but far too slow to record
+ * 50 000 values a second into; the run-wide merged histograms keep 3 digits.
+ */
+export function streamHistogram(): LatencyHistogram {
+  return new LatencyHistogram(
+    HISTOGRAM_MAX_US,
+    hdr.build({
+      bitBucketSize: 32,
+      numberOfSignificantValueDigits: 2,
+      lowestDiscernibleValue: 1,
+      highestTrackableValue: HISTOGRAM_MAX_US,
+      autoResize: false,
+      useWebAssembly: false,
+    }),
+  );
+}
+
+export interface MediaStreamOptions {
+  id: string;
+  name: string;
+  format: SimMediaFormat;
+  localAddress: string;
+  port: number;
+  remoteAddress: string;
+  remotePort: number;
+  externalHost: string;
+  ssrc: number;
+  firstSeq: number;
+}
+
+export class MediaStream {
+  readonly id: string;
+  readonly name: string;
+  readonly info: FormatInfo;
+  readonly localAddress: string;
+  readonly port: number;
+  readonly externalHost: string;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly ssrc: number;
+  readonly firstSeq: number;
+  socket: Socket | undefined;
+
+  /** Wanted by the bridge topology (the engine may still hold it stopped). */
+  wanted = false;
+  running = false;
+  heapIndex = -1;
+  nextDeadlineUs = 0;
+
+  /** bufs[i] carries tone frame i % frameCount. */
+  private readonly bufs: Buffer[];
+  private seq: number;
+  private ts: number;
+  private frameIndex = 0;
+  private marker = false;
+  private sentAny = false;
+  private lastDeadlineUs = 0;
+  private lastTs = 0;
+  private readonly sendTimes = new Float64Array(SEND_RING);
+  private readonly sendSeqs = new Int32Array(SEND_RING).fill(-1);
+
+  private srcAddress: string;
+  private srcPort: number;
+  private candAddress = '';
+  private candPort = -1;
+  private candCount = 0;
+
+  packetsSent = 0;
+  packetsReceived = 0;
+  foreignPackets = 0;
+  malformedPackets = 0;
+  sendErrors = 0;
+  readonly rtt = streamHistogram();
+  readonly sendJitter = streamHistogram();
+  /** The engine's run-wide histograms (3 digits); every value goes to both. */
+  aggRtt: LatencyHistogram | undefined;
+  aggJitter: LatencyHistogram | undefined;
+
+  constructor(o: MediaStreamOptions) {
+    this.id = o.id;
+    this.name = o.name;
+    this.info = formatInfo(o.format);
+    this.localAddress = o.localAddress;
+    this.port = o.port;
+    this.externalHost = o.externalHost;
+    this.remoteAddress = o.remoteAddress;
+    this.remotePort = o.remotePort;
+    this.ssrc = o.ssrc >>> 0;
+    this.firstSeq = o.firstSeq & 0xffff;
+    this.seq = this.firstSeq;
+    this.ts = this.info.samplesPerFrame; // first timestamp: one frame (recorded)
+    this.srcAddress = o.remoteAddress;
+    this.srcPort = o.remotePort;
+    this.bufs = [];
+    const info = this.info;
+    const count = Math.ceil(MIN_PACKET_BUFFERS / info.frameCount) * info.frameCount;
+    for (let i = 0; i < count; i++) {
+      const b = Buffer.alloc(RTP_HEADER_BYTES + info.payloadBytes);
+      b[0] = 0x80;
+      b.writeUInt32BE(this.ssrc, 8);
+      const off = (i % info.frameCount) * info.payloadBytes;
+      info.tone.copy(b, RTP_HEADER_BYTES, off, off + info.payloadBytes);
+      this.bufs.push(b);
+    }
+  }
+
+  /** Starts the deadline clock (first frame FIRST_PACKET_DELAY_US from now). */
+  start(now: number): void {
+    this.running = true;
+    this.nextDeadlineUs = now + FIRST_PACKET_DELAY_US;
+    if (this.sentAny) {
+      // resumed after a pause: seq continues, ts jumps by the wall-clock gap, marker set (probe B)
+      const frames = Math.max(1, Math.round((this.nextDeadlineUs - this.lastDeadlineUs) / FRAME_US));
+      this.ts = (this.lastTs + frames * this.info.samplesPerFrame) >>> 0;
+      this.marker = true;
+    }
+  }
+
+  /** Sends the frame due at `nextDeadlineUs` and advances the deadline. Hot path. */
+  sendDue(): void {
+    const b = this.bufs[this.frameIndex];
+    const info = this.info;
+    b[1] = (this.marker ? 0x80 : 0) | info.payloadType;
+    b.writeUInt16BE(this.seq, 2);
+    b.writeUInt32BE(this.ts, 4);
+    const socket = this.socket;
+    const t = nowUs();
+    if (socket !== undefined) {
+      try {
+        socket.send(b, this.remotePort, this.remoteAddress);
+      } catch {
+        this.sendErrors++;
+      }
+    }
+    const slot = this.seq & (SEND_RING - 1);
+    this.sendTimes[slot] = t;
+    this.sendSeqs[slot] = this.seq;
+    const jitter = t - this.nextDeadlineUs;
+    this.sendJitter.recordUs(jitter);
+    this.aggJitter?.recordUs(jitter);
+    this.packetsSent++;
+    this.sentAny = true;
+    this.marker = false;
+    this.lastDeadlineUs = this.nextDeadlineUs;
+    this.lastTs = this.ts;
+    this.seq = (this.seq + 1) & 0xffff;
+    this.ts = (this.ts + info.samplesPerFrame) >>> 0;
+    if (++this.frameIndex === this.bufs.length) this.frameIndex = 0;
+    this.nextDeadlineUs += FRAME_US;
+  }
+
+  /** Far behind (event loop stalled): skip the missed frames like a timestamp jump. */
+  skipTo(now: number): void {
+    const frames = Math.floor((now - this.nextDeadlineUs) / FRAME_US) + 1;
+    this.nextDeadlineUs += frames * FRAME_US;
+    this.ts = (this.ts + frames * this.info.samplesPerFrame) >>> 0;
+    this.marker = true;
+  }
+
+  /** A datagram arrived on the stream's port. Hot path. */
+  onMessage(msg: Buffer, address: string, port: number): void {
+    if (port !== this.srcPort || address !== this.srcAddress) {
+      if (port === this.candPort && address === this.candAddress) this.candCount++;
+      else {
+        this.candAddress = address;
+        this.candPort = port;
+        this.candCount = 1;
+      }
+      if (this.candCount < STRICT_RTP_PROBATION) {
+        this.foreignPackets++;
+        return;
+      }
+      this.srcAddress = address;
+      this.srcPort = port;
+      this.candPort = -1;
+      this.candCount = 0;
+    }
+    if (msg.length < RTP_HEADER_BYTES || msg[0] >>> 6 !== 2) {
+      this.malformedPackets++;
+      return;
+    }
+    this.packetsReceived++;
+    const t = nowUs();
+    if (msg.readUInt32BE(8) !== this.ssrc) return;
+    const seq = msg.readUInt16BE(2);
+    const slot = seq & (SEND_RING - 1);
+    if (this.sendSeqs[slot] !== seq) return;
+    this.sendSeqs[slot] = -1;
+    const rtt = t - this.sendTimes[slot];
+    this.rtt.recordUs(rtt);
+    this.aggRtt?.recordUs(rtt);
+  }
+
+  stats(live: boolean): MediaChannelStats {
+    return {
+      id: this.id,
+      name: this.name,
+      port: this.port,
+      localAddress: this.localAddress,
+      external_host: this.externalHost,
+      format: this.info.format,
+      live,
+      sending: this.running,
+      packetsSent: this.packetsSent,
+      packetsReceived: this.packetsReceived,
+      foreignPackets: this.foreignPackets,
+      malformedPackets: this.malformedPackets,
+      sendErrors: this.sendErrors,
+      rttUs: percentilesUs(this.rtt),
+      sendJitterUs: percentilesUs(this.sendJitter),
+      ssrc: this.ssrc,
+      firstSeq: this.firstSeq,
+    };
+  }
+}
+
+/** Bind a UDP socket on `address:port`; rejects on EADDRINUSE etc. */
+export function bindUdp(address: string, port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket({type: 'udp4'});
+    const onError = (err: Error): void => {
+      socket.close();
+      reject(err);
+    };
+    socket.once('error', onError);
+    socket.bind({port, address, exclusive: true}, () => {
+      socket.off('error', onError);
+      resolve(socket);
+    });
+  });
+}
+
+export interface MediaTotals {
+  streamsCreated: number;
+  streamsLive: number;
+  streamsSending: number;
+  packetsSent: number;
+  packetsReceived: number;
+  foreignPackets: number;
+  malformedPackets: number;
+  sendErrors: number;
+  /** Times the scheduler skipped frames because it was too far behind. */
+  skips: number;
+}
+
+/** Keeps finished channels' figures (without their histograms) for /_sim/stats. */
+const MAX_FINISHED = 10_000;
+
+export class MediaEngine {
+  private readonly heap: MediaStream[] = [];
+  private readonly streams = new Map<string, MediaStream>();
+  private readonly finished: MediaChannelStats[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private timerAtUs = Infinity;
+  private stopped = false;
+  private closed = false;
+  private readonly aggRtt = new LatencyHistogram();
+  private readonly aggJitter = new LatencyHistogram();
+  private readonly retired = {packetsSent: 0, packetsReceived: 0, foreignPackets: 0, malformedPackets: 0, sendErrors: 0};
+  private created = 0;
+  private skips = 0;
+  private readonly onTimer = (): void => this.tick();
+
+  add(stream: MediaStream, socket: Socket): void {
+    stream.socket = socket;
+    stream.aggRtt = this.aggRtt;
+    stream.aggJitter = this.aggJitter;
+    socket.on('message', (msg, rinfo) => stream.onMessage(msg, rinfo.address, rinfo.port));
+    socket.on('error', () => {
+      stream.sendErrors++;
+    });
+    this.streams.set(stream.id, stream);
+    this.created++;
+  }
+
+  get(id: string): MediaStream | undefined {
+    return this.streams.get(id);
+  }
+
+  /** The bridge topology says whether this stream should be sending. */
+  setWanted(stream: MediaStream, wanted: boolean): void {
+    stream.wanted = wanted;
+    this.apply(stream);
+  }
+
+  /** Fault switch: hold every stream silent (true) or let them run again (false). */
+  setStopped(stopped: boolean): void {
+    this.stopped = stopped;
+    for (const s of this.streams.values()) this.apply(s);
+  }
+
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  private apply(s: MediaStream): void {
+    const run = s.wanted && !this.stopped && !this.closed;
+    if (run && !s.running) {
+      s.start(nowUs());
+      this.push(s);
+      this.arm();
+    } else if (!run && s.running) {
+      s.running = false;
+      this.remove(s);
+    }
+  }
+
+  /** Stops the stream, closes its socket, folds its figures into the totals. */
+  async destroy(id: string): Promise<void> {
+    const s = this.streams.get(id);
+    if (!s) return;
+    this.streams.delete(id);
+    if (s.running) {
+      s.running = false;
+      this.remove(s);
+    }
+    this.retire(s);
+    const socket = s.socket;
+    s.socket = undefined;
+    if (socket) await new Promise<void>((r) => socket.close(() => r()));
+  }
+
+  private retire(s: MediaStream): void {
+    this.retired.packetsSent += s.packetsSent;
+    this.retired.packetsReceived += s.packetsReceived;
+    this.retired.foreignPackets += s.foreignPackets;
+    this.retired.malformedPackets += s.malformedPackets;
+    this.retired.sendErrors += s.sendErrors;
+    this.finished.push(s.stats(false));
+    if (this.finished.length > MAX_FINISHED) this.finished.splice(0, this.finished.length - MAX_FINISHED);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await Promise.all([...this.streams.keys()].map((id) => this.destroy(id)));
+  }
+
+  totals(): MediaTotals {
+    const t = {...this.retired};
+    let sending = 0;
+    for (const s of this.streams.values()) {
+      t.packetsSent += s.packetsSent;
+      t.packetsReceived += s.packetsReceived;
+      t.foreignPackets += s.foreignPackets;
+      t.malformedPackets += s.malformedPackets;
+      t.sendErrors += s.sendErrors;
+      if (s.running) sending++;
+    }
+    return {streamsCreated: this.created, streamsLive: this.streams.size, streamsSending: sending, ...t, skips: this.skips};
+  }
+
+  /** Live channels first, then finished ones (most recent last). */
+  channelStats(): MediaChannelStats[] {
+    const live = [...this.streams.values()].map((s) => s.stats(true));
+    return [...live, ...this.finished];
+  }
+
+  /** Run-wide histograms over every stream ever created (3 significant digits). */
+  merged(): {rtt: LatencyHistogram; sendJitter: LatencyHistogram} {
+    return {rtt: this.aggRtt, sendJitter: this.aggJitter};
+  }
+
+  // ---- scheduler ----
+
+  private tick(): void {
+    this.timer = undefined;
+    this.timerAtUs = Infinity;
+    const heap = this.heap;
+    // one clock reading per pass: a stream is sent at most MAX_CATCH_UP_FRAMES + 1 times in a
+    // pass (then it skips ahead), which its buffer rotation (MIN_PACKET_BUFFERS) allows for
+    const now = nowUs();
+    while (heap.length > 0) {
+      const s = heap[0];
+      if (s.nextDeadlineUs > now) break;
+      if (now - s.nextDeadlineUs > MAX_CATCH_UP_FRAMES * FRAME_US) {
+        s.skipTo(now);
+        this.skips++;
+      } else s.sendDue();
+      this.siftDown(0);
+    }
+    this.arm();
+  }
+
+  private arm(): void {
+    if (this.closed || this.heap.length === 0) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
+      this.timerAtUs = Infinity;
+      return;
+    }
+    const at = this.heap[0].nextDeadlineUs;
+    if (this.timer !== undefined && this.timerAtUs <= at) return;
+    if (this.timer) clearTimeout(this.timer);
+    const delayMs = Math.max(0, (at - nowUs()) / 1000);
+    this.timerAtUs = at;
+    this.timer = setTimeout(this.onTimer, delayMs);
+  }
+
+  private push(s: MediaStream): void {
+    s.heapIndex = this.heap.length;
+    this.heap.push(s);
+    this.siftUp(s.heapIndex);
+  }
+
+  private remove(s: MediaStream): void {
+    const i = s.heapIndex;
+    if (i < 0) return;
+    const last = this.heap.pop()!;
+    s.heapIndex = -1;
+    if (last !== s) {
+      this.heap[i] = last;
+      last.heapIndex = i;
+      this.siftDown(i);
+      this.siftUp(last.heapIndex);
+    }
+    if (this.heap.length === 0) this.arm();
+  }
+
+  private siftUp(i: number): void {
+    const heap = this.heap;
+    const s = heap[i];
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const ps = heap[p];
+      if (ps.nextDeadlineUs <= s.nextDeadlineUs) break;
+      heap[i] = ps;
+      ps.heapIndex = i;
+      i = p;
+    }
+    heap[i] = s;
+    s.heapIndex = i;
+  }
+
+  private siftDown(i: number): void {
+    const heap = this.heap;
+    const n = heap.length;
+    const s = heap[i];
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && heap[r].nextDeadlineUs < heap[l].nextDeadlineUs ? r : l;
+      const cs = heap[c];
+      if (cs.nextDeadlineUs >= s.nextDeadlineUs) break;
+      heap[i] = cs;
+      cs.heapIndex = i;
+      i = c;
+    }
+    heap[i] = s;
+    s.heapIndex = i;
+  }
+}
