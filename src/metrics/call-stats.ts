@@ -8,8 +8,16 @@ import {LatencyHistogram, type PercentilesMs} from './histogram.js';
 export const DEFAULT_LATE_THRESHOLD_MS = 20;
 
 /** Send-time ring: remembers when each of the last RING_SIZE up packets went to the echo. */
-const RING_SIZE = 4096; // ≈ 82 s of 20 ms packets
+const RING_SIZE = 1024; // ≈ 20 s of 20 ms packets: an echo later than that is unmatched
 const RING_MASK = RING_SIZE - 1;
+
+/** Extra histograms fed live by a CallMeter. */
+export interface MeterSinks {
+  readonly lateness: readonly LatencyHistogram[];
+  readonly rtt: readonly LatencyHistogram[];
+}
+
+const NO_SINKS: MeterSinks = {lateness: [], rtt: []};
 
 /** One call's media figures (SPEC §4), as the relay measured them. */
 export interface CallStats {
@@ -51,8 +59,8 @@ export interface CallStats {
  * Headers are parsed in place into one reusable object; nothing is allocated per packet.
  */
 export class CallMeter {
-  readonly lateness = new LatencyHistogram();
-  readonly rtt = new LatencyHistogram();
+  readonly lateness = LatencyHistogram.perCall();
+  readonly rtt = LatencyHistogram.perCall();
   private readonly pkt = newRtpPacket();
   private readonly clock: PlayoutClock;
   private readonly upSeq = new SequenceTracker();
@@ -83,9 +91,14 @@ export class CallMeter {
   /** Why the most recent datagram was malformed (RtpParse), for diagnostics. */
   lastMalformed: RtpParse = RtpParse.Ok;
 
+  /**
+   * `sinks`: histograms that also receive every value as it is measured (serve's global and
+   * per-run histograms), so nothing has to be merged when calls end or metrics are scraped.
+   */
   constructor(
     readonly clockRateHz: number,
     readonly lateThresholdMs: number = DEFAULT_LATE_THRESHOLD_MS,
+    private readonly sinks: MeterSinks = NO_SINKS,
   ) {
     this.clock = new PlayoutClock(clockRateHz);
     this.upJitter = new InterarrivalJitter(clockRateHz);
@@ -142,8 +155,12 @@ export class CallMeter {
     const v = this.backSeq.track(p.sequence);
     if (v === SeqVerdict.Duplicate || v === SeqVerdict.TooOld) return true;
     const latenessUs = this.clock.latenessUs(p.timestamp, tRecvUs);
-    this.rtt.recordUs(tRecvUs - this.ringSentUs[slot]);
+    const rttUs = tRecvUs - this.ringSentUs[slot];
+    this.rtt.recordUs(rttUs);
     this.lateness.recordUs(latenessUs);
+    const sinks = this.sinks;
+    for (let i = 0; i < sinks.rtt.length; i++) sinks.rtt[i].recordUs(rttUs);
+    for (let i = 0; i < sinks.lateness.length; i++) sinks.lateness[i].recordUs(latenessUs);
     this.misses.record(latenessUs, ext);
     this.backJitter.update(tRecvUs, p.timestamp);
     return true;

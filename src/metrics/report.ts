@@ -248,7 +248,7 @@ export function writeReportAtomic(dir: string, runId: string, report: Report): s
 
 /** A fresh histogram holding all counts of `parts` (per-call histograms → run histogram). */
 export function mergeHistograms(parts: Iterable<LatencyHistogram>): LatencyHistogram {
-  const merged = new LatencyHistogram(false);
+  const merged = new LatencyHistogram();
   for (const p of parts) merged.merge(p);
   return merged;
 }

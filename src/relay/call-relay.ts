@@ -1,5 +1,5 @@
 import {createSocket, type RemoteInfo, type Socket} from 'node:dgram';
-import {CallMeter, type CallStats} from '../metrics/call-stats.js';
+import {CallMeter, type CallStats, type MeterSinks} from '../metrics/call-stats.js';
 import {nowUs} from '../rtp/clock.js';
 
 export interface UdpAddress {
@@ -15,6 +15,8 @@ export interface CallRelayOptions {
   lateThresholdMs: number;
   /** Kernel socket buffer sizes (bytes); default 256 KiB each. */
   socketBufferBytes?: number;
+  /** Histograms (global, per run) that receive every measured value too. */
+  sinks?: MeterSinks;
 }
 
 /**
@@ -36,7 +38,7 @@ export class CallRelay {
 
   private constructor(private readonly opts: CallRelayOptions) {
     this.port = opts.port;
-    this.meter = new CallMeter(opts.clockRateHz, opts.lateThresholdMs);
+    this.meter = new CallMeter(opts.clockRateHz, opts.lateThresholdMs, opts.sinks);
   }
 
   /** Bind the relay socket; rejects (e.g. EADDRINUSE) without leaving anything open. */

@@ -40,7 +40,7 @@ export class PlayoutClock {
   }
 }
 
-const RUN_RING = 4096; // ≈ 82 s of 20 ms packets
+const RUN_RING = 1024; // ≈ 20 s of 20 ms packets
 const RUN_MASK = RUN_RING - 1;
 
 /**

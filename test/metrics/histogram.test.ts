@@ -5,7 +5,7 @@ import {prng} from '../helpers/report-builder.js';
 describe('LatencyHistogram merge', () => {
   test('percentiles of merged per-call histograms equal one histogram fed every value', () => {
     const rand = prng(42);
-    const all = new LatencyHistogram(false);
+    const all = new LatencyHistogram();
     const perCall: LatencyHistogram[] = [];
     for (let c = 0; c < 12; c++) {
       const h = new LatencyHistogram();
