@@ -1,0 +1,69 @@
+import {Flags} from '@oclif/core';
+import {ConfigError} from '../errors.js';
+import {parseLogLevel, type LogLevel} from '../log/logger.js';
+import {SUPPORTED_FORMATS} from '../rtp/packet.js';
+import {parseHttpUrl, requireCredential} from './parse.js';
+
+/** ARI connection flags shared by serve and load (SPEC §2: every flag also reads its env var). */
+export const ariFlags = {
+  'ari-url': Flags.string({description: 'Asterisk ARI base URL (http://host:port).', env: 'ARI_URL', default: 'http://127.0.0.1:8088'}),
+  'ari-user': Flags.string({description: 'ARI user (ari.conf). Required.', env: 'ARI_USER'}),
+  'ari-pass': Flags.string({description: 'ARI password (ari.conf). Required; never printed or logged.', env: 'ARI_PASS'}),
+  app: Flags.string({description: 'Stasis application name.', env: 'APP_NAME', default: 'rtpsla'}),
+};
+
+export const logLevelFlag = {
+  'log-level': Flags.string({description: 'Log level on stderr: debug, info, warn, error, silent.', env: 'LOG_LEVEL', default: 'info'}),
+};
+
+export const formatFlag = {
+  format: Flags.string({
+    description: `externalMedia format (also the originate "formats", SPEC §3): ${SUPPORTED_FORMATS.join(', ')}.`,
+    env: 'FORMAT',
+    default: 'ulaw',
+  }),
+};
+
+export interface AriSettings {
+  ariUrl: string;
+  ariUser: string;
+  ariPass: string;
+  app: string;
+}
+
+/** Validate the ARI flags: URL with scheme, credentials present, app name non-empty. */
+export function ariSettings(flags: {'ari-url': string; 'ari-user'?: string; 'ari-pass'?: string; app: string}): AriSettings {
+  const ariUrl = parseHttpUrl(flags['ari-url'], '--ari-url/ARI_URL');
+  const ariUser = requireCredential(flags['ari-user'], '--ari-user/ARI_USER');
+  const ariPass = requireCredential(flags['ari-pass'], '--ari-pass/ARI_PASS');
+  const app = flags.app.trim();
+  if (app === '' || /[\s,/]/.test(app)) throw new ConfigError(`--app/APP_NAME: "${flags.app}" is not a valid Stasis application name`);
+  return {ariUrl, ariUser, ariPass, app};
+}
+
+export function logLevel(text: string): LogLevel {
+  const level = parseLogLevel(text);
+  if (level === undefined) throw new ConfigError(`--log-level/LOG_LEVEL: "${text}" is not one of debug, info, warn, error, silent`);
+  return level;
+}
+
+export function format(text: string): string {
+  if (!SUPPORTED_FORMATS.includes(text)) throw new ConfigError(`--format/FORMAT: "${text}" is not one of ${SUPPORTED_FORMATS.join(', ')}`);
+  return text;
+}
+
+/** A number flag given as text, within [min, max]. */
+export function numberSetting(text: string, setting: string, min: number, max: number, integer = false): number {
+  const t = text.trim();
+  const n = Number(t);
+  if (t === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n)))
+    throw new ConfigError(`${setting}: "${text}" is not ${integer ? 'a whole number' : 'a number'} in ${min}-${max}`);
+  return n;
+}
+
+/** IPv4/IPv6 literal or host name; rejects empty. */
+export function hostSetting(text: string, setting: string): string {
+  const t = text.trim();
+  if (t === '' || /\s/.test(t)) throw new ConfigError(`${setting}: "${text}" is not a host address`);
+  return t;
+}

@@ -1,0 +1,79 @@
+import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http';
+import type {IntervalHistogram} from 'node:perf_hooks';
+import {renderPrometheus} from '../metrics/prometheus.js';
+import type {CallLifecycle} from './call-lifecycle.js';
+import {metricSamples, metricsJson, snapshotMetrics} from './metrics.js';
+
+export interface ServeHttpDeps {
+  calls: CallLifecycle;
+  ariConnected: () => boolean;
+  /** serve's event-loop delay (perf_hooks), reported in /metrics. */
+  eventLoop?: IntervalHistogram;
+}
+
+/**
+ * serve's HTTP endpoint (SPEC §8): /health, /metrics (Prometheus text, or JSON with
+ * `Accept: application/json`), /calls (live calls), /runs/:runId (per-call records for load;
+ * `?consume=1` drops them once the run has no live call left).
+ */
+export function createServeHttp(deps: ServeHttpDeps): Server {
+  return createServer((req, res) => {
+    try {
+      route(deps, req, res);
+    } catch (err) {
+      send(res, 500, {message: err instanceof Error ? err.message : String(err)});
+    }
+  });
+}
+
+function route(deps: ServeHttpDeps, req: IncomingMessage, res: ServerResponse): void {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    send(res, 405, {message: 'only GET is supported'});
+    return;
+  }
+  const path = url.pathname.replace(/\/+$/, '') || '/';
+  if (path === '/health') {
+    const connected = deps.ariConnected();
+    send(res, connected ? 200 : 503, {
+      status: connected ? 'ok' : 'degraded',
+      ari: connected ? 'connected' : 'disconnected',
+      callsActive: deps.calls.calls.size,
+    });
+    return;
+  }
+  if (path === '/metrics') {
+    const snap = snapshotMetrics(deps.calls, deps.ariConnected(), deps.eventLoop);
+    if ((req.headers.accept ?? '').includes('application/json')) {
+      send(res, 200, metricsJson(snap));
+      return;
+    }
+    const text = renderPrometheus(metricSamples(snap), [
+      {name: 'rtpsla_lateness_seconds', help: 'Lateness of echoed packets relative to their playout deadline (early counts as 0)', histogram: snap.lateness},
+      {name: 'rtpsla_rtt_seconds', help: 'Round trip relay → echo → relay per packet', histogram: snap.rtt},
+    ]);
+    res.writeHead(200, {'content-type': 'text/plain; version=0.0.4; charset=utf-8'});
+    res.end(text);
+    return;
+  }
+  if (path === '/calls') {
+    send(res, 200, {calls: deps.calls.liveCalls()});
+    return;
+  }
+  const m = /^\/runs\/([^/]+)$/.exec(path);
+  if (m) {
+    const runId = decodeURIComponent(m[1]);
+    const active = deps.calls.activeCallsOfRun(runId);
+    const run = deps.calls.runs.get(runId, active, url.searchParams.get('consume') === '1');
+    if (!run) send(res, 404, {message: `no calls recorded for run ${runId}`});
+    else send(res, 200, run);
+    return;
+  }
+  send(res, 404, {message: `no such endpoint: ${path}`});
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text)});
+  res.end(text);
+}

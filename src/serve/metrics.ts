@@ -1,0 +1,122 @@
+import type {IntervalHistogram} from 'node:perf_hooks';
+import type {LatencyHistogram} from '../metrics/histogram.js';
+import type {MetricSample} from '../metrics/prometheus.js';
+import type {CallLifecycle} from './call-lifecycle.js';
+
+export interface ServeMetricsSnapshot {
+  ariConnected: boolean;
+  callsActive: number;
+  callsStarted: number;
+  callsFinished: number;
+  callsFailed: number;
+  portsHeld: number;
+  portsFree: number;
+  portBindFailures: number;
+  portExhaustions: number;
+  addChannelRetries422: number;
+  zombiesRemoved: number;
+  packetsUp: number;
+  packetsBack: number;
+  lost: number;
+  late: number;
+  foreign: number;
+  malformed: number;
+  maxConsecutiveLate: number;
+  lateness: LatencyHistogram;
+  rtt: LatencyHistogram;
+  /** serve's own event-loop delay since start (ms), when monitored. */
+  eventLoopDelayMs: {p50: number; p99: number; max: number} | null;
+  rssBytes: number;
+}
+
+/**
+ * Global figures: totals of finished calls plus the live calls' current counts; the global
+ * histograms are recorded live by every call's meter, so a scrape merges nothing.
+ */
+export function snapshotMetrics(calls: CallLifecycle, ariConnected: boolean, eventLoop?: IntervalHistogram): ServeMetricsSnapshot {
+  const f = calls.finished;
+  const lateness = calls.globalLateness;
+  const rtt = calls.globalRtt;
+  let packetsUp = f.packetsUp;
+  let packetsBack = f.packetsBack;
+  let lost = f.lost;
+  let late = f.late;
+  let foreign = f.foreign;
+  let malformed = f.malformed;
+  let maxConsecutiveLate = f.maxConsecutiveLate;
+  for (const c of calls.calls.values()) {
+    const m = c.relay?.meter;
+    if (!m || c.state === 'ended') continue;
+    packetsUp += m.packetsUp;
+    packetsBack += m.packetsBack;
+    lost += Math.max(0, m.expected - m.packetsBack);
+    late += m.late;
+    foreign += m.foreign;
+    malformed += m.malformed;
+    if (m.maxConsecutiveLate > maxConsecutiveLate) maxConsecutiveLate = m.maxConsecutiveLate;
+  }
+  return {
+    ariConnected,
+    callsActive: calls.calls.size,
+    callsStarted: calls.callsStarted,
+    callsFinished: f.calls,
+    callsFailed: f.failed,
+    portsHeld: calls.pool.held,
+    portsFree: calls.pool.free,
+    portBindFailures: calls.pool.bindFailures,
+    portExhaustions: calls.pool.exhausted,
+    addChannelRetries422: calls.retries422,
+    zombiesRemoved: calls.zombiesRemoved,
+    packetsUp,
+    packetsBack,
+    lost,
+    late,
+    foreign,
+    malformed,
+    maxConsecutiveLate,
+    lateness,
+    rtt,
+    eventLoopDelayMs: eventLoop
+      ? {p50: eventLoop.percentile(50) / 1e6, p99: eventLoop.percentile(99) / 1e6, max: eventLoop.max / 1e6}
+      : null,
+    rssBytes: process.memoryUsage.rss(),
+  };
+}
+
+export function metricSamples(s: ServeMetricsSnapshot): MetricSample[] {
+  const c = (name: string, help: string, value: number): MetricSample => ({name: `rtpsla_${name}`, help, type: 'counter', value});
+  const g = (name: string, help: string, value: number): MetricSample => ({name: `rtpsla_${name}`, help, type: 'gauge', value});
+  return [
+    g('ari_connected', '1 while the ARI events WebSocket is connected', s.ariConnected ? 1 : 0),
+    g('calls_active', 'Calls being set up or measured', s.callsActive),
+    c('calls_started_total', 'Calls that entered the Stasis app', s.callsStarted),
+    c('calls_finished_total', 'Calls torn down and recorded', s.callsFinished),
+    c('calls_failed_total', 'Calls that failed at some step (recorded with their error)', s.callsFailed),
+    g('relay_ports_held', 'Relay ports currently held by calls', s.portsHeld),
+    g('relay_ports_free', 'Relay ports free in PORT_RANGE', s.portsFree),
+    c('relay_port_bind_failures_total', 'Relay ports skipped because they failed to bind', s.portBindFailures),
+    c('relay_port_exhaustions_total', 'Calls rejected because no relay port was free', s.portExhaustions),
+    c('ari_add_channel_retries_total', 'addChannel retried after 422 (externalMedia not yet in Stasis)', s.addChannelRetries422),
+    c('zombies_removed_total', 'Leaked bridges/externalMedia channels removed by reconciliation', s.zombiesRemoved),
+    c('rtp_packets_up_total', 'RTP packets received from Asterisk', s.packetsUp),
+    c('rtp_packets_back_total', 'Distinct RTP packets that came back from the echo', s.packetsBack),
+    c('rtp_lost_total', 'Packets sent up that did not come back (so far, for live calls)', s.lost),
+    c('rtp_late_total', 'Packets back later than the deadline', s.late),
+    c('rtp_foreign_total', 'Datagrams from unexpected addresses (dropped)', s.foreign),
+    c('rtp_malformed_total', 'Datagrams that are not RTP v2 (dropped)', s.malformed),
+    g('rtp_max_consecutive_late', 'Longest run of consecutive deadline misses on any call', s.maxConsecutiveLate),
+    g('process_resident_memory_bytes', 'Resident set size of serve', s.rssBytes),
+    ...(s.eventLoopDelayMs ? [g('event_loop_delay_p99_seconds', 'serve event-loop delay, 99th percentile since start', s.eventLoopDelayMs.p99 / 1000)] : []),
+  ];
+}
+
+/** The same figures as JSON (`Accept: application/json`). */
+export function metricsJson(s: ServeMetricsSnapshot): Record<string, unknown> {
+  const {lateness, rtt, ...counts} = s;
+  return {
+    ...counts,
+    latenessMs: lateness.percentilesMs(),
+    rttMs: rtt.percentilesMs(),
+    histograms: {latenessUs: lateness.toBase64(), rttUs: rtt.toBase64()},
+  };
+}

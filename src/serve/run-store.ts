@@ -1,0 +1,101 @@
+import {LatencyHistogram} from '../metrics/histogram.js';
+import type {CallRecord} from '../metrics/report.js';
+
+/** What serve keeps of one finished call of a load run (a report `calls[]` entry plus extras). */
+export type ServeCallRecord = CallRecord & {
+  runId: string | null;
+  expected: number;
+  uplinkGaps: number;
+  duplicatesUp: number;
+  duplicatesBack: number;
+  reorderedUp: number;
+  reorderedBack: number;
+  unmatchedBack: number;
+  malformed: number;
+  foreign: number;
+  ssrcChanges: number;
+  jitterUpMs: number;
+  callerChannelId: string;
+  externalMediaChannelId: string | null;
+  bridgeId: string | null;
+};
+
+export interface RunRecords {
+  runId: string;
+  /** Calls of this run still being measured. */
+  activeCalls: number;
+  calls: ServeCallRecord[];
+  /** HDR histograms (µs, base64) of every packet measured for the run's calls. */
+  histograms: {latenessUs: string; rttUs: string};
+}
+
+interface RunEntry {
+  calls: ServeCallRecord[];
+  lateness: LatencyHistogram;
+  rtt: LatencyHistogram;
+  touchedAtMs: number;
+}
+
+/**
+ * Per-run call records for `load` (GET /runs/:runId): kept until fetched with consume, or
+ * for `ttlMs` after the last change, and at most `maxRuns` runs (oldest dropped first).
+ */
+export class RunStore {
+  private readonly runs = new Map<string, RunEntry>();
+
+  constructor(
+    private readonly ttlMs = 3_600_000,
+    private readonly maxRuns = 200,
+  ) {}
+
+  /** The run's histograms, created on first use: its calls' meters record into them live. */
+  histogramsFor(runId: string): {lateness: LatencyHistogram; rtt: LatencyHistogram} {
+    return this.entry(runId);
+  }
+
+  add(runId: string, record: ServeCallRecord): void {
+    const e = this.entry(runId);
+    e.calls.push(record);
+    e.touchedAtMs = Date.now();
+  }
+
+  private entry(runId: string): RunEntry {
+    let e = this.runs.get(runId);
+    if (!e) {
+      e = {calls: [], lateness: new LatencyHistogram(), rtt: new LatencyHistogram(), touchedAtMs: Date.now()};
+      this.runs.set(runId, e);
+      this.evict();
+    }
+    return e;
+  }
+
+  get(runId: string, activeCalls: number, consume = false): RunRecords | undefined {
+    this.expire();
+    const e = this.runs.get(runId);
+    if (!e || (e.calls.length === 0 && activeCalls === 0)) return undefined;
+    const out: RunRecords = {
+      runId,
+      activeCalls,
+      calls: [...e.calls].sort((a, b) => a.index - b.index),
+      histograms: {latenessUs: e.lateness.toBase64(), rttUs: e.rtt.toBase64()},
+    };
+    if (consume && activeCalls === 0) this.runs.delete(runId);
+    return out;
+  }
+
+  get size(): number {
+    return this.runs.size;
+  }
+
+  private expire(): void {
+    const cutoff = Date.now() - this.ttlMs;
+    for (const [id, e] of this.runs) if (e.touchedAtMs < cutoff) this.runs.delete(id);
+  }
+
+  private evict(): void {
+    while (this.runs.size > this.maxRuns) {
+      const oldest = this.runs.keys().next().value as string;
+      this.runs.delete(oldest);
+    }
+  }
+}

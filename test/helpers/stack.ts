@@ -1,0 +1,108 @@
+import {AriRest} from '../../src/ari/rest.js';
+import type {LiveCallView} from '../../src/serve/call-lifecycle.js';
+import type {RunRecords} from '../../src/serve/run-store.js';
+import {CliProcess, sleep} from './cli.js';
+
+export const ARI_USER = 'rtpsla';
+export const ARI_PASS = 'test-secret-pass';
+
+export interface Stack {
+  sim: CliProcess;
+  echo: CliProcess;
+  serve: CliProcess | null;
+  simUrl: string;
+  echoPort: number;
+  serveUrl: string;
+  ari: AriRest;
+  stop(): Promise<void>;
+}
+
+export async function startSim(extra: string[] = []): Promise<{sim: CliProcess; simUrl: string}> {
+  const sim = new CliProcess(['sim', '--port', '0', '--rtp-range', '20000-29999', ...extra], {ARI_USER, ARI_PASS});
+  const m = await sim.waitFor(/listening on (http:\/\/[\d.]+:\d+)/, 20_000);
+  return {sim, simUrl: m[1]};
+}
+
+export async function startEchoProc(): Promise<{echo: CliProcess; echoPort: number}> {
+  const echo = new CliProcess(['echo', '--port', '0', '--stats-interval-sec', '0']);
+  const m = await echo.waitFor(/echo listening on [\d.]+:(\d+)/, 20_000);
+  return {echo, echoPort: Number(m[1])};
+}
+
+export async function startServeProc(simUrl: string, echoPort: number, extra: string[] = []): Promise<{serve: CliProcess; serveUrl: string}> {
+  const serve = new CliProcess(
+    ['serve', '--metrics-port', '0', '--echo-port', String(echoPort), '--metrics-interval-sec', '0',
+      ...(extra.includes('--port-range') ? [] : ['--port-range', '30000-39999']), ...extra],
+    {ARI_URL: simUrl, ARI_USER, ARI_PASS},
+  );
+  const m = await serve.waitFor(/serve listening on (http:\/\/[\d.]+:\d+)/, 20_000);
+  return {serve, serveUrl: m[1]};
+}
+
+/** sim + echo + serve as real child processes on 127.0.0.1. */
+export async function startStack(opts: {simArgs?: string[]; serveArgs?: string[]; withServe?: boolean} = {}): Promise<Stack> {
+  const [{sim, simUrl}, {echo, echoPort}] = await Promise.all([startSim(opts.simArgs), startEchoProc()]);
+  let serve: CliProcess | null = null;
+  let serveUrl = '';
+  if (opts.withServe !== false) ({serve, serveUrl} = await startServeProc(simUrl, echoPort, opts.serveArgs));
+  const ari = new AriRest({url: simUrl, user: ARI_USER, pass: ARI_PASS});
+  return {
+    sim,
+    echo,
+    serve,
+    simUrl,
+    echoPort,
+    serveUrl,
+    ari,
+    async stop() {
+      ari.close();
+      await Promise.all([serve?.stop(), echo.stop()]);
+      await sim.stop();
+    },
+  };
+}
+
+function authHeader(): string {
+  return 'Basic ' + Buffer.from(`${ARI_USER}:${ARI_PASS}`).toString('base64');
+}
+
+/** POST /_sim/faults on the sim. */
+export async function simFault(simUrl: string, body: unknown): Promise<void> {
+  const res = await fetch(`${simUrl}/_sim/faults`, {method: 'POST', headers: {authorization: authHeader(), 'content-type': 'application/json'}, body: JSON.stringify(body)});
+  if (!res.ok) throw new Error(`sim faults answered ${res.status}: ${await res.text()}`);
+}
+
+export interface SimChannelStats {
+  id: string;
+  packetsSent: number;
+  packetsReceived: number;
+}
+
+export async function simStats(simUrl: string): Promise<{channels: SimChannelStats[]}> {
+  const res = await fetch(`${simUrl}/_sim/stats`, {headers: {authorization: authHeader()}});
+  return (await res.json()) as {channels: SimChannelStats[]};
+}
+
+export async function getJson<T = Record<string, unknown>>(url: string): Promise<{status: number; body: T}> {
+  const res = await fetch(url, {headers: {accept: 'application/json'}});
+  return {status: res.status, body: (await res.json().catch(() => null)) as T};
+}
+
+export async function liveCalls(serveUrl: string): Promise<LiveCallView[]> {
+  return (await getJson<{calls: LiveCallView[]}>(`${serveUrl}/calls`)).body.calls;
+}
+
+export async function runOf(serveUrl: string, runId: string): Promise<{status: number; body: RunRecords}> {
+  return getJson<RunRecords>(`${serveUrl}/runs/${runId}`);
+}
+
+/** Poll `fn` until it returns a truthy value or `timeoutMs` passes (then returns the last value). */
+export async function until<T>(fn: () => Promise<T>, timeoutMs = 10_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let v = await fn();
+  while (!v && Date.now() < deadline) {
+    await sleep(everyMs);
+    v = await fn();
+  }
+  return v;
+}
