@@ -1,0 +1,96 @@
+import {randomBytes} from 'node:crypto';
+import {Chalk} from 'chalk';
+import {buildProfile} from '../sla/profile.js';
+import {LEVELS} from '../sla/profile.js';
+import {evaluateFiles} from '../sla/run.js';
+import {renderTable, stdoutColorLevel} from '../sla/render.js';
+import {runLoad, type LoadProgress} from '../load/run.js';
+import {renderSummaryTable} from '../load/summary-table.js';
+import {RtpslaChild} from './children.js';
+
+export interface PipelineOptions {
+  count: number;
+  durationMs: number;
+  delayBetweenMs: number;
+  format: string;
+  outDir: string;
+  /** Relay ports for serve, sim RTP ports: kept apart so neither has to skip the other's ports. */
+  relayPortRange: string;
+  simRtpRange: string;
+  signal?: AbortSignal;
+  out?: NodeJS.WritableStream;
+  err?: NodeJS.WritableStream;
+  onProgress?: (p: LoadProgress) => void;
+}
+
+export interface PipelineResult {
+  exitCode: 0 | 1 | 2 | 130;
+  reportPath: string | null;
+}
+
+/**
+ * The whole chain on one machine with no Asterisk: `rtpsla sim`, `rtpsla echo` and `rtpsla serve`
+ * as child processes on free loopback ports, then `load` and `sla` on its report. The children are
+ * stopped whatever happens (success, failure, Ctrl-C). Exit code = the SLA verdict.
+ */
+export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
+  const out = o.out ?? process.stdout;
+  const err = o.err ?? process.stderr;
+  const user = 'rtpsla';
+  const pass = randomBytes(12).toString('hex'); // per run, passed by environment only
+  const children: RtpslaChild[] = [];
+  const killAll = () => children.forEach((c) => c.killNow());
+  process.once('exit', killAll);
+  try {
+    err.write('pipeline: starting sim, echo and serve on 127.0.0.1 …\n');
+    const sim = new RtpslaChild('sim', ['sim', '--port', '0', '--rtp-range', o.simRtpRange], {ARI_USER: user, ARI_PASS: pass});
+    const echo = new RtpslaChild('echo', ['echo', '--port', '0', '--stats-interval-sec', '0'], {});
+    children.push(sim, echo);
+    const [simUrl] = await Promise.all([
+      sim.ready(/listening on (http:\/\/[\d.]+:\d+)/, 15_000).then((m) => m[1]),
+      echo.ready(/echo listening on [\d.]+:(\d+)/, 15_000),
+    ]);
+    const echoPort = echo.output.match(/echo listening on [\d.]+:(\d+)/)![1];
+    const serve = new RtpslaChild(
+      'serve',
+      ['serve', '--metrics-port', '0', '--echo-port', echoPort, '--port-range', o.relayPortRange, '--format', o.format, '--metrics-interval-sec', '0', '--log-level', 'warn'],
+      {ARI_URL: simUrl, ARI_USER: user, ARI_PASS: pass},
+    );
+    children.push(serve);
+    const serveUrl = (await serve.ready(/serve listening on (http:\/\/[\d.]+:\d+)/, 20_000))[1];
+    err.write(`pipeline: sim ${simUrl}, echo 127.0.0.1:${echoPort}, serve ${serveUrl}\n`);
+    if (o.signal?.aborted) return {exitCode: 130, reportPath: null};
+
+    const {report, path} = await runLoad({
+      ariUrl: simUrl,
+      ariUser: user,
+      ariPass: pass,
+      app: 'rtpsla',
+      count: o.count,
+      durationMs: o.durationMs,
+      delayBetweenMs: o.delayBetweenMs,
+      endpoint: 'Local/s@rtpsla-source/n',
+      format: o.format,
+      serveUrl,
+      outDir: o.outDir,
+      lateThresholdMs: 20,
+      signal: o.signal,
+      onProgress: o.onProgress,
+    });
+    out.write(renderSummaryTable(report, path) + '\n');
+
+    // Below the nominal level (30 calls), judge the run at its own size so a short demo can pass honestly.
+    const below = o.count < LEVELS.nominal;
+    const profile = below ? buildProfile({levels: {nominal: {calls: o.count}}}, `demo (nominal level set to ${o.count} calls)`) : undefined;
+    if (below) err.write(`pipeline: ${o.count} calls is below the nominal level (${LEVELS.nominal}); judging at a ${o.count}-call level\n`);
+    const outcome = evaluateFiles([path], {profile});
+    out.write(renderTable(outcome, new Chalk({level: stdoutColorLevel()})));
+    return {exitCode: report.partial ? 130 : outcome.exitCode, reportPath: path};
+  } catch (e) {
+    for (const c of children) if (c.output.trim()) err.write(`${c.tail()}\n`);
+    throw e;
+  } finally {
+    await Promise.allSettled(children.map((c) => c.stop()));
+    process.off('exit', killAll);
+  }
+}

@@ -1,0 +1,287 @@
+import {randomBytes} from 'node:crypto';
+import {checkAri} from '../ari/check.js';
+import {AriRest, isAriHttpError} from '../ari/rest.js';
+import {errorMessage} from '../errors.js';
+import {LatencyHistogram} from '../metrics/histogram.js';
+import {REPORT_SCHEMA_ID, buildSummary, writeReportAtomic, type CallRecord, type Report} from '../metrics/report.js';
+import type {ServeCallRecord} from '../serve/run-store.js';
+import {LOAD_APP_ARG} from '../serve/call-lifecycle.js';
+import {TOOL_VERSION} from '../version.js';
+import {peakConcurrency, type CallInterval} from './concurrency.js';
+import {ServeClient} from './serve-client.js';
+
+export interface LoadOptions {
+  ariUrl: string;
+  ariUser: string;
+  ariPass: string;
+  app: string;
+  count: number;
+  durationMs: number;
+  delayBetweenMs: number;
+  endpoint: string;
+  format: string;
+  serveUrl: string;
+  outDir: string;
+  runId?: string;
+  lateThresholdMs: number;
+  /** How long to wait for serve's records after the last hangup. */
+  collectTimeoutMs?: number;
+  /** Aborting (Ctrl-C) stops originating, hangs up what was originated, writes a partial report. */
+  signal?: AbortSignal;
+  onProgress?: (p: LoadProgress) => void;
+}
+
+export type LoadPhase = 'checking' | 'originating' | 'holding' | 'collecting' | 'leak-check' | 'writing' | 'done';
+
+export interface LoadProgress {
+  phase: LoadPhase;
+  count: number;
+  originated: number;
+  failed: number;
+  active: number;
+  hungUp: number;
+  measured: number;
+}
+
+export interface LoadResult {
+  report: Report;
+  path: string;
+}
+
+/** `20261122-041455-a3f9`: sortable, unique enough, usable as a file name. */
+export function newRunId(now = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  const d = `${now.getUTCFullYear()}${p(now.getUTCMonth() + 1)}${p(now.getUTCDate())}-${p(now.getUTCHours())}${p(now.getUTCMinutes())}${p(now.getUTCSeconds())}`;
+  return `${d}-${randomBytes(2).toString('hex')}`;
+}
+
+interface LoadCall {
+  index: number;
+  channelId: string;
+  originatedAtMs: number | null;
+  hungUpAtMs: number | null;
+  error: string | null;
+  hold: Promise<void> | null;
+}
+
+/**
+ * Originate `count` calls through ARI into the app `serve` runs, `delayBetweenMs` apart, hold
+ * each for `durationMs`, hang up, collect serve's per-call records, check for leftovers and write
+ * `<outDir>/<runId>.json` (schema v1, atomic). Preconditions (ARI and serve reachable,
+ * credentials) fail with a ConnectError before anything is originated or written.
+ */
+export async function runLoad(o: LoadOptions): Promise<LoadResult> {
+  const runId = o.runId ?? newRunId();
+  const progress: LoadProgress = {phase: 'checking', count: o.count, originated: 0, failed: 0, active: 0, hungUp: 0, measured: 0};
+  const emit = (phase?: LoadPhase) => {
+    if (phase) progress.phase = phase;
+    o.onProgress?.({...progress});
+  };
+  emit();
+  const info = await checkAri(o.ariUrl, o.ariUser, o.ariPass, {timeoutMs: 5000});
+  const serve = new ServeClient(o.serveUrl);
+  await serve.checkHealthy();
+
+  const rest = new AriRest({url: o.ariUrl, user: o.ariUser, pass: o.ariPass, maxSockets: 32});
+  const startedAt = new Date();
+  const calls: LoadCall[] = [];
+  const aborted = () => o.signal?.aborted === true;
+  const abortWait = new Promise<void>((resolve) => {
+    if (o.signal?.aborted) resolve();
+    o.signal?.addEventListener('abort', () => resolve(), {once: true});
+  });
+
+  try {
+    emit('originating');
+    const t0 = Date.now();
+    for (let i = 0; i < o.count && !aborted(); i++) {
+      const due = t0 + i * o.delayBetweenMs;
+      const wait = due - Date.now();
+      if (wait > 0) await Promise.race([sleep(wait), abortWait]);
+      if (aborted()) break;
+      const call: LoadCall = {index: i, channelId: `${runId}-${i}`, originatedAtMs: null, hungUpAtMs: null, error: null, hold: null};
+      calls.push(call);
+      call.hold = (async () => {
+        try {
+          await rest.originate({
+            endpoint: o.endpoint,
+            app: o.app,
+            appArgs: [LOAD_APP_ARG, runId, String(i)],
+            formats: o.format,
+            channelId: call.channelId,
+          });
+          call.originatedAtMs = Date.now();
+          progress.originated++;
+          progress.active++;
+          emit();
+        } catch (err) {
+          call.error = `originate failed: ${errorMessage(err)}`;
+          progress.failed++;
+          emit();
+          return;
+        }
+        await Promise.race([sleep(o.durationMs), abortWait]);
+        await hangup(rest, call);
+        progress.active--;
+        progress.hungUp++;
+        emit();
+      })();
+    }
+    emit('holding');
+    await Promise.all(calls.map((c) => c.hold));
+
+    emit('collecting');
+    const originated = calls.filter((c) => c.originatedAtMs !== null).length;
+    const run = await collect(serve, runId, originated, o.collectTimeoutMs ?? 15_000, (n) => {
+      progress.measured = n;
+      emit();
+    });
+
+    emit('leak-check');
+    const records = new Map<number, ServeCallRecord>();
+    for (const r of run?.calls ?? []) records.set(r.index, r);
+    const leaked = await leakCheck(rest, serve, runId, calls, [...records.values()]);
+
+    emit('writing');
+    const callRecords: CallRecord[] = calls.map((c) => toCallRecord(c, records.get(c.index), startedAt));
+    const lateness = run ? LatencyHistogram.fromBase64(run.histograms.latenessUs) : new LatencyHistogram();
+    const rtt = run ? LatencyHistogram.fromBase64(run.histograms.rttUs) : new LatencyHistogram();
+    const intervals: CallInterval[] = calls
+      .filter((c) => c.originatedAtMs !== null && c.hungUpAtMs !== null && records.get(c.index)?.error === null)
+      .map((c) => ({startMs: c.originatedAtMs!, endMs: c.hungUpAtMs!}));
+    const peak = peakConcurrency(intervals);
+    const summary = buildSummary(callRecords, {lateness, rtt}, {
+      peakConcurrent: peak,
+      leaked,
+      callsAnswered: callRecords.filter((r) => r.setupMs !== null).length,
+    });
+    // A histogram decoded from base64 reports its max as the top of the max's bucket (up to 0.1 %
+    // high); the per-call records carry the exact maxima, so the run's max is taken from them.
+    const measured = callRecords.filter((r) => r.packetsBack > 0);
+    if (measured.length > 0) {
+      summary.latenessMs.max = Math.max(...measured.map((r) => r.latenessMs.max));
+      summary.rttMs.max = Math.max(...measured.map((r) => r.rttMs.max));
+    }
+    const notes: string[] = [];
+    if (peak < o.count)
+      notes.push(
+        `peak concurrency was ${peak} of ${o.count} calls` +
+          (o.delayBetweenMs * (o.count - 1) >= o.durationMs ? ' (count × delay-between exceeds duration: calls did not all overlap)' : ''),
+      );
+    if (aborted()) notes.push(`interrupted: ${calls.length} of ${o.count} calls originated before the run was stopped`);
+    const report: Report = {
+      schema: REPORT_SCHEMA_ID,
+      runId,
+      tool: {name: 'rtpsla', version: TOOL_VERSION},
+      startedAt: startedAt.toISOString(),
+      endedAt: new Date().toISOString(),
+      ...(aborted() ? {partial: true} : {}),
+      target: {ariUrl: o.ariUrl, app: o.app, asterisk: info.isSim ? 'sim' : info.version},
+      params: {
+        count: o.count,
+        durationMs: o.durationMs,
+        delayBetweenMs: o.delayBetweenMs,
+        format: o.format,
+        lateThresholdMs: o.lateThresholdMs,
+        endpoint: o.endpoint,
+      },
+      summary,
+      calls: callRecords,
+      histograms: {latenessUs: lateness.toBase64(), rttUs: rtt.toBase64()},
+      ...(notes.length ? {notes} : {}),
+    };
+    const path = writeReportAtomic(o.outDir, runId, report);
+    emit('done');
+    return {report, path};
+  } finally {
+    // whatever happened, nothing this run originated stays up
+    await Promise.allSettled(calls.filter((c) => c.originatedAtMs !== null && c.hungUpAtMs === null).map((c) => hangup(rest, c)));
+    rest.close();
+  }
+}
+
+async function hangup(rest: AriRest, call: LoadCall): Promise<void> {
+  if (call.hungUpAtMs !== null) return;
+  call.hungUpAtMs = Date.now();
+  try {
+    await rest.hangup(call.channelId);
+  } catch (err) {
+    if (!isAriHttpError(err, 404)) call.error ??= `hangup failed: ${errorMessage(err)}`;
+  }
+}
+
+/** Poll serve until every originated call of the run is recorded (or the timeout). */
+async function collect(serve: ServeClient, runId: string, expected: number, timeoutMs: number, onCount: (n: number) => void) {
+  const deadline = Date.now() + timeoutMs;
+  let last: Awaited<ReturnType<ServeClient['run']>>;
+  for (;;) {
+    try {
+      last = await serve.run(runId);
+    } catch {
+      last = undefined;
+    }
+    const n = last?.calls.length ?? 0;
+    onCount(n);
+    if ((last?.activeCalls ?? 0) === 0 && n >= expected) return last;
+    if (Date.now() > deadline) return last;
+    await sleep(100);
+  }
+}
+
+/**
+ * Channels, bridges and relay ports of this run still present after it: the run's own
+ * originated channels, the externalMedia channels and bridges serve recorded for it, and
+ * serve's live calls of the run (each holds a port). Polled briefly since teardown is async.
+ */
+async function leakCheck(rest: AriRest, serve: ServeClient, runId: string, calls: LoadCall[], records: ServeCallRecord[]) {
+  const ownChannels = new Set<string>(calls.map((c) => c.channelId));
+  for (const r of records) if (r.externalMediaChannelId) ownChannels.add(r.externalMediaChannelId);
+  const ownBridges = new Set<string>(records.map((r) => r.bridgeId).filter((b): b is string => !!b));
+  let leaked = {channels: 0, bridges: 0, ports: 0};
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    try {
+      const [channels, bridges, live] = await Promise.all([rest.listChannels(), rest.listBridges(), serve.liveCalls()]);
+      leaked = {
+        channels: channels.filter((c) => ownChannels.has(c.id)).length,
+        bridges: bridges.filter((b) => ownBridges.has(b.id)).length,
+        ports: live.filter((c) => c.runId === runId && c.port !== null).length,
+      };
+    } catch {
+      // keep the last answer; a transient failure is retried until the deadline
+    }
+    if ((leaked.channels === 0 && leaked.bridges === 0 && leaked.ports === 0) || Date.now() > deadline) return leaked;
+    await sleep(200);
+  }
+}
+
+function toCallRecord(c: LoadCall, r: ServeCallRecord | undefined, runStart: Date): CallRecord {
+  if (r) {
+    const {runId: _runId, ...rest} = r;
+    return {...rest, index: c.index, error: c.error ?? r.error};
+  }
+  const at = new Date(c.originatedAtMs ?? runStart.getTime()).toISOString();
+  const zero = {p50: 0, p95: 0, p99: 0, p999: 0, max: 0};
+  return {
+    index: c.index,
+    channelId: c.originatedAtMs !== null ? c.channelId : null,
+    port: null,
+    startedAt: at,
+    endedAt: new Date(c.hungUpAtMs ?? Date.now()).toISOString(),
+    setupMs: null,
+    firstMediaMs: null,
+    packetsUp: 0,
+    packetsBack: 0,
+    lost: 0,
+    late: 0,
+    maxConsecutiveLate: 0,
+    latenessMs: zero,
+    rttMs: zero,
+    jitterMs: 0,
+    error: c.error ?? 'serve recorded no call for it (did the call reach the Stasis app?)',
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

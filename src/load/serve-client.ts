@@ -1,0 +1,44 @@
+import {ConnectError, errorMessage} from '../errors.js';
+import type {RunRecords} from '../serve/run-store.js';
+import type {LiveCallView} from '../serve/call-lifecycle.js';
+
+/** Talks to a running `rtpsla serve` HTTP endpoint. */
+export class ServeClient {
+  constructor(readonly baseUrl: string, private readonly timeoutMs = 5000) {}
+
+  /** Throws ConnectError (exit 2) unless serve answers /health 200 (ARI connected). */
+  async checkHealthy(): Promise<void> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.baseUrl}/health`, {signal: AbortSignal.timeout(this.timeoutMs)});
+    } catch (err) {
+      throw new ConnectError(`cannot reach serve at ${this.baseUrl}: ${describe(err)} (is \`rtpsla serve\` running? --serve-url)`);
+    }
+    const body = (await res.json().catch(() => ({}))) as {ari?: string};
+    if (res.status === 503) throw new ConnectError(`serve at ${this.baseUrl} is up but not connected to ARI (${body.ari ?? 'disconnected'})`);
+    if (res.status !== 200) throw new ConnectError(`serve at ${this.baseUrl} answered /health with ${res.status}`);
+  }
+
+  /** The run's records, or undefined when serve has none (yet). */
+  async run(runId: string, consume = false): Promise<RunRecords | undefined> {
+    const res = await fetch(`${this.baseUrl}/runs/${encodeURIComponent(runId)}${consume ? '?consume=1' : ''}`, {
+      signal: AbortSignal.timeout(this.timeoutMs),
+    });
+    if (res.status === 404) return undefined;
+    if (!res.ok) throw new Error(`serve answered /runs/${runId} with ${res.status}`);
+    return (await res.json()) as RunRecords;
+  }
+
+  async liveCalls(): Promise<LiveCallView[]> {
+    const res = await fetch(`${this.baseUrl}/calls`, {signal: AbortSignal.timeout(this.timeoutMs)});
+    if (!res.ok) throw new Error(`serve answered /calls with ${res.status}`);
+    return ((await res.json()) as {calls: LiveCallView[]}).calls;
+  }
+}
+
+function describe(err: unknown): string {
+  const cause = (err as {cause?: {code?: string; message?: string}}).cause;
+  if (cause?.code) return cause.code;
+  if (err instanceof Error && err.name === 'TimeoutError') return 'no answer in time';
+  return errorMessage(cause ?? err);
+}

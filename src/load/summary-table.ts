@@ -1,0 +1,24 @@
+import Table from 'cli-table3';
+import type {Report} from '../metrics/report.js';
+
+/** The end-of-run summary (calls, packets, loss, late, lateness and rtt percentiles) as a table. */
+export function renderSummaryTable(report: Report, reportPath: string): string {
+  const s = report.summary;
+  const pct = (x: number) => `${(x * 100).toFixed(3)} %`;
+  const ms = (p: {p50: number; p99: number; max: number}) => `${p.p50.toFixed(2)} / ${p.p99.toFixed(2)} / ${p.max.toFixed(2)}`;
+  const t = new Table({head: ['', 'value'], style: {head: [], border: []}});
+  t.push(
+    ['run', `${report.runId}${report.partial ? ' (PARTIAL: interrupted)' : ''}`],
+    ['target', `${report.target.ariUrl} (asterisk: ${report.target.asterisk})`],
+    ['calls attempted / answered / failed', `${s.callsAttempted} / ${s.callsAnswered} / ${s.callsFailed}`],
+    ['peak concurrent', String(s.peakConcurrent)],
+    ['packets up / back', `${s.packetsUp} / ${s.packetsBack}`],
+    ['lost (ratio)', `${s.lost} (${pct(s.lossRatio)})`],
+    ['late (ratio), max consecutive', `${s.late} (${pct(s.lateRatio)}), ${s.maxConsecutiveLate}`],
+    ['lateness ms p50 / p99 / max', ms(s.latenessMs)],
+    ['rtt ms p50 / p99 / max', ms(s.rttMs)],
+    ['leaked channels / bridges / ports', `${s.leaked.channels} / ${s.leaked.bridges} / ${s.leaked.ports}`],
+    ['report', reportPath],
+  );
+  return t.toString();
+}

@@ -1,0 +1,129 @@
+import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {readReportFile, validateReport} from '../../src/metrics/report.js';
+import {CliProcess, freeTcpPort, runCli, sleep} from '../helpers/cli.js';
+import {ARI_PASS, ARI_USER, simFault, startStack, until, type Stack} from '../helpers/stack.js';
+
+describe('load against sim + serve + echo (real processes)', () => {
+  let stack: Stack;
+  let out: string;
+  beforeAll(async () => {
+    stack = await startStack();
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+  beforeEach(() => {
+    out = mkdtempSync(path.join(os.tmpdir(), 'rtpsla-load-'));
+  });
+  afterEach(() => rmSync(out, {recursive: true, force: true}));
+
+  const env = () => ({ARI_URL: stack.simUrl, ARI_USER, ARI_PASS});
+  const loadArgs = (extra: string[]) => ['load', '--serve-url', stack.serveUrl, '--out', out, ...extra];
+
+  test('30 calls × 3 s with spacing → a valid report of 30 measured calls that passes sla', async () => {
+    const r = await runCli(loadArgs(['--count', '30', '--duration-ms', '3000', '--delay-between-ms', '20', '--run-id', 'l30', '--json']), {env: env(), timeoutMs: 90_000});
+    expect(r.stderr).not.toContain(ARI_PASS);
+    expect(r.code).toBe(0);
+    const summaryLine = JSON.parse(r.stdout);
+    expect(summaryLine.report).toBe(path.join(out, 'l30.json'));
+    const report = JSON.parse(readFileSync(path.join(out, 'l30.json'), 'utf8'));
+    const v = validateReport(report);
+    expect(v.ok).toBe(true);
+    expect(report.target.asterisk).toBe('sim');
+    expect(report.calls).toHaveLength(30);
+    for (const c of report.calls) {
+      expect(c.error).toBeNull();
+      expect(c.packetsBack).toBeGreaterThan(0);
+    }
+    expect(report.summary.peakConcurrent).toBe(30);
+    expect(report.summary.leaked).toEqual({channels: 0, bridges: 0, ports: 0});
+    const sla = await runCli(['sla', path.join(out, 'l30.json')]);
+    expect(sla.stdout).toMatch(/SLA PASS/);
+    expect(sla.code).toBe(0);
+  });
+
+  test('spacing longer than the hold: peak concurrency is measured, not assumed', async () => {
+    const r = await runCli(loadArgs(['--count', '6', '--duration-ms', '600', '--delay-between-ms', '400', '--run-id', 'spaced', '--json']), {env: env(), timeoutMs: 60_000});
+    expect(r.code).toBe(0);
+    const report = JSON.parse(readFileSync(path.join(out, 'spaced.json'), 'utf8'));
+    expect(report.summary.peakConcurrent).toBeGreaterThanOrEqual(1);
+    expect(report.summary.peakConcurrent).toBeLessThanOrEqual(3);
+    expect(report.notes.join(' ')).toMatch(/peak concurrency was \d of 6/);
+  });
+
+  test('an originate that fails is recorded with its error, the others measured, sla fails on callsFailed', async () => {
+    await simFault(stack.simUrl, {fail: {operation: 'originate', status: 500, count: 1}});
+    const r = await runCli(loadArgs(['--count', '3', '--duration-ms', '1500', '--delay-between-ms', '50', '--run-id', 'origfail', '--json']), {env: env(), timeoutMs: 60_000});
+    expect(r.code).toBe(0);
+    const file = path.join(out, 'origfail.json');
+    const report = readReportFile(file);
+    const failed = report.calls.filter((c) => c.error !== null);
+    expect(failed).toHaveLength(1);
+    expect(failed[0].error).toMatch(/originate failed.*500/);
+    expect(report.calls.filter((c) => c.error === null && c.packetsBack > 0)).toHaveLength(2);
+    expect(report.summary.callsFailed).toBe(1);
+    const sla = await runCli(['sla', '--level', 'nominal', file]);
+    expect(sla.code).toBe(1);
+    expect(sla.stdout).toMatch(/callsFailed/);
+  });
+
+  test('Ctrl-C halfway → partial report written and marked, no channel left in the sim', async () => {
+    const p = new CliProcess(loadArgs(['--count', '10', '--duration-ms', '20000', '--delay-between-ms', '50', '--run-id', 'intr']), env());
+    await p.waitFor(/originating/, 20_000);
+    await until(async () => (await stack.ari.listChannels()).length >= 10, 10_000);
+    await sleep(500);
+    p.child.kill('SIGINT');
+    const exit = await p.exited();
+    expect(exit.code).toBe(130);
+    const report = JSON.parse(readFileSync(path.join(out, 'intr.json'), 'utf8'));
+    expect(report.partial).toBe(true);
+    expect(validateReport(report).ok).toBe(true);
+    expect(await until(async () => (await stack.ari.listChannels()).length === 0, 5000)).toBe(true);
+    const sla = await runCli(['sla', path.join(out, 'intr.json'), '--level', 'nominal']);
+    expect(sla.code).toBe(1);
+  });
+});
+
+describe('load preconditions: one clear line, exit 2, no report', () => {
+  let out: string;
+  beforeEach(() => {
+    out = mkdtempSync(path.join(os.tmpdir(), 'rtpsla-load-'));
+  });
+  afterEach(() => rmSync(out, {recursive: true, force: true}));
+
+  test('unreachable ARI', async () => {
+    const closed = await freeTcpPort();
+    const r = await runCli(['load', '--out', out, '--ari-url', `http://127.0.0.1:${closed}`, '--count', '1'], {env: {ARI_USER: 'u', ARI_PASS: 'p'}});
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain(`cannot reach ARI at http://127.0.0.1:${closed}`);
+    expect(readdirSync(out)).toEqual([]);
+  });
+
+  test('wrong credentials and unreachable serve', async () => {
+    const stack = await startStack({withServe: false});
+    try {
+      const bad = await runCli(['load', '--out', out, '--count', '1'], {env: {ARI_URL: stack.simUrl, ARI_USER, ARI_PASS: 'nope-wrong'}});
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/rejected the credentials for user 'rtpsla'/);
+      expect(bad.stderr).not.toContain('nope-wrong');
+      const closed = await freeTcpPort();
+      const noServe = await runCli(['load', '--out', out, '--count', '1', '--serve-url', `http://127.0.0.1:${closed}`], {env: {ARI_URL: stack.simUrl, ARI_USER, ARI_PASS}});
+      expect(noServe.code).toBe(2);
+      expect(noServe.stderr).toContain(`cannot reach serve at http://127.0.0.1:${closed}: ECONNREFUSED`);
+      expect(noServe.stderr.trim().split('\n')).toHaveLength(1);
+      expect(readdirSync(out)).toEqual([]);
+      expect(existsSync(path.join(out, 'x'))).toBe(false);
+    } finally {
+      await stack.stop();
+    }
+  });
+
+  test('bad flag values', async () => {
+    const r = await runCli(['load', '--out', out, '--count', 'many'], {env: {ARI_USER: 'u', ARI_PASS: 'p'}});
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--count\/COUNT: "many" is not a whole number/);
+  });
+});
