@@ -35,6 +35,8 @@ export class ConnectError extends RtpslaError {
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   if (typeof err === 'string') return err;
+  // Errors from another realm (vm contexts, jest) fail instanceof but still carry a message.
+  if (typeof err === 'object' && err !== null && typeof (err as {message?: unknown}).message === 'string') return (err as {message: string}).message;
   try {
     return JSON.stringify(err);
   } catch {

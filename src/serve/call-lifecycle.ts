@@ -216,7 +216,8 @@ export class CallLifecycle {
 
       const bridgeStep = (async () => {
         await ari.createBridge({type: 'mixing', bridgeId: call.bridgeId, name: bridgeNameFor(call.callerId, config.app)});
-        await ari.addChannel(call.bridgeId, [call.callerId]);
+        // the caller is in Stasis already; 422 is retried all the same (bounded), as for externalMedia
+        await addChannelWhenInStasis(ari, call.bridgeId, [call.callerId], {attempts: 10, signal: call.abort.signal, onRetry: () => this.retries422++});
       })();
       const emStep = (async () => {
         call.emCreated = true;

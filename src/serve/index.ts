@@ -65,11 +65,8 @@ export async function startServe(o: ServeOptions): Promise<RunningServe> {
   connection.on('StasisStart', (ev) => calls.onStasisStart(ev));
   connection.on('StasisEnd', (ev) => calls.onChannelGone(ev.channel.id, 'left Stasis'));
   connection.on('ChannelDestroyed', (ev) => calls.onChannelGone(ev.channel.id, 'destroyed'));
-  connection.on('disconnected', (info) => log.warn('ari.disconnected', {reason: info.reason}));
-  connection.on('reconnected', (info) => {
-    log.info('ari.reconnected', {attempts: info.attempts, downMs: info.downMs});
-    void reconcile('reconnect');
-  });
+  // AriConnection logs connected / disconnected / reconnected itself; serve reconciles after a reconnect.
+  connection.on('reconnected', () => void reconcile('reconnect'));
 
   async function reconcile(reason: string): Promise<void> {
     try {
@@ -79,8 +76,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServe> {
     }
   }
 
-  const info = await connection.connect();
-  log.info('ari.connected', {url: o.ariUrl, app: o.app, asterisk: info.isSim ? 'sim' : info.version});
+  await connection.connect();
   await reconcile('start-up');
 
   const eventLoop = monitorEventLoopDelay({resolution: 10});

@@ -6,6 +6,7 @@
 import {arch, release} from 'node:os';
 import type {AddressInfo} from 'node:net';
 import {ConfigError} from '../errors.js';
+import {SIM_INFO_MARKER, isSimInfo} from '../ari/check.js';
 import {parsePortRange, type PortRange} from '../config/parse.js';
 import {nullLogger, type Logger} from '../log/logger.js';
 import {SimCore, type CoreCounters, type RaceModel} from './core.js';
@@ -23,7 +24,7 @@ export {DEFAULT_RACE, type RaceModel} from './core.js';
 /** `system.version` the sim reports from GET /ari/asterisk/info. */
 export const SIM_VERSION = '22.10.1-rtpsla-sim';
 /** Marker in `build.options` (and in SIM_VERSION): how clients tell the sim from a real Asterisk. */
-export const SIM_MARKER = 'rtpsla-sim';
+export const SIM_MARKER = SIM_INFO_MARKER;
 export const SIM_ASTERISK_ID = '02:73:69:6d:00:01';
 
 export const SIM_DEFAULTS = {
@@ -35,12 +36,8 @@ export const SIM_DEFAULTS = {
   answerDelayMs: 500,
 } as const;
 
-/** True when a GET /ari/asterisk/info body comes from this sim. */
-export function isSimInfo(info: unknown): boolean {
-  const i = info as {system?: {version?: unknown}; build?: {options?: unknown}} | undefined;
-  return (typeof i?.system?.version === 'string' && i.system.version.includes(SIM_MARKER)) ||
-    (typeof i?.build?.options === 'string' && i.build.options.includes(SIM_MARKER));
-}
+/** True when a GET /ari/asterisk/info body comes from this sim (one definition, in the ARI adapter). */
+export {isSimInfo};
 
 export interface SimOptions {
   /** Address for HTTP/WebSocket (default 127.0.0.1). */

@@ -120,6 +120,21 @@ describe('serve end to end: sim → serve → echo (real processes)', () => {
     expect(m.body.portsHeld).toBe(0);
   });
 
+  test('422 "Channel not in Stasis application" on addChannel is retried, and the call is measured', async () => {
+    await simFault(stack.simUrl, {fail: {operation: 'addChannel', status: 422, count: 3}});
+    await originate(stack, 'race422', 0);
+    const up = await until(async () => (await liveCalls(stack.serveUrl)).some((c) => c.runId === 'race422' && c.state === 'up'), 8000);
+    expect(up).toBe(true);
+    await sleep(1200);
+    await stack.ari.hangup('race422-0');
+    const rec = (await runRecords(stack, 'race422', 1)).calls[0];
+    expect(rec.error).toBeNull();
+    expect(rec.packetsBack).toBeGreaterThan(0);
+    const m = await getJson<{addChannelRetries422: number}>(`${stack.serveUrl}/metrics`);
+    expect(m.body.addChannelRetries422).toBeGreaterThanOrEqual(3);
+    expect(await emptyAsterisk(stack)).toBe(true);
+  });
+
   test('WebSocket dropped mid-run: /health goes 503 then 200, calls continue, no bridge leaks', async () => {
     await Promise.all([0, 1, 2].map((i) => originate(stack, 'wsdrop', i)));
     await until(async () => (await liveCalls(stack.serveUrl)).filter((c) => c.runId === 'wsdrop' && c.state === 'up').length === 3, 5000);

@@ -1,0 +1,23 @@
+import {runCli} from '../helpers/cli.js';
+
+describe('rtpsla --help', () => {
+  test('lists every command', async () => {
+    const r = await runCli(['--help']);
+    expect(r.code).toBe(0);
+    for (const cmd of ['demo', 'echo', 'load', 'serve', 'sim', 'sla']) expect(r.stdout).toMatch(new RegExp(`^\\s+${cmd}\\s+\\S`, 'm'));
+  });
+
+  test.each(['demo', 'echo', 'load', 'serve', 'sim', 'sla'])('%s --help explains itself with examples', async (cmd) => {
+    const r = await runCli([cmd, '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^USAGE/m);
+    expect(r.stdout).toMatch(/^EXAMPLES/m);
+    expect(r.stdout).toMatch(/^FLAG DESCRIPTIONS|^FLAGS/m);
+  });
+
+  test('an unknown flag is one line naming it, exit 2', async () => {
+    const r = await runCli(['sla', '--bogus', 'x.json']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--bogus/);
+  });
+});
