@@ -2,7 +2,7 @@ import {randomBytes} from 'node:crypto';
 import {checkAri} from '../ari/check.js';
 import {AriRest, isAriHttpError} from '../ari/rest.js';
 import {errorMessage} from '../errors.js';
-import {LatencyHistogram} from '../metrics/histogram.js';
+import {LatencyHistogram, ZERO_PERCENTILES_MS} from '../metrics/histogram.js';
 import {REPORT_SCHEMA_ID, buildSummary, writeReportAtomic, type CallRecord, type Report} from '../metrics/report.js';
 import type {ServeCallRecord} from '../serve/run-store.js';
 import {LOAD_APP_ARG} from '../serve/call-lifecycle.js';
@@ -261,7 +261,6 @@ function toCallRecord(c: LoadCall, r: ServeCallRecord | undefined, runStart: Dat
     return {...rest, index: c.index, error: c.error ?? r.error};
   }
   const at = new Date(c.originatedAtMs ?? runStart.getTime()).toISOString();
-  const zero = {p50: 0, p95: 0, p99: 0, p999: 0, max: 0};
   return {
     index: c.index,
     channelId: c.originatedAtMs !== null ? c.channelId : null,
@@ -275,8 +274,8 @@ function toCallRecord(c: LoadCall, r: ServeCallRecord | undefined, runStart: Dat
     lost: 0,
     late: 0,
     maxConsecutiveLate: 0,
-    latenessMs: zero,
-    rttMs: zero,
+    latenessMs: {...ZERO_PERCENTILES_MS},
+    rttMs: {...ZERO_PERCENTILES_MS},
     jitterMs: 0,
     error: c.error ?? 'serve recorded no call for it (did the call reach the Stasis app?)',
   };

@@ -6,7 +6,7 @@ import type {AriChannel, StasisStartEvent} from '../ari/types.js';
 import {errorMessage} from '../errors.js';
 import type {Logger} from '../log/logger.js';
 import type {CallStats} from '../metrics/call-stats.js';
-import {LatencyHistogram} from '../metrics/histogram.js';
+import {LatencyHistogram, ZERO_PERCENTILES_MS} from '../metrics/histogram.js';
 import {CallRelay, type UdpAddress} from '../relay/call-relay.js';
 import {PortPool, PortPoolExhaustedError} from '../relay/port-pool.js';
 import {clockRateFor} from '../rtp/packet.js';
@@ -303,7 +303,6 @@ export class CallLifecycle {
       f.malformed += s.malformed;
       if (s.maxConsecutiveLate > f.maxConsecutiveLate) f.maxConsecutiveLate = s.maxConsecutiveLate;
     }
-    const zero = {p50: 0, p95: 0, p99: 0, p999: 0, max: 0};
     const record: ServeCallRecord = {
       index: call.index,
       runId: call.runId,
@@ -321,8 +320,8 @@ export class CallLifecycle {
       lost: s?.lost ?? 0,
       late: s?.late ?? 0,
       maxConsecutiveLate: s?.maxConsecutiveLate ?? 0,
-      latenessMs: s?.latenessMs ?? zero,
-      rttMs: s?.rttMs ?? zero,
+      latenessMs: s?.latenessMs ?? {...ZERO_PERCENTILES_MS},
+      rttMs: s?.rttMs ?? {...ZERO_PERCENTILES_MS},
       jitterMs: s?.jitterBackMs ?? 0,
       jitterUpMs: s?.jitterUpMs ?? 0,
       expected: s?.expected ?? 0,

@@ -1,24 +1,28 @@
 import {LatencyHistogram} from '../metrics/histogram.js';
+import type {CallStats} from '../metrics/call-stats.js';
 import type {CallRecord} from '../metrics/report.js';
 
-/** What serve keeps of one finished call of a load run (a report `calls[]` entry plus extras). */
-export type ServeCallRecord = CallRecord & {
-  runId: string | null;
-  expected: number;
-  uplinkGaps: number;
-  duplicatesUp: number;
-  duplicatesBack: number;
-  reorderedUp: number;
-  reorderedBack: number;
-  unmatchedBack: number;
-  malformed: number;
-  foreign: number;
-  ssrcChanges: number;
-  jitterUpMs: number;
-  callerChannelId: string;
-  externalMediaChannelId: string | null;
-  bridgeId: string | null;
-};
+/** What serve keeps of one finished call of a load run: a report `calls[]` entry plus extras. */
+export type ServeCallRecord = CallRecord &
+  Pick<
+    CallStats,
+    | 'expected'
+    | 'uplinkGaps'
+    | 'duplicatesUp'
+    | 'duplicatesBack'
+    | 'reorderedUp'
+    | 'reorderedBack'
+    | 'unmatchedBack'
+    | 'malformed'
+    | 'foreign'
+    | 'ssrcChanges'
+    | 'jitterUpMs'
+  > & {
+    runId: string | null;
+    callerChannelId: string;
+    externalMediaChannelId: string | null;
+    bridgeId: string | null;
+  };
 
 export interface RunRecords {
   runId: string;
