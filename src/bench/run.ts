@@ -1,0 +1,473 @@
+/**
+ * `rtpsla bench`: for each N, the direct path (sim → echo, the benchmark as Stasis app) and the
+ * relay path (sim → serve → echo, driven by `load`), each with fresh child processes, measured
+ * over the steady window; then the result JSON, an SVG chart and a console table.
+ */
+import {randomBytes} from 'node:crypto';
+import {cpus, loadavg, release, totalmem} from 'node:os';
+import path from 'node:path';
+import {writeFileAtomic} from '../sla/render.js';
+import {LatencyHistogram} from '../metrics/histogram.js';
+import {runLoad, type LoadProgress} from '../load/run.js';
+import {evaluateReport} from '../sla/evaluate.js';
+import {LEVELS, buildProfile, defaultProfile, type SlaLevel, type SlaProfile} from '../sla/profile.js';
+import type {Report} from '../metrics/report.js';
+import {errorMessage} from '../errors.js';
+import {ChildRegistry, pidOf, startPhaseProcesses, type BenchCredentials, type PhaseProcesses} from './children.js';
+import {runDirect} from './direct.js';
+import {clockTicksPerSec, fdCount, rssBytes} from './proc.js';
+import {PhaseWindow, round, type WindowResult} from './window.js';
+import {BENCH_SCHEMA_ID, type BenchResult, type NResult, type PathResult, type PercentilesMsN, type TargetCheck} from './types.js';
+import {renderChartSvg, renderTable} from './output.js';
+
+export const DEFAULT_CALLS = [30, 100, 150, 300, 600, 1000];
+
+export interface BenchOptions {
+  calls: number[];
+  durationMs: number;
+  delayBetweenMs: number;
+  /** After the last originate, wait this long before the steady window starts. */
+  settleMs: number;
+  format: string;
+  endpoint: string;
+  outDir: string;
+  simRtpRange: string;
+  relayPortRange: string;
+  /** `paths` to run (default both). */
+  paths?: Array<'direct' | 'relay'>;
+  serveCpuProfDir?: string;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+}
+
+export interface BenchOutput {
+  result: BenchResult;
+  jsonPath: string;
+  svgPath: string;
+  table: string;
+}
+
+interface SimStatsBody {
+  totals: {media: {packetsSent: number; packetsReceived: number; skips: number}};
+  rttUs: PercentilesUsH;
+  sendJitterUs: PercentilesUsH;
+}
+interface PercentilesUsH {
+  count: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  p999: number;
+  max: number;
+  histogram: string;
+}
+interface ServeMetricsBody {
+  packetsUp: number;
+  packetsBack: number;
+  portsHeld: number;
+  rssBytes: number;
+  eventLoopDelayMs: {p50: number; p99: number; max: number} | null;
+}
+
+/** `20261122-041455`: UTC, sortable, a file name. */
+export function timestamp(d = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}-${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;
+}
+
+export function machineInfo(): BenchResult['machine'] {
+  const c = cpus();
+  return {
+    cpus: c.length,
+    cpuModel: c[0]?.model.trim() ?? 'unknown',
+    totalMemBytes: totalmem(),
+    node: process.version,
+    platform: process.platform,
+    kernel: release(),
+    loadAvgAtStart: loadavg().map((v) => round(v, 2)),
+    clockTicksPerSec: clockTicksPerSec(),
+  };
+}
+
+function auth(c: BenchCredentials): string {
+  return 'Basic ' + Buffer.from(`${c.user}:${c.pass}`).toString('base64');
+}
+
+async function simStats(url: string, c: BenchCredentials): Promise<SimStatsBody> {
+  const res = await fetch(`${url}/_sim/stats`, {headers: {authorization: auth(c)}, signal: AbortSignal.timeout(15_000)});
+  if (!res.ok) throw new Error(`sim /_sim/stats answered ${res.status}`);
+  return (await res.json()) as SimStatsBody;
+}
+
+async function serveMetrics(url: string): Promise<ServeMetricsBody | null> {
+  try {
+    const res = await fetch(`${url}/metrics`, {headers: {accept: 'application/json'}, signal: AbortSignal.timeout(15_000)});
+    return res.ok ? ((await res.json()) as ServeMetricsBody) : null;
+  } catch {
+    return null;
+  }
+}
+
+const usToMs = (v: number) => round(v / 1000, 3);
+function pMs(p: PercentilesUsH): PercentilesMsN {
+  return {count: p.count, p50: usToMs(p.p50), p95: usToMs(p.p95), p99: usToMs(p.p99), p999: usToMs(p.p999), max: usToMs(p.max)};
+}
+
+/** Fraction of the sim's round trips above `thresholdUs`, from its merged histogram. */
+function fractionOver(histogramB64: string, thresholdUs: number): number {
+  const h = LatencyHistogram.fromBase64(histogramB64);
+  if (h.count === 0) return 0;
+  const [atOrBelow] = h.cumulativeCountsUs([thresholdUs]);
+  return (h.count - atOrBelow) / h.count;
+}
+
+/**
+ * The profile a relay report of N calls is judged with: the SPEC levels for 30/100/150;
+ * any other N is judged at the stress limits with the level's call count set to N (so the run
+ * must also have reached N concurrent calls).
+ */
+export function profileFor(n: number): {profile: SlaProfile; level: SlaLevel | undefined; judgedAt: string} {
+  const exact = (Object.entries(LEVELS) as Array<[SlaLevel, number]>).find(([, calls]) => calls === n);
+  if (exact) return {profile: defaultProfile(), level: undefined, judgedAt: `${exact[0]} (${n} calls)`};
+  const profile = buildProfile({levels: {nominal: {calls: 1}, high: {calls: 2}, stress: {calls: Math.max(3, n)}}}, `bench: stress limits at ${n} calls`);
+  return {profile, level: 'stress', judgedAt: `stress limits at ${n} calls (N is not a SPEC level)`};
+}
+
+interface PhaseCtx {
+  reg: ChildRegistry;
+  creds: BenchCredentials;
+  o: BenchOptions;
+  runStamp: string;
+  log: (line: string) => void;
+}
+
+async function runPhase(ctx: PhaseCtx, n: number, pathName: 'direct' | 'relay'): Promise<PathResult> {
+  const {reg, creds, o, log} = ctx;
+  let procs: PhaseProcesses | null = null;
+  let window: PhaseWindow | null = null;
+  try {
+    procs = await startPhaseProcesses(reg, {
+      withServe: pathName === 'relay',
+      creds,
+      simRtpRange: o.simRtpRange,
+      relayPortRange: o.relayPortRange,
+      format: o.format,
+      serveCpuProfDir: pathName === 'relay' && o.serveCpuProfDir ? path.join(o.serveCpuProfDir, `serve-N${n}`) : undefined,
+    });
+    const p = procs;
+    const w = new PhaseWindow({sim: pidOf(p.sim), echo: pidOf(p.echo), serve: pidOf(p.serve), harness: process.pid});
+    window = w;
+    let metricsAtStart: Promise<ServeMetricsBody | null> = Promise.resolve(null);
+    let metricsAtEnd: Promise<ServeMetricsBody | null> = Promise.resolve(null);
+    if (p.serveUrl) {
+      const url = p.serveUrl;
+      w.onStart = () => {
+        metricsAtStart = serveMetrics(url);
+      };
+    }
+    const onFirstHangup = () => {
+      w.firstHangup();
+      if (p.serveUrl) metricsAtEnd = serveMetrics(p.serveUrl);
+    };
+    const runId = `bench-${ctx.runStamp}-${pathName}-n${n}-${randomBytes(2).toString('hex')}`;
+    log(`bench: N=${n} ${pathName}: ${n} calls, ${o.durationMs} ms each, ${o.delayBetweenMs} ms apart`);
+
+    let direct: Awaited<ReturnType<typeof runDirect>> | null = null;
+    let report: Report | null = null;
+    let reportPath = '';
+    if (pathName === 'direct') {
+      direct = await runDirect({
+        ariUrl: p.simUrl, user: creds.user, pass: creds.pass, echoHost: '127.0.0.1', echoPort: p.echoPort,
+        count: n, durationMs: o.durationMs, delayBetweenMs: o.delayBetweenMs, format: o.format, endpoint: o.endpoint, runId,
+        signal: o.signal, onAllOriginated: () => w.allOriginated(o.settleMs), onFirstHangup,
+      });
+    } else {
+      let holding = false;
+      let hung = false;
+      const res = await runLoad({
+        ariUrl: p.simUrl, ariUser: creds.user, ariPass: creds.pass, app: 'rtpsla', count: n, durationMs: o.durationMs,
+        delayBetweenMs: o.delayBetweenMs, endpoint: o.endpoint, format: o.format, serveUrl: p.serveUrl!,
+        outDir: path.join(o.outDir, `${ctx.runStamp}-reports`), runId, lateThresholdMs: 20, signal: o.signal,
+        onProgress: (pr: LoadProgress) => {
+          if (!holding && pr.phase === 'holding') {
+            holding = true;
+            w.allOriginated(o.settleMs);
+          }
+          if (!hung && pr.hungUp > 0) {
+            hung = true;
+            onFirstHangup();
+          }
+        },
+      });
+      report = res.report;
+      reportPath = res.path;
+    }
+    const win: WindowResult = w.finish();
+    window = null;
+    if (!win.steady) log(`bench: N=${n} ${pathName}: no steady window (setup took longer than the hold); CPU is over the whole phase`);
+    const stats = await simStats(p.simUrl, creds);
+    const [mStart, mEnd] = await Promise.all([metricsAtStart, metricsAtEnd]);
+    const mFinal = p.serveUrl ? await serveMetrics(p.serveUrl) : null;
+
+    const media = stats.totals.media;
+    const simLoss = media.packetsSent > 0 ? Math.max(0, media.packetsSent - media.packetsReceived) / media.packetsSent : 0;
+    const over20 = fractionOver(stats.rttUs.histogram, 20_000);
+    const forwarded = mStart && mEnd ? mEnd.packetsUp + mEnd.packetsBack - (mStart.packetsUp + mStart.packetsBack) : null;
+    const serveCpu = win.cpuTimeUs.serve;
+    const result: PathResult = {
+      path: pathName,
+      calls: n,
+      callsSetUp: direct ? direct.callsSetUp : report!.summary.callsAnswered - report!.summary.callsFailed,
+      callsFailed: direct ? direct.callsFailed : report!.summary.callsFailed,
+      errors: direct ? direct.errors : [...new Set(report!.calls.map((c) => c.error).filter((e): e is string => !!e))].slice(0, 5),
+      roundTripMs: pMs(stats.rttUs),
+      simSendJitterMs: pMs(stats.sendJitterUs),
+      sim: {
+        packetsSent: media.packetsSent,
+        packetsReceived: media.packetsReceived,
+        lossRatio: round(simLoss, 6),
+        roundTripOver20msRatio: round(over20, 6),
+        schedulerSkips: media.skips,
+      },
+      lateRatio: report ? report.summary.lateRatio : round(over20, 6),
+      lossRatio: report ? report.summary.lossRatio : round(simLoss, 6),
+      maxConsecutiveMisses: report ? Math.max(report.summary.maxConsecutiveLate, ...report.calls.map((c) => c.maxConsecutiveLate)) : null,
+      window: win,
+      relayCpuUsPerPacket: serveCpu !== undefined && forwarded && forwarded > 0 ? round(serveCpu / forwarded, 2) : null,
+      packetsForwardedInWindow: forwarded,
+      serve: mFinal ? {eventLoopDelayMs: (mEnd ?? mFinal).eventLoopDelayMs, rssBytesAtEnd: mFinal.rssBytes, portsHeldAtEnd: mFinal.portsHeld} : null,
+      relay: null,
+      setupMs: direct ? direct.setupMs : null,
+    };
+    if (report) {
+      const {profile, level, judgedAt} = profileFor(n);
+      const v = evaluateReport(report, profile, level);
+      const s = report.summary;
+      result.relay = {
+        reportPath, latenessMs: s.latenessMs, rttMs: s.rttMs, packetsUp: s.packetsUp, packetsBack: s.packetsBack, late: s.late, lost: s.lost,
+        peakConcurrent: s.peakConcurrent, sla: {pass: v.pass, judgedAt, level: v.level, levelCalls: v.levelCalls, failed: v.failed},
+      };
+    }
+    log(
+      `bench: N=${n} ${pathName}: RT p50 ${result.roundTripMs.p50} ms, p99 ${result.roundTripMs.p99} ms, p99.9 ${result.roundTripMs.p999} ms, max ${result.roundTripMs.max} ms; ` +
+        `CPU sim ${win.cpuPercent.sim}% echo ${win.cpuPercent.echo}%${win.cpuPercent.serve !== undefined ? ` serve ${win.cpuPercent.serve}%` : ''} over ${win.durationMs} ms` +
+        (result.relay ? `; SLA ${result.relay.sla.pass ? 'PASS' : `FAIL (${result.relay.sla.failed.join(', ')})`}` : ''),
+    );
+    return result;
+  } catch (err) {
+    for (const c of [procs?.sim, procs?.echo, procs?.serve]) if (c && c.output.trim()) log(c.tail(8));
+    throw err;
+  } finally {
+    window?.finish();
+    if (procs) await reg.stop([procs.serve]);
+    if (procs) await reg.stop([procs.sim, procs.echo]);
+  }
+}
+
+function ratio(a: number, b: number): number {
+  return b > 0 ? round(a / b, 3) : 0;
+}
+
+export function compare(direct: PathResult | null, relay: PathResult | null): Pick<NResult, 'ratios' | 'relayAddsMs'> {
+  if (!direct || !relay || direct.roundTripMs.count === 0 || relay.roundTripMs.count === 0) return {ratios: null, relayAddsMs: null};
+  const d = direct.roundTripMs;
+  const r = relay.roundTripMs;
+  return {
+    ratios: {p50: ratio(r.p50, d.p50), p99: ratio(r.p99, d.p99), p999: ratio(r.p999, d.p999), max: ratio(r.max, d.max)},
+    relayAddsMs: {p50: round(r.p50 - d.p50, 3), p99: round(r.p99 - d.p99, 3), p999: round(r.p999 - d.p999, 3), max: round(r.max - d.max, 3)},
+  };
+}
+
+export function targets(results: NResult[]): Record<string, TargetCheck> {
+  const clean = results.filter((r) => r.slaClean === true).map((r) => r.calls);
+  const largest = clean.length ? Math.max(...clean) : null;
+  const at150 = results.find((r) => r.calls === 150);
+  const at1000 = results.find((r) => r.calls === 1000);
+  const rss1000 = at1000?.relay?.window.rssPeakBytes.serve;
+  const measured600 = results.some((r) => r.calls >= 600 && r.relay);
+  return {
+    slaCleanAt600: {
+      met: measured600 ? largest !== null && largest >= 600 : null,
+      detail: `largest SLA-clean N = ${largest ?? 'none'} (target ≥ 600 co-located calls)`,
+    },
+    relayAddsP99At150: {
+      met: at150?.relayAddsMs ? at150.relayAddsMs.p99 <= 0.3 : null,
+      detail: at150?.relayAddsMs ? `relay adds ${at150.relayAddsMs.p99} ms at p99 over direct at 150 calls (target ≤ 0.3 ms)` : 'N=150 not run',
+    },
+    serveRssAt1000: {
+      met: rss1000 ? rss1000 <= 200 * 1048576 : null,
+      detail: rss1000 ? `serve peak RSS ${(rss1000 / 1048576).toFixed(1)} MB at 1000 calls (target ≤ 200 MB)` : 'N=1000 not run',
+    },
+  };
+}
+
+export async function runBench(o: BenchOptions, reg: ChildRegistry): Promise<BenchOutput> {
+  const log = o.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const started = new Date();
+  const runStamp = timestamp(started);
+  const creds: BenchCredentials = {user: 'rtpsla', pass: randomBytes(12).toString('hex')};
+  const paths = o.paths ?? ['direct', 'relay'];
+  const ctx: PhaseCtx = {reg, creds, o, runStamp, log};
+  const results: NResult[] = [];
+  const notes: string[] = [
+    'Round trip = the sim\'s own per-packet measurement (send of a sequence number → the same one back), on both paths.',
+    'Direct path: late ratio = share of round trips > 20 ms (the sim has no playout deadline); max consecutive misses is relay-only.',
+    'CPU % = utime+stime delta of /proc/<pid>/stat over the steady window (all calls originated + settle → first hangup); 100 % = one core.',
+    'UDP RcvbufErrors/InErrors are /proc/net/snmp deltas over the window: host-wide, so other processes on the machine count too.',
+    'SLA: N = 30/100/150 are judged at their SPEC level; any other N at the stress limits with the level call count set to N.',
+  ];
+  let partial = false;
+  for (const n of o.calls) {
+    if (o.signal?.aborted) {
+      partial = true;
+      break;
+    }
+    const nr: NResult = {calls: n, direct: null, relay: null, ratios: null, relayAddsMs: null, slaClean: null};
+    for (const p of paths) {
+      if (o.signal?.aborted) break;
+      try {
+        nr[p] = await runPhase(ctx, n, p);
+      } catch (err) {
+        if (o.signal?.aborted) break;
+        log(`bench: N=${n} ${p}: failed: ${errorMessage(err)}`);
+        notes.push(`N=${n} ${p}: failed: ${errorMessage(err)}`);
+      }
+    }
+    Object.assign(nr, compare(nr.direct, nr.relay));
+    nr.slaClean = nr.relay?.relay ? nr.relay.relay.sla.pass : null;
+    results.push(nr);
+    if (o.signal?.aborted) partial = true;
+  }
+  const clean = results.filter((r) => r.slaClean === true).map((r) => r.calls);
+  const result: BenchResult = {
+    schema: BENCH_SCHEMA_ID,
+    startedAt: started.toISOString(),
+    endedAt: new Date().toISOString(),
+    ...(partial ? {partial: true} : {}),
+    machine: machineInfo(),
+    params: {
+      calls: o.calls, durationMs: o.durationMs, delayBetweenMs: o.delayBetweenMs, settleMs: o.settleMs, format: o.format,
+      endpoint: o.endpoint, simRtpRange: o.simRtpRange, relayPortRange: o.relayPortRange,
+    },
+    notes,
+    results,
+    largestSlaCleanCalls: clean.length ? Math.max(...clean) : null,
+    targets: targets(results),
+  };
+  const jsonPath = path.join(o.outDir, `${runStamp}.json`);
+  const svgPath = path.join(o.outDir, `${runStamp}.svg`);
+  writeFileAtomic(jsonPath, JSON.stringify(result, null, 2) + '\n', '--out');
+  writeFileAtomic(svgPath, await renderChartSvg(result), '--out');
+  log(`bench: wrote ${jsonPath} and ${svgPath}`);
+  return {result, jsonPath, svgPath, table: renderTable(result)};
+}
+
+// ---------------------------------------------------------------- soak
+
+export interface SoakOptions {
+  calls: number;
+  minutes: number;
+  warmUpMs: number;
+  sampleEveryMs: number;
+  delayBetweenMs: number;
+  format: string;
+  endpoint: string;
+  outDir: string;
+  simRtpRange: string;
+  relayPortRange: string;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+}
+
+export interface SoakSample {
+  atMs: number;
+  rssBytes: number;
+  fds: number;
+}
+
+export interface SoakResult {
+  schema: 'rtpsla.bench-soak/v1';
+  startedAt: string;
+  endedAt: string;
+  partial?: boolean;
+  machine: BenchResult['machine'];
+  params: {calls: number; minutes: number; warmUpMs: number; sampleEveryMs: number};
+  samples: SoakSample[];
+  first: SoakSample | null;
+  last: SoakSample | null;
+  rssGrowthRatio: number | null;
+  fdGrowthRatio: number | null;
+  /** Last sample at most 10 % above the first for both RSS and handles (a shrinking RSS is not a leak). */
+  stable: boolean | null;
+  relay: {reportPath: string; sla: {pass: boolean; failed: string[]}; lossRatio: number; lateRatio: number; latenessMs: Report['summary']['latenessMs']} | null;
+}
+
+export async function runSoak(o: SoakOptions, reg: ChildRegistry): Promise<{result: SoakResult; jsonPath: string}> {
+  const log = o.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const started = new Date();
+  const stamp = timestamp(started);
+  const creds: BenchCredentials = {user: 'rtpsla', pass: randomBytes(12).toString('hex')};
+  const samples: SoakSample[] = [];
+  let procs: PhaseProcesses | null = null;
+  let timer: NodeJS.Timeout | undefined;
+  let relay: SoakResult['relay'] = null;
+  try {
+    procs = await startPhaseProcesses(reg, {withServe: true, creds, simRtpRange: o.simRtpRange, relayPortRange: o.relayPortRange, format: o.format});
+    const servePid = pidOf(procs.serve)!;
+    const durationMs = o.warmUpMs + o.minutes * o.sampleEveryMs + 2000;
+    log(`bench soak: ${o.calls} calls for ${(durationMs / 60000).toFixed(1)} min (warm-up ${o.warmUpMs / 1000} s, then a sample every ${o.sampleEveryMs / 1000} s)`);
+    let t0 = 0;
+    const sample = () => {
+      const s = {atMs: Date.now() - t0, rssBytes: rssBytes(servePid), fds: fdCount(servePid)};
+      samples.push(s);
+      log(`bench soak: t=${(s.atMs / 1000).toFixed(0)} s serve RSS ${(s.rssBytes / 1048576).toFixed(1)} MB, ${s.fds} handles`);
+      if (samples.length <= o.minutes) timer = setTimeout(sample, o.sampleEveryMs);
+    };
+    let holding = false;
+    const res = await runLoad({
+      ariUrl: procs.simUrl, ariUser: creds.user, ariPass: creds.pass, app: 'rtpsla', count: o.calls, durationMs,
+      delayBetweenMs: o.delayBetweenMs, endpoint: o.endpoint, format: o.format, serveUrl: procs.serveUrl!,
+      outDir: path.join(o.outDir, `${stamp}-soak-reports`), runId: `soak-${stamp}`, lateThresholdMs: 20, signal: o.signal,
+      collectTimeoutMs: 30_000,
+      onProgress: (pr) => {
+        if (!holding && pr.phase === 'holding') {
+          holding = true;
+          t0 = Date.now();
+          timer = setTimeout(sample, o.warmUpMs);
+        }
+      },
+    });
+    clearTimeout(timer);
+    const v = evaluateReport(res.report, profileFor(o.calls).profile, profileFor(o.calls).level);
+    const s = res.report.summary;
+    relay = {reportPath: res.path, sla: {pass: v.pass, failed: v.failed}, lossRatio: s.lossRatio, lateRatio: s.lateRatio, latenessMs: s.latenessMs};
+  } finally {
+    clearTimeout(timer);
+    if (procs) await reg.stop([procs.serve]);
+    if (procs) await reg.stop([procs.sim, procs.echo]);
+  }
+  const first = samples[0] ?? null;
+  const last = samples.length > 1 ? samples[samples.length - 1] : null;
+  const growth = (a: number | undefined, b: number | undefined) => (a && b !== undefined ? round((b - a) / a, 4) : null);
+  const rssGrowthRatio = growth(first?.rssBytes, last?.rssBytes);
+  const fdGrowthRatio = growth(first?.fds, last?.fds);
+  const result: SoakResult = {
+    schema: 'rtpsla.bench-soak/v1',
+    startedAt: started.toISOString(),
+    endedAt: new Date().toISOString(),
+    ...(o.signal?.aborted ? {partial: true} : {}),
+    machine: machineInfo(),
+    params: {calls: o.calls, minutes: o.minutes, warmUpMs: o.warmUpMs, sampleEveryMs: o.sampleEveryMs},
+    samples,
+    first,
+    last,
+    rssGrowthRatio,
+    fdGrowthRatio,
+    stable: rssGrowthRatio === null || fdGrowthRatio === null ? null : rssGrowthRatio <= 0.1 && fdGrowthRatio <= 0.1,
+    relay,
+  };
+  const jsonPath = path.join(o.outDir, `${stamp}-soak.json`);
+  writeFileAtomic(jsonPath, JSON.stringify(result, null, 2) + '\n', '--out');
+  log(`bench soak: wrote ${jsonPath}`);
+  return {result, jsonPath};
+}

@@ -1,0 +1,98 @@
+/**
+ * The steady measurement window of a phase: CPU time of every process and the host's UDP error
+ * counters sampled at its start and end (setup and teardown excluded), plus RSS of every process
+ * sampled each second over the whole phase (peak kept).
+ */
+import {cpuTimeUs, rssBytes, udpCounters, udpDelta, type UdpCounters} from './proc.js';
+
+export type ProcName = 'sim' | 'echo' | 'serve' | 'harness';
+
+export interface WindowResult {
+  /** False when the window could not be taken between "all originated + settle" and "first hangup". */
+  steady: boolean;
+  durationMs: number;
+  /** CPU per process in % of one core over the window (100 = one core busy). */
+  cpuPercent: Partial<Record<ProcName, number>>;
+  cpuTimeUs: Partial<Record<ProcName, number>>;
+  udp: UdpCounters;
+  /** Peak VmRSS over the phase, bytes. */
+  rssPeakBytes: Partial<Record<ProcName, number>>;
+}
+
+interface Mark {
+  tUs: number;
+  cpu: Partial<Record<ProcName, number>>;
+  udp: UdpCounters;
+}
+
+export class PhaseWindow {
+  private start: Mark | null = null;
+  private end: Mark | null = null;
+  private readonly rssPeak: Partial<Record<ProcName, number>> = {};
+  private readonly rssTimer: NodeJS.Timeout;
+  private startTimer: NodeJS.Timeout | undefined;
+  private readonly phaseStart: Mark;
+  /** Called right after the start mark (e.g. to read serve's counters). */
+  onStart?: () => void;
+
+  constructor(private readonly pids: Partial<Record<ProcName, number | null>>) {
+    this.phaseStart = this.mark();
+    this.sampleRss();
+    this.rssTimer = setInterval(() => this.sampleRss(), 1000);
+  }
+
+  private mark(): Mark {
+    const cpu: Partial<Record<ProcName, number>> = {};
+    for (const [name, pid] of Object.entries(this.pids) as Array<[ProcName, number | null]>) if (pid) cpu[name] = cpuTimeUs(pid);
+    return {tUs: Number(process.hrtime.bigint() / 1000n), cpu, udp: udpCounters()};
+  }
+
+  private sampleRss(): void {
+    for (const [name, pid] of Object.entries(this.pids) as Array<[ProcName, number | null]>) {
+      if (!pid) continue;
+      const v = rssBytes(pid);
+      if (v > (this.rssPeak[name] ?? 0)) this.rssPeak[name] = v;
+    }
+  }
+
+  /** All calls are originated: the window starts `settleMs` later (setup done, media flowing). */
+  allOriginated(settleMs: number): void {
+    this.startTimer = setTimeout(() => {
+      if (this.end) return;
+      this.start = this.mark();
+      this.onStart?.();
+    }, settleMs);
+  }
+
+  /** The first call is about to be hung up: the window ends now. */
+  firstHangup(): void {
+    if (!this.end) this.end = this.mark();
+  }
+
+  get started(): boolean {
+    return this.start !== null;
+  }
+
+  finish(): WindowResult {
+    clearInterval(this.rssTimer);
+    clearTimeout(this.startTimer);
+    this.sampleRss();
+    const steady = this.start !== null && this.end !== null;
+    const a = steady ? this.start! : this.phaseStart;
+    const b = this.end ?? this.mark();
+    const durUs = Math.max(1, b.tUs - a.tUs);
+    const cpuPercent: Partial<Record<ProcName, number>> = {};
+    const cpuTime: Partial<Record<ProcName, number>> = {};
+    for (const name of Object.keys(b.cpu) as ProcName[]) {
+      const d = (b.cpu[name] ?? 0) - (a.cpu[name] ?? 0);
+      cpuTime[name] = d;
+      cpuPercent[name] = round((d / durUs) * 100, 1);
+    }
+    return {steady, durationMs: Math.round(durUs / 1000), cpuPercent, cpuTimeUs: cpuTime, udp: udpDelta(a.udp, b.udp), rssPeakBytes: {...this.rssPeak}};
+  }
+}
+
+export function round(v: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
