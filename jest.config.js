@@ -10,6 +10,7 @@ export default {
     '^.+\\.ts$': ['ts-jest', {useESM: true, tsconfig: 'tsconfig.json', diagnostics: false}],
   },
   testTimeout: 60000,
+  setupFilesAfterEnv: ['<rootDir>/test/helpers/after-all.ts'],
   // End-to-end suites start real processes (sim, echo, serve) whose timing is what they measure;
   // running two such suites at once on a 2-core machine would measure CPU contention instead.
   maxWorkers: 1,

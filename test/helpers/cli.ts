@@ -41,6 +41,8 @@ export function runCli(
 
 /** A long-running `rtpsla` child (sim, echo, serve…) with its output collected. */
 export class CliProcess {
+  /** Every child still running: test/helpers/after-all.ts stops leftovers so a test file never hangs jest. */
+  static readonly live = new Set<CliProcess>();
   readonly child: ChildProcess;
   stdout = '';
   stderr = '';
@@ -54,7 +56,13 @@ export class CliProcess {
     });
     this.child.stdout!.on('data', (d: Buffer) => (this.stdout += d.toString()));
     this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
-    this.exitPromise = new Promise((resolve) => this.child.on('close', (code, signal) => resolve({code, signal})));
+    CliProcess.live.add(this);
+    this.exitPromise = new Promise((resolve) =>
+      this.child.on('close', (code, signal) => {
+        CliProcess.live.delete(this);
+        resolve({code, signal});
+      }),
+    );
   }
 
   /** Resolves when stdout+stderr matches `re`; rejects after `timeoutMs` or if the process exits. */

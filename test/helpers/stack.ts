@@ -54,9 +54,10 @@ export async function startStack(opts: {simArgs?: string[]; serveArgs?: string[]
     echoPort,
     serveUrl,
     ari,
-    async stop() {
+    async stop(this: Stack) {
       ari.close();
-      await Promise.all([serve?.stop(), echo.stop()]);
+      // this.serve, not the local: a test may start serve later and put it on the stack
+      await Promise.all([this.serve?.stop(), echo.stop()]);
       await sim.stop();
     },
   };
