@@ -23,7 +23,7 @@ describe('load against sim + serve + echo (real processes)', () => {
   const loadArgs = (extra: string[]) => ['load', '--serve-url', stack.serveUrl, '--out', out, ...extra];
 
   test('30 calls × 3 s with spacing → a valid report of 30 measured calls that passes sla', async () => {
-    const r = await runCli(loadArgs(['--count', '30', '--duration-ms', '3000', '--delay-between-ms', '20', '--run-id', 'l30', '--json']), {env: env(), timeoutMs: 90_000});
+    const r = await runCli(loadArgs(['--count', '30', '--duration-ms', '3000', '--delay-between-ms', '50', '--run-id', 'l30', '--json']), {env: env(), timeoutMs: 90_000});
     expect(r.stderr).not.toContain(ARI_PASS);
     expect(r.code).toBe(0);
     const summaryLine = JSON.parse(r.stdout);
