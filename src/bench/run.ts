@@ -3,6 +3,7 @@
  * relay path (sim → serve → echo, driven by `load`), each with fresh child processes, measured
  * over the steady window; then the result JSON, an SVG chart and a console table.
  */
+import type {SimStats} from '../sim/index.js';
 import {randomBytes} from 'node:crypto';
 import {cpus, loadavg, release, totalmem} from 'node:os';
 import path from 'node:path';
@@ -47,20 +48,7 @@ export interface BenchOutput {
   table: string;
 }
 
-interface SimStatsBody {
-  totals: {media: {packetsSent: number; packetsReceived: number; skips: number}};
-  rttUs: PercentilesUsH;
-  sendJitterUs: PercentilesUsH;
-}
-interface PercentilesUsH {
-  count: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  p999: number;
-  max: number;
-  histogram: string;
-}
+type SimStatsBody = Pick<SimStats, 'totals' | 'rttUs' | 'sendJitterUs'>;
 interface ServeMetricsBody {
   packetsUp: number;
   packetsBack: number;
@@ -109,7 +97,7 @@ async function serveMetrics(url: string): Promise<ServeMetricsBody | null> {
 }
 
 const usToMs = (v: number) => round(v / 1000, 3);
-function pMs(p: PercentilesUsH): PercentilesMsN {
+function pMs(p: SimStats['rttUs']): PercentilesMsN {
   return {count: p.count, p50: usToMs(p.p50), p95: usToMs(p.p95), p99: usToMs(p.p99), p999: usToMs(p.p999), max: usToMs(p.max)};
 }
 

@@ -1,17 +1,11 @@
 /** Shapes of the benchmark result file `reports/bench/<timestamp>.json` (schema rtpsla.bench/v1). */
+import type {PercentilesWithCount} from '../metrics/histogram.js';
 import type {SlaLevel} from '../sla/profile.js';
 import type {WindowResult} from './window.js';
 
 export const BENCH_SCHEMA_ID = 'rtpsla.bench/v1';
 
-export interface PercentilesMsN {
-  count: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  p999: number;
-  max: number;
-}
+export type PercentilesMsN = PercentilesWithCount;
 
 export interface PathResult {
   path: 'direct' | 'relay';

@@ -17,6 +17,9 @@ export type PercentilesMs = {
 /** Range of a per-call histogram: 2^21 µs ≈ 2.1 s (≈ 48 KiB of counts); larger values clamp to it. */
 export const PER_CALL_HISTOGRAM_MAX_US = 2_097_152;
 
+/** p50/p95/p99/p99.9/max plus how many values they summarise (the unit is in the field's name). */
+export type PercentilesWithCount = PercentilesMs & {count: number};
+
 /** Percentiles of an empty histogram (a call that never had media). */
 export const ZERO_PERCENTILES_MS: Readonly<PercentilesMs> = Object.freeze({p50: 0, p95: 0, p99: 0, p999: 0, max: 0});
 

@@ -15,7 +15,7 @@
  */
 import {createSocket, type Socket} from 'node:dgram';
 import hdr from 'hdr-histogram-js';
-import {HISTOGRAM_MAX_US, LatencyHistogram} from '../metrics/histogram.js';
+import {HISTOGRAM_MAX_US, LatencyHistogram, type PercentilesWithCount} from '../metrics/histogram.js';
 import {RTP_HEADER_BYTES} from '../rtp/packet.js';
 import {nowUs} from '../rtp/clock.js';
 import {FRAME_MS, formatInfo, type FormatInfo, type SimMediaFormat} from './tone.js';
@@ -37,14 +37,8 @@ const SEND_RING = 1024; // ≈ 20 s of send times per stream, indexed by seq & (
  */
 const MIN_PACKET_BUFFERS = MAX_CATCH_UP_FRAMES + 2;
 
-export interface PercentilesUs {
-  count: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  p999: number;
-  max: number;
-}
+/** Percentiles in µs (same shape as the report's ms percentiles, plus the count). */
+export type PercentilesUs = PercentilesWithCount;
 
 export interface MediaChannelStats {
   id: string;
