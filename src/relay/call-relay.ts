@@ -60,6 +60,8 @@ export class CallRelay {
         } catch {
           // the OS may cap buffer sizes; the defaults still work
         }
+        // Without a send callback, a failed send is emitted here (one callback per packet costs
+        // ≈ 0.7 µs of the ≈ 7 µs a forwarded packet costs).
         socket.on('error', () => {
           relay.sendErrors++;
         });
@@ -88,7 +90,7 @@ export class CallRelay {
       if (this.draining) return;
       const tSentUs = nowUs();
       if (!this.meter.up(msg, msg.length, tRecvUs, tSentUs)) return;
-      socket.send(msg, this.opts.echo.port, this.opts.echo.address, this.onSent);
+      socket.send(msg, this.opts.echo.port, this.opts.echo.address);
       this.forwardedUp++;
       return;
     }
@@ -96,17 +98,13 @@ export class CallRelay {
     if (rinfo.port === echo.port && rinfo.address === echo.address) {
       if (!this.meter.back(msg, msg.length, tRecvUs)) return;
       if (ast !== null && !this.draining) {
-        socket.send(msg, ast.port, ast.address, this.onSent);
+        socket.send(msg, ast.port, ast.address);
         this.forwardedBack++;
       }
       return;
     }
     this.meter.foreignPacket();
   }
-
-  private readonly onSent = (err: Error | null): void => {
-    if (err) this.sendErrors++;
-  };
 
   stats(): CallStats {
     return this.meter.snapshot();
