@@ -144,8 +144,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
 
     emit('writing');
     const callRecords: CallRecord[] = calls.map((c) => toCallRecord(c, records.get(c.index), startedAt));
-    const lateness = run ? LatencyHistogram.fromBase64(run.histograms.latenessUs) : new LatencyHistogram();
-    const rtt = run ? LatencyHistogram.fromBase64(run.histograms.rttUs) : new LatencyHistogram();
+    const lateness = run?.histograms ? LatencyHistogram.fromBase64(run.histograms.latenessUs) : new LatencyHistogram();
+    const rtt = run?.histograms ? LatencyHistogram.fromBase64(run.histograms.rttUs) : new LatencyHistogram();
     const intervals: CallInterval[] = calls
       .filter((c) => c.originatedAtMs !== null && c.hungUpAtMs !== null && records.get(c.index)?.error === null)
       .map((c) => ({startMs: c.originatedAtMs!, endMs: c.hungUpAtMs!}));
@@ -210,21 +210,27 @@ async function hangup(rest: AriRest, call: LoadCall): Promise<void> {
   }
 }
 
-/** Poll serve until every originated call of the run is recorded (or the timeout). */
+/**
+ * Poll serve's cheap progress view until every originated call of the run is recorded and none
+ * is live (or the timeout), then fetch the records and histograms once.
+ */
 async function collect(serve: ServeClient, runId: string, expected: number, timeoutMs: number, onCount: (n: number) => void) {
   const deadline = Date.now() + timeoutMs;
-  let last: Awaited<ReturnType<ServeClient['run']>>;
   for (;;) {
+    let progress: Awaited<ReturnType<ServeClient['runProgress']>>;
     try {
-      last = await serve.run(runId);
+      progress = await serve.runProgress(runId);
     } catch {
-      last = undefined;
+      progress = undefined;
     }
-    const n = last?.calls.length ?? 0;
-    onCount(n);
-    if ((last?.activeCalls ?? 0) === 0 && n >= expected) return last;
-    if (Date.now() > deadline) return last;
+    onCount(progress?.recorded ?? 0);
+    if (((progress?.activeCalls ?? 0) === 0 && (progress?.recorded ?? 0) >= expected) || Date.now() > deadline) break;
     await sleep(100);
+  }
+  try {
+    return await serve.run(runId);
+  } catch {
+    return undefined;
   }
 }
 

@@ -29,6 +29,14 @@ export class ServeClient {
     return (await res.json()) as RunRecords;
   }
 
+  /** {activeCalls, recorded} of a run, or undefined when serve has none (yet). */
+  async runProgress(runId: string): Promise<{activeCalls: number; recorded: number} | undefined> {
+    const res = await fetch(`${this.baseUrl}/runs/${encodeURIComponent(runId)}?brief=1`, {signal: AbortSignal.timeout(this.timeoutMs)});
+    if (res.status === 404) return undefined;
+    if (!res.ok) throw new Error(`serve answered /runs/${runId}?brief=1 with ${res.status}`);
+    return (await res.json()) as {activeCalls: number; recorded: number};
+  }
+
   async liveCalls(): Promise<LiveCallView[]> {
     const res = await fetch(`${this.baseUrl}/calls`, {signal: AbortSignal.timeout(this.timeoutMs)});
     if (!res.ok) throw new Error(`serve answered /calls with ${res.status}`);

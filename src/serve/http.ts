@@ -14,7 +14,8 @@ export interface ServeHttpDeps {
 /**
  * serve's HTTP endpoint (SPEC §8): /health, /metrics (Prometheus text, or JSON with
  * `Accept: application/json`), /calls (live calls), /runs/:runId (per-call records for load;
- * `?consume=1` drops them once the run has no live call left).
+ * `?consume=1` drops them once the run has no live call left; `?brief=1` gives only
+ * {activeCalls, recorded}, cheap enough to poll while calls stream).
  */
 export function createServeHttp(deps: ServeHttpDeps): Server {
   return createServer((req, res) => {
@@ -64,6 +65,13 @@ function route(deps: ServeHttpDeps, req: IncomingMessage, res: ServerResponse): 
   if (m) {
     const runId = decodeURIComponent(m[1]);
     const active = deps.calls.activeCallsOfRun(runId);
+    if (url.searchParams.get('brief') === '1') {
+      // progress only (what load polls while calls stream): no records, no histograms
+      const recorded = deps.calls.runs.recordedCount(runId);
+      if (recorded === undefined) send(res, 404, {message: `no calls recorded for run ${runId}`});
+      else send(res, 200, {runId, activeCalls: active, recorded});
+      return;
+    }
     const run = deps.calls.runs.get(runId, active, url.searchParams.get('consume') === '1');
     if (!run) send(res, 404, {message: `no calls recorded for run ${runId}`});
     else send(res, 200, run);

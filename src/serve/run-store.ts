@@ -29,8 +29,12 @@ export interface RunRecords {
   /** Calls of this run still being measured. */
   activeCalls: number;
   calls: ServeCallRecord[];
-  /** HDR histograms (µs, base64) of every packet measured for the run's calls. */
-  histograms: {latenessUs: string; rttUs: string};
+  /**
+   * HDR histograms (µs, base64) of every packet measured for the run's calls; only once no call
+   * of the run is live: encoding them takes milliseconds of serve's event loop, which a client
+   * polling while calls still stream (or drain) would otherwise steal from their packets.
+   */
+  histograms: {latenessUs: string; rttUs: string} | null;
 }
 
 interface RunEntry {
@@ -81,10 +85,15 @@ export class RunStore {
       runId,
       activeCalls,
       calls: [...e.calls].sort((a, b) => a.index - b.index),
-      histograms: {latenessUs: e.lateness.toBase64(), rttUs: e.rtt.toBase64()},
+      histograms: activeCalls === 0 ? {latenessUs: e.lateness.toBase64(), rttUs: e.rtt.toBase64()} : null,
     };
     if (consume && activeCalls === 0) this.runs.delete(runId);
     return out;
+  }
+
+  /** Finished calls recorded for the run, or undefined when serve knows no such run. */
+  recordedCount(runId: string): number | undefined {
+    return this.runs.get(runId)?.calls.length;
   }
 
   get size(): number {
