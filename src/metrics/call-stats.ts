@@ -111,13 +111,8 @@ export class CallMeter {
    * Returns false if it is not RTP (counted as malformed: do not forward it).
    */
   up(buf: Buffer, len: number, tRecvUs: number, tSentUs: number): boolean {
+    if (!this.parse(buf, len)) return false;
     const p = this.pkt;
-    const r = parseRtp(buf, p, len);
-    if (r !== RtpParse.Ok) {
-      this.malformed++;
-      this.lastMalformed = r;
-      return false;
-    }
     if (this.clock.anchor(p.ssrc, p.timestamp, tRecvUs) && this.packetsUp > 0) this.newSsrc();
     this.packetsUp++;
     if (this.firstUpUs === 0) this.firstUpUs = tRecvUs;
@@ -134,13 +129,8 @@ export class CallMeter {
 
   /** A back datagram from the echo received at `tRecvUs`. Returns false if malformed. */
   back(buf: Buffer, len: number, tRecvUs: number): boolean {
+    if (!this.parse(buf, len)) return false;
     const p = this.pkt;
-    const r = parseRtp(buf, p, len);
-    if (r !== RtpParse.Ok) {
-      this.malformed++;
-      this.lastMalformed = r;
-      return false;
-    }
     this.lastBackUs = tRecvUs;
     if (!this.clock.anchored || p.ssrc !== this.clock.ssrc) {
       this.unmatchedBack++;
@@ -164,6 +154,15 @@ export class CallMeter {
     this.misses.record(latenessUs, ext);
     this.backJitter.update(tRecvUs, p.timestamp);
     return true;
+  }
+
+  /** Parse into the reusable packet; a datagram that is not RTP is counted as malformed. */
+  private parse(buf: Buffer, len: number): boolean {
+    const r = parseRtp(buf, this.pkt, len);
+    if (r === RtpParse.Ok) return true;
+    this.malformed++;
+    this.lastMalformed = r;
+    return false;
   }
 
   /** A datagram from an address that is neither the call's Asterisk nor the echo. */
