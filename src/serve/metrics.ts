@@ -1,9 +1,10 @@
 import type {IntervalHistogram} from 'node:perf_hooks';
 import type {LatencyHistogram} from '../metrics/histogram.js';
 import type {MetricSample} from '../metrics/prometheus.js';
-import type {CallLifecycle} from './call-lifecycle.js';
+import type {CallLifecycle, FinishedTotals} from './call-lifecycle.js';
 
-export interface ServeMetricsSnapshot {
+/** Media totals have the shape of FinishedTotals (finished calls plus the live ones). */
+export interface ServeMetricsSnapshot extends Omit<FinishedTotals, 'calls' | 'failed'> {
   ariConnected: boolean;
   callsActive: number;
   callsStarted: number;
@@ -15,13 +16,6 @@ export interface ServeMetricsSnapshot {
   portExhaustions: number;
   addChannelRetries422: number;
   zombiesRemoved: number;
-  packetsUp: number;
-  packetsBack: number;
-  lost: number;
-  late: number;
-  foreign: number;
-  malformed: number;
-  maxConsecutiveLate: number;
   lateness: LatencyHistogram;
   rtt: LatencyHistogram;
   /** serve's own event-loop delay since start (ms), when monitored. */

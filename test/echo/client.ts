@@ -52,3 +52,15 @@ export function gaps(times: number[]): number[] {
   for (let i = 1; i < times.length; i++) out.push(times[i] - times[i - 1]);
   return out;
 }
+
+/** A burst of 50 packets 20 ms apart in RTP time came back paced over ≈ 1 s, in order, byte-identical. */
+export function expectPacedBurst(got: Received[], sent: Buffer[]): void {
+  const times = got.map((r) => r.tMs);
+  const span = times[49] - times[0];
+  expect(span).toBeGreaterThanOrEqual(900);
+  expect(span).toBeLessThanOrEqual(1200);
+  const med = median(gaps(times));
+  expect(med).toBeGreaterThanOrEqual(15);
+  expect(med).toBeLessThanOrEqual(25);
+  got.forEach((r, i) => expect(r.buf.equals(sent[i])).toBe(true));
+}
