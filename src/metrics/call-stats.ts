@@ -2,7 +2,8 @@ import {newRtpPacket, parseRtp, RtpParse} from '../rtp/packet.js';
 import {SequenceTracker, SeqVerdict} from '../rtp/sequence.js';
 import {InterarrivalJitter} from '../rtp/jitter.js';
 import {DeadlineMissCounter, PlayoutClock} from '../rtp/deadline.js';
-import {LatencyHistogram, type PercentilesMs} from './histogram.js';
+import {CallLatencyHistogram} from './call-histogram.js';
+import {type LatencyHistogram, type PercentilesMs} from './histogram.js';
 
 /** Default deadline: one packetisation interval (SPEC §4). */
 export const DEFAULT_LATE_THRESHOLD_MS = 20;
@@ -51,6 +52,8 @@ export interface CallStats {
   firstUpUs: number;
   lastUpUs: number;
   lastBackUs: number;
+  /** Monotonic µs at which the latest (largest lateness) back packet was received (0 = none). */
+  worstLateAtUs: number;
 }
 
 /**
@@ -59,8 +62,8 @@ export interface CallStats {
  * Headers are parsed in place into one reusable object; nothing is allocated per packet.
  */
 export class CallMeter {
-  readonly lateness = LatencyHistogram.perCall();
-  readonly rtt = LatencyHistogram.perCall();
+  readonly lateness = new CallLatencyHistogram();
+  readonly rtt = new CallLatencyHistogram();
   private readonly pkt = newRtpPacket();
   private readonly clock: PlayoutClock;
   private readonly upSeq = new SequenceTracker();
@@ -88,6 +91,9 @@ export class CallMeter {
   firstUpUs = 0;
   lastUpUs = 0;
   lastBackUs = 0;
+  /** Receive time (monotonic µs) of the back packet with the largest lateness so far. */
+  worstLateAtUs = 0;
+  private worstLatenessUs = -Infinity;
   /** Why the most recent datagram was malformed (RtpParse), for diagnostics. */
   lastMalformed: RtpParse = RtpParse.Ok;
 
@@ -151,6 +157,10 @@ export class CallMeter {
     const sinks = this.sinks;
     for (let i = 0; i < sinks.rtt.length; i++) sinks.rtt[i].recordUs(rttUs);
     for (let i = 0; i < sinks.lateness.length; i++) sinks.lateness[i].recordUs(latenessUs);
+    if (latenessUs > this.worstLatenessUs) {
+      this.worstLatenessUs = latenessUs;
+      this.worstLateAtUs = tRecvUs;
+    }
     this.misses.record(latenessUs, ext);
     this.backJitter.update(tRecvUs, p.timestamp);
     return true;
@@ -212,6 +222,7 @@ export class CallMeter {
       firstUpUs: this.firstUpUs,
       lastUpUs: this.lastUpUs,
       lastBackUs: this.lastBackUs,
+      worstLateAtUs: this.worstLateAtUs,
     };
   }
 

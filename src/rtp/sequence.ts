@@ -1,6 +1,12 @@
 import {seqDiff} from './clock.js';
 
-const WINDOW = 65536; // bitmap window of extended sequence numbers (one full 16-bit cycle)
+/**
+ * Bitmap window of extended sequence numbers: 4096 packets (82 s of 20 ms packets, 512 bytes per
+ * stream). A packet further behind the highest than that is "too old" and ignored.
+ */
+const WINDOW = 4096;
+/** Extended numbers start one full 16-bit cycle up, so packets reordered before the first stay positive. */
+const EXT_START = 65536;
 
 /** What a sequence number turned out to be, relative to what the tracker had seen. */
 export const enum SeqVerdict {
@@ -17,7 +23,7 @@ export const enum SeqVerdict {
 /**
  * Extended sequence numbers across 16-bit wrap (RFC 3550 A.1, with signed 16-bit
  * distance so reordering of up to 32767 is tolerated), and per-stream distinct/duplicate/
- * reordering accounting with a 64 Ki-bit window (8 KiB per stream, allocated once).
+ * reordering accounting with a 4096-bit window (512 bytes per stream, allocated once).
  */
 export class SequenceTracker {
   private readonly seen = new Uint32Array(WINDOW / 32);
@@ -44,7 +50,7 @@ export class SequenceTracker {
       this.started = true;
       this.maxSeq = seq;
       // Start at one full cycle so reordered packets before the first stay non-negative.
-      this.maxExt = this.minExt = this.lastExt = seq + WINDOW;
+      this.maxExt = this.minExt = this.lastExt = seq + EXT_START;
       this.setBit(this.maxExt);
       this.distinct = 1;
       return SeqVerdict.InOrder;

@@ -59,6 +59,16 @@ describe('sequence numbers', () => {
     expect(t.duplicates).toBe(0);
   });
 
+  test('duplicates are found within the 4096-packet window; anything older is ignored as too old', () => {
+    const t = new SequenceTracker();
+    for (let i = 0; i < 5000; i++) t.track(i);
+    expect(t.track(4999 - 4095)).toBe(SeqVerdict.Duplicate);
+    expect(t.track(4999 - 4096)).toBe(SeqVerdict.TooOld);
+    expect(t.tooOld).toBe(1);
+    expect(t.distinct).toBe(5000);
+    expect(t.duplicates).toBe(1);
+  });
+
   test('has() knows what was seen', () => {
     const t = new SequenceTracker();
     t.track(100);
