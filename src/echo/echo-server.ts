@@ -27,8 +27,8 @@
  *    of its source's queue, one heap push/update, O(log S) for S waiting sources (≈10 compares
  *    for 1000 sources); dispatch is one heap update per source per wake-up. Memory is O(sources
  *    + packets held), bounded by idle expiry, --max-hold-ms and a per-source queue cap.
- *  - sends use a custom synchronous address lookup (replies go to the numeric address the packet
- *    came from) and one shared completion callback that counts send errors.
+ *  - sends use the synchronous numeric lookup (src/rtp/udp-lookup.ts: replies go to the numeric
+ *    address the packet came from) and one shared completion callback that counts send errors.
  */
 import {createSocket, type RemoteInfo, type Socket} from 'node:dgram';
 import {lookup as dnsLookup} from 'node:dns/promises';
@@ -37,6 +37,7 @@ import {ConfigError, errorMessage} from '../errors.js';
 import {nullLogger, type Logger} from '../log/logger.js';
 import {tsDiff, nowUs} from '../rtp/clock.js';
 import {newRtpPacket, parseRtp, RtpParse} from '../rtp/packet.js';
+import {mediaSocketOptions} from '../rtp/udp-lookup.js';
 import {usPerTickTable} from './clock-rates.js';
 import {PacketQueue} from './packet-queue.js';
 import {SourceHeap, type HeapItem} from './source-heap.js';
@@ -150,11 +151,6 @@ export async function startEcho(options: EchoOptions = {}): Promise<EchoServer> 
   return echo;
 }
 
-/** Replies always go to the numeric address a datagram came from: resolve synchronously. */
-function numericLookup(address: string, family: unknown, callback: (err: Error | null, address: string, family: number) => void): void {
-  callback(null, address, family === 6 || family === 'IPv6' ? 6 : 4);
-}
-
 class Echo implements EchoServer {
   address = '';
   port = 0;
@@ -208,7 +204,7 @@ class Echo implements EchoServer {
     this.maxQueue = Math.max(1, options.maxQueuePerSource ?? DEFAULT_MAX_QUEUE_PER_SOURCE);
     this.maxSources = Math.max(0, options.maxSources ?? DEFAULT_MAX_SOURCES);
     this.statsIntervalSec = options.statsIntervalSec ?? 0;
-    this.socket = createSocket({type, lookup: numericLookup as never});
+    this.socket = createSocket(mediaSocketOptions(type));
   }
 
   bind(address: string, port: number, bufferBytes: number): Promise<void> {

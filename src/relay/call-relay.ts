@@ -1,6 +1,7 @@
 import {createSocket, type RemoteInfo, type Socket} from 'node:dgram';
 import {CallMeter, type CallStats, type MeterSinks} from '../metrics/call-stats.js';
 import {nowUs} from '../rtp/clock.js';
+import {mediaSocketOptions} from '../rtp/udp-lookup.js';
 
 export interface UdpAddress {
   address: string;
@@ -45,7 +46,7 @@ export class CallRelay {
   static open(opts: CallRelayOptions): Promise<CallRelay> {
     const relay = new CallRelay(opts);
     return new Promise((resolve, reject) => {
-      const socket = createSocket({type: 'udp4', reuseAddr: false});
+      const socket = createSocket({...mediaSocketOptions('udp4'), reuseAddr: false});
       const onError = (err: Error) => {
         socket.close();
         reject(err);

@@ -18,6 +18,7 @@ import hdr from 'hdr-histogram-js';
 import {HISTOGRAM_MAX_US, LatencyHistogram, type PercentilesWithCount} from '../metrics/histogram.js';
 import {RTP_HEADER_BYTES} from '../rtp/packet.js';
 import {nowUs} from '../rtp/clock.js';
+import {mediaSocketOptions} from '../rtp/udp-lookup.js';
 import {FRAME_MS, formatInfo, type FormatInfo, type SimMediaFormat} from './tone.js';
 
 export const FRAME_US = FRAME_MS * 1000;
@@ -30,8 +31,8 @@ export const STRICT_RTP_PROBATION = 4;
 const SEND_RING = 1024; // ≈ 20 s of send times per stream, indexed by seq & (SEND_RING-1)
 /**
  * Each stream owns one packet buffer per frame of the tone period (25), payload written once:
- * a send only writes the header. The rotation also matters because an unconnected dgram socket
- * resolves the address on the next tick before it reads the buffer, so a stream that sends
+ * a send only writes the header. The rotation also matters because a send libuv cannot complete
+ * at once (socket buffer full) is queued with a reference to the buffer, so a stream that sends
  * several frames in one scheduler pass (catching up, at most MAX_CATCH_UP_FRAMES + 1) must not
  * reuse a buffer within that pass.
  */
@@ -312,7 +313,7 @@ export class MediaStream {
 /** Bind a UDP socket on `address:port`; rejects on EADDRINUSE etc. */
 export function bindUdp(address: string, port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = createSocket({type: 'udp4'});
+    const socket = createSocket(mediaSocketOptions('udp4'));
     const onError = (err: Error): void => {
       socket.close();
       reject(err);
