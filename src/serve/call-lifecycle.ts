@@ -321,6 +321,7 @@ export class CallLifecycle {
       late: s?.late ?? 0,
       maxConsecutiveLate: s?.maxConsecutiveLate ?? 0,
       latenessMs: s?.latenessMs ?? {...ZERO_PERCENTILES_MS},
+      worstLateAtMs: s && s.worstLateAtUs > 0 ? round3(Math.max(0, s.worstLateAtUs - call.tStartUs) / 1000) : null,
       rttMs: s?.rttMs ?? {...ZERO_PERCENTILES_MS},
       jitterMs: s?.jitterBackMs ?? 0,
       jitterUpMs: s?.jitterUpMs ?? 0,

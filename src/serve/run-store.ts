@@ -22,6 +22,8 @@ export type ServeCallRecord = CallRecord &
     callerChannelId: string;
     externalMediaChannelId: string | null;
     bridgeId: string | null;
+    /** When the call's latest packet came back, ms after the call started (null: nothing came back). */
+    worstLateAtMs: number | null;
   };
 
 export interface RunRecords {
