@@ -53,6 +53,16 @@ describe('CallMeter', () => {
     expect(s.lost).toBe(0);
   });
 
+  test('remembers when the worst packet came back', () => {
+    const m = new CallMeter(8000);
+    expect(m.snapshot().worstLateAtUs).toBe(0);
+    // packet 7 is the latest (30 ms); 20 is late too, but less (25 ms)
+    stream(m, 40, {t0Us: 5_000_000, rttUs: (i) => (i === 7 ? 30_000 : i === 20 ? 25_000 : 800)});
+    const s = m.snapshot();
+    expect(s.worstLateAtUs).toBe(5_000_000 + 7 * 20_000 + 10 + 30_000);
+    expect(s.latenessMs.max).toBeCloseTo(30.01, 2);
+  });
+
   test('sequence wrap in the middle of a call: no loss, no unmatched', () => {
     const m = new CallMeter(8000);
     stream(m, 300, {seq0: 65400, ts0: 0xffff0000});
