@@ -66,9 +66,11 @@ export async function runDirect(o: DirectOptions): Promise<DirectResult> {
   const emStarted = new Set<string>();
   const aborted = () => o.signal?.aborted === true;
   // one listener on the signal for every call's hold (not one per call)
+  let onAbort = (): void => undefined;
   const abortWait = new Promise<void>((resolve) => {
     if (o.signal?.aborted) resolve();
-    o.signal?.addEventListener('abort', () => resolve(), {once: true});
+    onAbort = () => resolve();
+    o.signal?.addEventListener('abort', onAbort, {once: true});
   });
 
   const setUp = async (call: DirectCall): Promise<void> => {
@@ -154,6 +156,8 @@ export async function runDirect(o: DirectOptions): Promise<DirectResult> {
     o.onAllOriginated?.();
     await Promise.all(holds);
   } finally {
+    // the caller's signal outlives this run (bench runs many phases on one): drop our listener
+    o.signal?.removeEventListener('abort', onAbort);
     // nothing this phase created stays up
     await Promise.allSettled([...calls.values()].map((c) => Promise.allSettled([rest.hangup(c.callerId), rest.hangup(c.emId)])));
     await conn.close();

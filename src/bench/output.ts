@@ -48,7 +48,7 @@ const mb = (v: number | undefined): string => (v ? (v / 1048576).toFixed(0) : '�
 
 export function renderTable(r: BenchResult): string {
   const t = new Table({
-    head: ['N', 'path', 'RT p50', 'RT p99', 'RT p99.9', 'RT max', 'relay lat p99', 'late', 'loss', 'max consec', 'CPU sim/echo/serve/bench %', 'µs/pkt', 'serve RSS MB', 'ELD p99 ms', 'UDP rcvbuf/in err', 'SLA'],
+    head: ['N', 'path', 'RT p50', 'RT p99', 'RT p99.9', 'RT max', 'relay lat p99', 'late', 'loss', 'max consec', 'CPU sim/echo/serve/bench %', 'µs/pkt', 'serve RSS MB', 'ELD p99 ms', 'UDP rcvbuf/in err', 'steal ms', 'SLA'],
     style: {head: [], border: []},
   });
   const line = (n: number, p: PathResult | null, ratio?: string) => {
@@ -70,6 +70,7 @@ export function renderTable(r: BenchResult): string {
       mb(p.window.rssPeakBytes.serve),
       p.serve?.eventLoopDelayMs ? f(p.serve.eventLoopDelayMs.p99) : '–',
       `${p.window.udp.rcvbufErrors}/${p.window.udp.inErrors}`,
+      String(p.window.hostSteal.phaseMs),
       p.relay ? (p.relay.sla.pass ? 'PASS' : `FAIL ${p.relay.sla.failed.join(',')}`) : '',
     ]);
   };
@@ -78,7 +79,10 @@ export function renderTable(r: BenchResult): string {
     const ratio = n.ratios ? `×${f(n.ratios.p50)}/${f(n.ratios.p99)}/${f(n.ratios.p999)}` : undefined;
     line(n.calls, n.relay, ratio);
   }
-  const lines = [t.toString(), 'RT = round trip measured by the sim, ms; relay row: relay/direct ratio of RT p50/p99/p99.9.'];
+  const lines = [
+    t.toString(),
+    'RT = round trip measured by the sim, ms; relay row: relay/direct ratio of RT p50/p99/p99.9; steal = CPU time the hypervisor took from this VM during the phase (all CPUs).',
+  ];
   lines.push(`Largest SLA-clean N (relay path): ${r.largestSlaCleanCalls ?? 'none'}`);
   for (const [k, v] of Object.entries(r.targets)) lines.push(`target ${k}: ${v.met === null ? 'not measured' : v.met ? 'MET' : 'NOT MET'} (${v.detail})`);
   return lines.join('\n');

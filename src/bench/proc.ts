@@ -2,22 +2,8 @@
  * Linux /proc readers for the benchmark: CPU time, RSS, open handles of a process, and the
  * host's UDP error counters. Linux only (the benchmark says so when /proc is missing).
  */
-import {execFileSync} from 'node:child_process';
 import {existsSync, readFileSync, readdirSync} from 'node:fs';
-
-let clkTck: number | undefined;
-
-/** Clock ticks per second (`getconf CLK_TCK`; 100 on every mainstream Linux). */
-export function clockTicksPerSec(): number {
-  if (clkTck === undefined) {
-    try {
-      clkTck = Number(execFileSync('getconf', ['CLK_TCK'], {encoding: 'utf8'}).trim()) || 100;
-    } catch {
-      clkTck = 100;
-    }
-  }
-  return clkTck;
-}
+import {clockTicksPerSec} from '../metrics/host.js';
 
 export function hasProc(): boolean {
   return existsSync('/proc/self/stat');

@@ -3,6 +3,7 @@
  * counters sampled at its start and end (setup and teardown excluded), plus RSS of every process
  * sampled each second over the whole phase (peak kept).
  */
+import {hostStealUs} from '../metrics/host.js';
 import {cpuTimeUs, rssBytes, udpCounters, udpDelta, type UdpCounters} from './proc.js';
 
 export type ProcName = 'sim' | 'echo' | 'serve' | 'harness';
@@ -17,10 +18,17 @@ export interface WindowResult {
   udp: UdpCounters;
   /** Peak VmRSS over the phase, bytes. */
   rssPeakBytes: Partial<Record<ProcName, number>>;
+  /**
+   * CPU time the hypervisor took from this VM (/proc/stat steal, all CPUs), ms over the whole
+   * phase (setup, media and teardown: every packet the SLA judges) and % of one core over the
+   * steady window. Non-zero steal stalls every process of the path at once.
+   */
+  hostSteal: {phaseMs: number; windowPercent: number};
 }
 
 interface Mark {
   tUs: number;
+  stealUs: number;
   cpu: Partial<Record<ProcName, number>>;
   udp: UdpCounters;
 }
@@ -44,7 +52,7 @@ export class PhaseWindow {
   private mark(): Mark {
     const cpu: Partial<Record<ProcName, number>> = {};
     for (const [name, pid] of Object.entries(this.pids) as Array<[ProcName, number | null]>) if (pid) cpu[name] = cpuTimeUs(pid);
-    return {tUs: Number(process.hrtime.bigint() / 1000n), cpu, udp: udpCounters()};
+    return {tUs: Number(process.hrtime.bigint() / 1000n), stealUs: hostStealUs() ?? 0, cpu, udp: udpCounters()};
   }
 
   private sampleRss(): void {
@@ -88,7 +96,11 @@ export class PhaseWindow {
       cpuTime[name] = d;
       cpuPercent[name] = round((d / durUs) * 100, 1);
     }
-    return {steady, durationMs: Math.round(durUs / 1000), cpuPercent, cpuTimeUs: cpuTime, udp: udpDelta(a.udp, b.udp), rssPeakBytes: {...this.rssPeak}};
+    const hostSteal = {
+      phaseMs: Math.round(((hostStealUs() ?? 0) - this.phaseStart.stealUs) / 1000),
+      windowPercent: round(((b.stealUs - a.stealUs) / durUs) * 100, 2),
+    };
+    return {steady, durationMs: Math.round(durUs / 1000), cpuPercent, cpuTimeUs: cpuTime, udp: udpDelta(a.udp, b.udp), rssPeakBytes: {...this.rssPeak}, hostSteal};
   }
 }
 

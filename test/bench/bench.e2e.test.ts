@@ -43,6 +43,9 @@ describe('bench: smoke run of the harness (real processes, N = 5 for 2 s, both p
         expect(p.roundTripMs.p99).toBeGreaterThanOrEqual(p.roundTripMs.p50);
         expect(p.window.cpuPercent.sim).toBeGreaterThan(0);
         expect(p.window.cpuPercent.echo).toBeGreaterThanOrEqual(0);
+        // steal is read from /proc/stat: a finite, non-negative amount (0 on bare metal)
+        expect(Number.isFinite(p.window.hostSteal.phaseMs) && p.window.hostSteal.phaseMs >= 0).toBe(true);
+        expect(Number.isFinite(p.window.hostSteal.windowPercent) && p.window.hostSteal.windowPercent >= 0).toBe(true);
       }
       expect(n.direct!.path).toBe('direct');
       expect(n.direct!.relay).toBeNull();
