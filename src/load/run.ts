@@ -1,9 +1,11 @@
 import {randomBytes} from 'node:crypto';
+import {availableParallelism} from 'node:os';
 import {checkAri} from '../ari/check.js';
 import {AriRest, isAriHttpError} from '../ari/rest.js';
 import {errorMessage} from '../errors.js';
 import {LatencyHistogram, ZERO_PERCENTILES_MS} from '../metrics/histogram.js';
-import {REPORT_SCHEMA_ID, buildSummary, writeReportAtomic, type CallRecord, type Report} from '../metrics/report.js';
+import {hostStealUs} from '../metrics/host.js';
+import {REPORT_SCHEMA_ID, buildSummary, writeReportAtomic, type CallRecord, type LoadHost, type Report} from '../metrics/report.js';
 import type {ServeCallRecord} from '../serve/run-store.js';
 import {LOAD_APP_ARG} from '../serve/call-lifecycle.js';
 import {TOOL_VERSION} from '../version.js';
@@ -84,11 +86,14 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
 
   const rest = new AriRest({url: o.ariUrl, user: o.ariUser, pass: o.ariPass, maxSockets: 32});
   const startedAt = new Date();
+  const stealAtStartUs = hostStealUs();
   const calls: LoadCall[] = [];
   const aborted = () => o.signal?.aborted === true;
+  let onAbort = (): void => undefined;
   const abortWait = new Promise<void>((resolve) => {
     if (o.signal?.aborted) resolve();
-    o.signal?.addEventListener('abort', () => resolve(), {once: true});
+    onAbort = () => resolve();
+    o.signal?.addEventListener('abort', onAbort, {once: true});
   });
 
   try {
@@ -169,6 +174,9 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
           (o.delayBetweenMs * (o.count - 1) >= o.durationMs ? ' (count × delay-between exceeds duration: calls did not all overlap)' : ''),
       );
     if (aborted()) notes.push(`interrupted: ${calls.length} of ${o.count} calls originated before the run was stopped`);
+    const loadHost: LoadHost = {cpus: availableParallelism(), stealMs: stealSince(stealAtStartUs)};
+    const stealNote = stealNoteFor(loadHost);
+    if (stealNote !== null) notes.push(stealNote);
     const report: Report = {
       schema: REPORT_SCHEMA_ID,
       runId,
@@ -188,12 +196,15 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       summary,
       calls: callRecords,
       histograms: {latenessUs: lateness.toBase64(), rttUs: rtt.toBase64()},
+      loadHost,
       ...(notes.length ? {notes} : {}),
     };
     const path = writeReportAtomic(o.outDir, runId, report);
     emit('done');
     return {report, path};
   } finally {
+    // the caller's signal outlives this run (bench runs many phases on one): drop our listener
+    o.signal?.removeEventListener('abort', onAbort);
     // whatever happened, nothing this run originated stays up
     await Promise.allSettled(calls.filter((c) => c.originatedAtMs !== null && c.hungUpAtMs === null).map((c) => hangup(rest, c)));
     rest.close();
@@ -285,6 +296,23 @@ function toCallRecord(c: LoadCall, r: ServeCallRecord | undefined, runStart: Dat
     jitterMs: 0,
     error: c.error ?? 'serve recorded no call for it (did the call reach the Stasis app?)',
   };
+}
+
+/** Steal of at least this much during a run is worth a note in the report. */
+export const STEAL_NOTE_MS = 100;
+
+/** The report's note about the hypervisor's steal on the machine that ran load, if it matters. */
+export function stealNoteFor(host: LoadHost): string | null {
+  if (host.stealMs === null || host.stealMs < STEAL_NOTE_MS) return null;
+  return (
+    `the machine that ran load lost ${host.stealMs} ms of CPU time to its hypervisor during the run (steal, ${host.cpus} CPUs): ` +
+    'where Asterisk, serve or echo run on this machine, every call was stalled at those moments and lateness includes it'
+  );
+}
+
+function stealSince(startUs: number | null): number | null {
+  const nowUs = hostStealUs();
+  return startUs === null || nowUs === null ? null : Math.max(0, Math.round((nowUs - startUs) / 1000));
 }
 
 function sleep(ms: number): Promise<void> {

@@ -6,7 +6,7 @@ export function renderSummaryTable(report: Report, reportPath: string): string {
   const s = report.summary;
   const pct = (x: number) => `${(x * 100).toFixed(3)} %`;
   const ms = (p: {p50: number; p99: number; max: number}) => `${p.p50.toFixed(2)} / ${p.p99.toFixed(2)} / ${p.max.toFixed(2)}`;
-  const t = new Table({head: ['', 'value'], style: {head: [], border: []}});
+  const t = new Table({head: ['', 'value'], style: {head: [], border: []}, colWidths: [38, 90], wordWrap: true});
   t.push(
     ['run', `${report.runId}${report.partial ? ' (PARTIAL: interrupted)' : ''}`],
     ['target', `${report.target.ariUrl} (asterisk: ${report.target.asterisk})`],
@@ -18,7 +18,11 @@ export function renderSummaryTable(report: Report, reportPath: string): string {
     ['lateness ms p50 / p99 / max', ms(s.latenessMs)],
     ['rtt ms p50 / p99 / max', ms(s.rttMs)],
     ['leaked channels / bridges / ports', `${s.leaked.channels} / ${s.leaked.bridges} / ${s.leaked.ports}`],
-    ['report', reportPath],
   );
+  const host = report.loadHost;
+  if (host) t.push(['CPU steal on this machine', host.stealMs === null ? 'not readable' : `${host.stealMs} ms (${host.cpus} CPUs)`]);
+  const notes = Array.isArray(report.notes) ? (report.notes as unknown[]).filter((n): n is string => typeof n === 'string') : [];
+  for (const n of notes) t.push(['note', n]);
+  t.push(['report', reportPath]);
   return t.toString();
 }

@@ -89,6 +89,18 @@ export const CallRecordSchema = z.looseObject({
   error: z.string().nullable(),
 });
 
+/**
+ * The machine that ran `load` (optional, written by load): its CPU count and the CPU time its
+ * hypervisor took from it during the run ("steal", all CPUs; null where unreadable). Where the
+ * media path (Asterisk or sim, serve, echo) shares that machine, steal stalls all of it at once.
+ */
+export const LoadHostSchema = z.looseObject({
+  cpus: count,
+  stealMs: nonNegative.nullable(),
+});
+
+export type LoadHost = z.infer<typeof LoadHostSchema>;
+
 export const ReportHistogramsSchema = z.looseObject({
   latenessUs: base64,
   rttUs: base64,
@@ -107,6 +119,7 @@ export const ReportSchema = z.looseObject({
   summary: ReportSummarySchema,
   calls: z.array(CallRecordSchema),
   histograms: ReportHistogramsSchema,
+  loadHost: LoadHostSchema.optional(),
 });
 
 export type Report = z.infer<typeof ReportSchema>;

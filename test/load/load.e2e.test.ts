@@ -37,7 +37,13 @@ describe('load against sim + serve + echo (real processes)', () => {
     for (const c of report.calls) {
       expect(c.error).toBeNull();
       expect(c.packetsBack).toBeGreaterThan(0);
+      // the worst packet came back while the call was up (after its start, before its hold ended + drain)
+      expect(c.worstLateAtMs).toBeGreaterThan(0);
+      expect(c.worstLateAtMs).toBeLessThan(4000 + 1000);
     }
+    // the machine that ran load: its CPUs and the hypervisor's steal over the run (Linux: a number)
+    expect(report.loadHost.cpus).toBe(os.availableParallelism());
+    expect(report.loadHost.stealMs).toBeGreaterThanOrEqual(0);
     expect(report.summary.peakConcurrent).toBe(30);
     expect(report.summary.leaked).toEqual({channels: 0, bridges: 0, ports: 0});
     const sla = await runCli(['sla', '--json', path.join(out, 'l30.json')]);
