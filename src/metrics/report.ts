@@ -120,6 +120,8 @@ export const ReportSchema = z.looseObject({
   calls: z.array(CallRecordSchema),
   histograms: ReportHistogramsSchema,
   loadHost: LoadHostSchema.optional(),
+  /** Things a reader of the figures should know (peak concurrency below count, steal, interruption). */
+  notes: z.array(z.string()).optional(),
 });
 
 export type Report = z.infer<typeof ReportSchema>;

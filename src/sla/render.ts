@@ -48,6 +48,7 @@ export function renderTable(outcome: SlaOutcome, chalk: ChalkInstance = new Chal
     }
     out.push(table.toString());
   }
+  for (const r of outcome.reports) for (const note of r.notes) out.push(chalk.yellow(`note (${r.label}): ${note}`));
   out.push(outcome.pass ? chalk.bold.green(outcome.verdictLine) : chalk.bold.red(outcome.verdictLine));
   return `${out.join('\n')}\n`;
 }
@@ -73,6 +74,7 @@ export function renderJson(outcome: SlaOutcome): unknown {
       pass: r.pass,
       failed: r.failed,
       rows: r.rows,
+      notes: r.notes,
     })),
     errors: outcome.errors.map((e) => ({file: e.file, reason: e.reason})),
   };

@@ -21,6 +21,8 @@ export interface SlaReportResult {
   pass: boolean;
   rows: SlaRow[];
   failed: InvariantId[];
+  /** The report's own notes (load writes them: peak concurrency below count, steal, interruption). */
+  notes: string[];
 }
 
 export interface SlaOutcome {
@@ -66,6 +68,7 @@ export function evaluateFiles(args: readonly string[], opts: SlaOptions = {}): S
       pass: v.pass,
       rows: v.rows,
       failed: v.failed,
+      notes: r.report.notes ?? [],
     });
   }
   const idCount = new Map<string, number>();

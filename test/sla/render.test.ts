@@ -27,6 +27,28 @@ describe('sla rendering', () => {
   });
   afterAll(() => t.cleanup());
 
+  test("a report's notes follow the table (and are in --json); the verdict does not change", () => {
+    const noted = writeJson(
+      t.dir,
+      'noted.json',
+      modify(buildReport({count: 30, runId: 'noted'}), (r) => {
+        r.notes = ['the machine that ran load lost 860 ms of CPU time to its hypervisor during the run'];
+      }),
+    );
+    const o = evaluateFiles([noted, good]);
+    expect(o.exitCode).toBe(0);
+    const text = renderTable(o);
+    const lines = text.trimEnd().split('\n');
+    expect(lines.at(-2)).toBe('note (noted): the machine that ran load lost 860 ms of CPU time to its hypervisor during the run');
+    expect(lines.at(-1)).toMatch(/^SLA PASS/);
+    expect(text.match(/^note /gm)).toHaveLength(1); // "good" has none
+    const json = renderJson(o) as {reports: Array<{runId: string; notes: string[]}>};
+    expect(json.reports.map((r) => [r.runId, r.notes.length])).toEqual([
+      ['noted', 1],
+      ['good', 0],
+    ]);
+  });
+
   test('outcome totals and exit codes: invalid input (2) wins over failed checks (1)', () => {
     expect(evaluateFiles([good]).exitCode).toBe(0);
     expect(evaluateFiles([good, failing]).exitCode).toBe(1);
