@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --no-memory-reducer
 import {execute} from '@oclif/core';
 
 await execute({dir: import.meta.url});

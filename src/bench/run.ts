@@ -17,6 +17,7 @@ import {errorMessage} from '../errors.js';
 import {ChildRegistry, pidOf, startPhaseProcesses, type BenchCredentials, type PhaseProcesses} from './children.js';
 import {runDirect} from './direct.js';
 import {clockTicksPerSec} from '../metrics/host.js';
+import {NODE_FLAGS, hasNodeFlags} from '../runtime/gc.js';
 import {fdCount, rssBytes} from './proc.js';
 import {PhaseWindow, round, type WindowResult} from './window.js';
 import {BENCH_SCHEMA_ID, type BenchResult, type NResult, type PathResult, type PercentilesMsN, type TargetCheck} from './types.js';
@@ -75,6 +76,8 @@ export function machineInfo(): BenchResult['machine'] {
     kernel: release(),
     loadAvgAtStart: loadavg().map((v) => round(v, 2)),
     clockTicksPerSec: clockTicksPerSec(),
+    nodeFlags: NODE_FLAGS,
+    harnessHasNodeFlags: hasNodeFlags(),
   };
 }
 

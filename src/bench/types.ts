@@ -77,7 +77,7 @@ export interface BenchResult {
   startedAt: string;
   endedAt: string;
   partial?: boolean;
-  machine: {cpus: number; cpuModel: string; totalMemBytes: number; node: string; platform: string; kernel: string; loadAvgAtStart: number[]; clockTicksPerSec: number};
+  machine: {cpus: number; cpuModel: string; totalMemBytes: number; node: string; platform: string; kernel: string; loadAvgAtStart: number[]; clockTicksPerSec: number; nodeFlags: readonly string[]; harnessHasNodeFlags: boolean};
   params: {calls: number[]; durationMs: number; delayBetweenMs: number; settleMs: number; format: string; endpoint: string; simRtpRange: string; relayPortRange: string};
   notes: string[];
   results: NResult[];

@@ -1,5 +1,6 @@
 import {spawn, type ChildProcess} from 'node:child_process';
 import {fileURLToPath} from 'node:url';
+import {NODE_FLAGS} from '../runtime/gc.js';
 
 /** The rtpsla binary this process runs from (bin/run.js next to dist/). */
 export const RTPSLA_BIN = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
@@ -13,7 +14,7 @@ export class RtpslaChild {
 
   constructor(name: string, args: string[], env: NodeJS.ProcessEnv) {
     this.name = name;
-    this.proc = spawn(process.execPath, [RTPSLA_BIN, ...args], {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']});
+    this.proc = spawn(process.execPath, [...NODE_FLAGS, RTPSLA_BIN, ...args], {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']});
     const keep = (d: Buffer) => {
       this.output += d.toString();
       if (this.output.length > 200_000) this.output = this.output.slice(-100_000);

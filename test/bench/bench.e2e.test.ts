@@ -60,6 +60,9 @@ describe('bench: smoke run of the harness (real processes, N = 5 for 2 s, both p
       expect(n.ratios!.p99).toBeCloseTo(n.relay!.roundTripMs.p99 / n.direct!.roundTripMs.p99, 2);
       expect(n.relayAddsMs!.p50).toBeCloseTo(n.relay!.roundTripMs.p50 - n.direct!.roundTripMs.p50, 2);
       expect(Object.keys(res.targets)).toEqual(['slaCleanAt600', 'relayAddsP99At150', 'serveRssAt1000']);
+      // the harness ran with the flags every child gets (runCli starts it with them)
+      expect(res.machine.nodeFlags).toEqual(['--no-memory-reducer']);
+      expect(res.machine.harnessHasNodeFlags).toBe(true);
 
       const procs = execFileSync('ps', ['-eo', 'args='], {encoding: 'utf8'});
       expect(procs).not.toMatch(/--rtp-range 27000-27999/);

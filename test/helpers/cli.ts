@@ -3,6 +3,7 @@ import {createSocket} from 'node:dgram';
 import {createServer} from 'node:net';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
+import {NODE_FLAGS} from '../../src/runtime/gc.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = path.join(ROOT, 'bin', 'run.js');
@@ -20,7 +21,7 @@ export function runCli(
   opts: {env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string; input?: string} = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(process.execPath, [...NODE_FLAGS, BIN, ...args], {
       cwd: opts.cwd ?? ROOT,
       env: {...process.env, NO_COLOR: '1', ...opts.env},
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -49,7 +50,7 @@ export class CliProcess {
   private exitPromise: Promise<{code: number | null; signal: NodeJS.Signals | null}>;
 
   constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
-    this.child = spawn(process.execPath, [BIN, ...args], {
+    this.child = spawn(process.execPath, [...NODE_FLAGS, BIN, ...args], {
       cwd: ROOT,
       env: {...process.env, NO_COLOR: '1', ...env},
       stdio: ['ignore', 'pipe', 'pipe'],
