@@ -1,12 +1,12 @@
 import Table from 'cli-table3';
 import type {Report} from '../metrics/report.js';
 
-/** The end-of-run summary (calls, packets, loss, late, lateness and rtt percentiles) as a table. */
+/** The end-of-run summary (calls, packets, loss, late, lateness and rtt percentiles) as a table, then the report's notes. */
 export function renderSummaryTable(report: Report, reportPath: string): string {
   const s = report.summary;
   const pct = (x: number) => `${(x * 100).toFixed(3)} %`;
   const ms = (p: {p50: number; p99: number; max: number}) => `${p.p50.toFixed(2)} / ${p.p99.toFixed(2)} / ${p.max.toFixed(2)}`;
-  const t = new Table({head: ['', 'value'], style: {head: [], border: []}, colWidths: [38, 90], wordWrap: true});
+  const t = new Table({head: ['', 'value'], style: {head: [], border: []}});
   t.push(
     ['run', `${report.runId}${report.partial ? ' (PARTIAL: interrupted)' : ''}`],
     ['target', `${report.target.ariUrl} (asterisk: ${report.target.asterisk})`],
@@ -21,8 +21,7 @@ export function renderSummaryTable(report: Report, reportPath: string): string {
   );
   const host = report.loadHost;
   if (host) t.push(['CPU steal on this machine', host.stealMs === null ? 'not readable' : `${host.stealMs} ms (${host.cpus} CPUs)`]);
-  const notes = Array.isArray(report.notes) ? (report.notes as unknown[]).filter((n): n is string => typeof n === 'string') : [];
-  for (const n of notes) t.push(['note', n]);
   t.push(['report', reportPath]);
-  return t.toString();
+  // notes go under the table, one line each (as `sla` prints them): a long note would stretch the table
+  return [t.toString(), ...(report.notes ?? []).map((n) => `note: ${n}`)].join('\n');
 }
