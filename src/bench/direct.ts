@@ -9,6 +9,7 @@ import {AriConnection} from '../ari/connection.js';
 import {addChannelWhenInStasis} from '../ari/retry.js';
 import type {StasisStartEvent} from '../ari/types.js';
 import {errorMessage} from '../errors.js';
+import {abortWait} from '../runtime/abort.js';
 
 export const BENCH_APP = 'rtpsla-bench';
 export const BENCH_APP_ARG = 'rtpsla-bench';
@@ -66,12 +67,7 @@ export async function runDirect(o: DirectOptions): Promise<DirectResult> {
   const emStarted = new Set<string>();
   const aborted = () => o.signal?.aborted === true;
   // one listener on the signal for every call's hold (not one per call)
-  let onAbort = (): void => undefined;
-  const abortWait = new Promise<void>((resolve) => {
-    if (o.signal?.aborted) resolve();
-    onAbort = () => resolve();
-    o.signal?.addEventListener('abort', onAbort, {once: true});
-  });
+  const stop = abortWait(o.signal);
 
   const setUp = async (call: DirectCall): Promise<void> => {
     try {
@@ -144,7 +140,7 @@ export async function runDirect(o: DirectOptions): Promise<DirectResult> {
           call.error = `originate failed: ${errorMessage(err)}`;
           return;
         }
-        await Promise.race([sleep(o.durationMs), abortWait]);
+        await Promise.race([sleep(o.durationMs), stop.promise]);
         if (!firstHangup) {
           firstHangup = true;
           o.onFirstHangup?.();
@@ -156,8 +152,7 @@ export async function runDirect(o: DirectOptions): Promise<DirectResult> {
     o.onAllOriginated?.();
     await Promise.all(holds);
   } finally {
-    // the caller's signal outlives this run (bench runs many phases on one): drop our listener
-    o.signal?.removeEventListener('abort', onAbort);
+    stop.dispose();
     // nothing this phase created stays up
     await Promise.allSettled([...calls.values()].map((c) => Promise.allSettled([rest.hangup(c.callerId), rest.hangup(c.emId)])));
     await conn.close();

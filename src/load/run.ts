@@ -11,6 +11,7 @@ import {LOAD_APP_ARG} from '../serve/call-lifecycle.js';
 import {TOOL_VERSION} from '../version.js';
 import {peakConcurrency, type CallInterval} from './concurrency.js';
 import {ServeClient} from './serve-client.js';
+import {abortWait} from '../runtime/abort.js';
 
 export interface LoadOptions {
   ariUrl: string;
@@ -89,12 +90,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const stealAtStartUs = hostStealUs();
   const calls: LoadCall[] = [];
   const aborted = () => o.signal?.aborted === true;
-  let onAbort = (): void => undefined;
-  const abortWait = new Promise<void>((resolve) => {
-    if (o.signal?.aborted) resolve();
-    onAbort = () => resolve();
-    o.signal?.addEventListener('abort', onAbort, {once: true});
-  });
+  // one listener on the signal for every call's hold (not one per call)
+  const stop = abortWait(o.signal);
 
   try {
     emit('originating');
@@ -102,7 +99,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     for (let i = 0; i < o.count && !aborted(); i++) {
       const due = t0 + i * o.delayBetweenMs;
       const wait = due - Date.now();
-      if (wait > 0) await Promise.race([sleep(wait), abortWait]);
+      if (wait > 0) await Promise.race([sleep(wait), stop.promise]);
       if (aborted()) break;
       const call: LoadCall = {index: i, channelId: `${runId}-${i}`, originatedAtMs: null, hungUpAtMs: null, error: null, hold: null};
       calls.push(call);
@@ -125,7 +122,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
           emit();
           return;
         }
-        await Promise.race([sleep(o.durationMs), abortWait]);
+        await Promise.race([sleep(o.durationMs), stop.promise]);
         await hangup(rest, call);
         progress.active--;
         progress.hungUp++;
@@ -203,8 +200,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     emit('done');
     return {report, path};
   } finally {
-    // the caller's signal outlives this run (bench runs many phases on one): drop our listener
-    o.signal?.removeEventListener('abort', onAbort);
+    stop.dispose();
     // whatever happened, nothing this run originated stays up
     await Promise.allSettled(calls.filter((c) => c.originatedAtMs !== null && c.hungUpAtMs === null).map((c) => hangup(rest, c)));
     rest.close();
