@@ -4,7 +4,8 @@ import {checkAri} from '../ari/check.js';
 import {AriRest, isAriHttpError} from '../ari/rest.js';
 import {errorMessage} from '../errors.js';
 import {LatencyHistogram, ZERO_PERCENTILES_MS} from '../metrics/histogram.js';
-import {hostStealUs} from '../metrics/host.js';
+import {HostStallWatch, hostStealUs} from '../metrics/host.js';
+import {stallNoteFor, stealNoteFor} from './host-notes.js';
 import {REPORT_SCHEMA_ID, buildSummary, writeReportAtomic, type CallRecord, type LoadHost, type Report} from '../metrics/report.js';
 import type {ServeCallRecord} from '../serve/run-store.js';
 import {LOAD_APP_ARG} from '../serve/call-lifecycle.js';
@@ -88,6 +89,9 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const rest = new AriRest({url: o.ariUrl, user: o.ariUser, pass: o.ariPass, maxSockets: 32});
   const startedAt = new Date();
   const stealAtStartUs = hostStealUs();
+  // load's own event loop as a witness of the machine while it holds the calls (nearly idle then)
+  const stallWatch = new HostStallWatch();
+  stallWatch.start();
   const calls: LoadCall[] = [];
   const aborted = () => o.signal?.aborted === true;
   // one listener on the signal for every call's hold (not one per call)
@@ -131,6 +135,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     }
     emit('holding');
     await Promise.all(calls.map((c) => c.hold));
+    stallWatch.stop();
 
     emit('collecting');
     const originated = calls.filter((c) => c.originatedAtMs !== null).length;
@@ -171,9 +176,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
           (o.delayBetweenMs * (o.count - 1) >= o.durationMs ? ' (count × delay-between exceeds duration: calls did not all overlap)' : ''),
       );
     if (aborted()) notes.push(`interrupted: ${calls.length} of ${o.count} calls originated before the run was stopped`);
-    const loadHost: LoadHost = {cpus: availableParallelism(), stealMs: stealSince(stealAtStartUs)};
-    const stealNote = stealNoteFor(loadHost);
-    if (stealNote !== null) notes.push(stealNote);
+    const loadHost: LoadHost = {cpus: availableParallelism(), stealMs: stealSince(stealAtStartUs), stalls: stallWatch.summary()};
+    for (const note of [stealNoteFor(loadHost), stallNoteFor(loadHost, callRecords, startedAt.getTime())]) if (note !== null) notes.push(note);
     const report: Report = {
       schema: REPORT_SCHEMA_ID,
       runId,
@@ -201,6 +205,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     return {report, path};
   } finally {
     stop.dispose();
+    stallWatch.stop();
     // whatever happened, nothing this run originated stays up
     await Promise.allSettled(calls.filter((c) => c.originatedAtMs !== null && c.hungUpAtMs === null).map((c) => hangup(rest, c)));
     rest.close();
@@ -292,18 +297,6 @@ function toCallRecord(c: LoadCall, r: ServeCallRecord | undefined, runStart: Dat
     jitterMs: 0,
     error: c.error ?? 'serve recorded no call for it (did the call reach the Stasis app?)',
   };
-}
-
-/** Steal of at least this much during a run is worth a note in the report. */
-export const STEAL_NOTE_MS = 100;
-
-/** The report's note about the hypervisor's steal on the machine that ran load, if it matters. */
-export function stealNoteFor(host: LoadHost): string | null {
-  if (host.stealMs === null || host.stealMs < STEAL_NOTE_MS) return null;
-  return (
-    `the machine that ran load lost ${host.stealMs} ms of CPU time to its hypervisor during the run (steal, ${host.cpus} CPUs): ` +
-    'where Asterisk, serve or echo run on this machine, every call was stalled at those moments and lateness includes it'
-  );
 }
 
 function stealSince(startUs: number | null): number | null {

@@ -21,6 +21,11 @@ export function renderSummaryTable(report: Report, reportPath: string): string {
   );
   const host = report.loadHost;
   if (host) t.push(['CPU steal on this machine', host.stealMs === null ? 'not readable' : `${host.stealMs} ms (${host.cpus} CPUs)`]);
+  if (host?.stalls)
+    t.push([
+      `load stalled ≥ ${host.stalls.thresholdMs} ms`,
+      host.stalls.count === 0 ? 'never' : `${host.stalls.count}× (longest ${host.stalls.maxMs} ms, ${host.stalls.totalMs} ms in all)`,
+    ]);
   t.push(['report', reportPath]);
   // notes go under the table, one line each (as `sla` prints them): a long note would stretch the table
   return [t.toString(), ...(report.notes ?? []).map((n) => `note: ${n}`)].join('\n');

@@ -90,13 +90,32 @@ export const CallRecordSchema = z.looseObject({
 });
 
 /**
+ * Stalls of load's own event loop from the first originate to the last hangup (load is nearly
+ * idle then, so a stall there is a stall of the machine): those of `thresholdMs` or more, counted,
+ * and the first ones with their time. `atMs`: when the stall ended, in ms after the report's
+ * `startedAt`.
+ */
+export const HostStallsSchema = z.looseObject({
+  thresholdMs: nonNegative,
+  count,
+  totalMs: nonNegative,
+  maxMs: nonNegative,
+  events: z.array(z.looseObject({atMs: nonNegative, stallMs: nonNegative})),
+});
+
+export type HostStalls = z.infer<typeof HostStallsSchema>;
+
+/**
  * The machine that ran `load` (optional, written by load): its CPU count and the CPU time its
- * hypervisor took from it during the run ("steal", all CPUs; null where unreadable). Where the
- * media path (Asterisk or sim, serve, echo) shares that machine, steal stalls all of it at once.
+ * hypervisor took from it during the run ("steal", all CPUs; null where unreadable), and the stalls
+ * load itself saw. Where the media path (Asterisk or sim, serve, echo) shares that machine, such
+ * stalls stop all of it at once.
  */
 export const LoadHostSchema = z.looseObject({
   cpus: count,
   stealMs: nonNegative.nullable(),
+  /** Optional: reports from before it lack it. */
+  stalls: HostStallsSchema.optional(),
 });
 
 export type LoadHost = z.infer<typeof LoadHostSchema>;

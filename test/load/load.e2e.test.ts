@@ -44,6 +44,16 @@ describe('load against sim + serve + echo (real processes)', () => {
     // the machine that ran load: its CPUs and the hypervisor's steal over the run (Linux: a number)
     expect(report.loadHost.cpus).toBe(os.availableParallelism());
     expect(report.loadHost.stealMs).toBeGreaterThanOrEqual(0);
+    // and load's own stalls while it held the calls: counted, each with its time inside the run
+    const stalls = report.loadHost.stalls;
+    expect(stalls.thresholdMs).toBe(10);
+    expect(stalls.events).toHaveLength(stalls.count);
+    const runMs = Date.parse(report.endedAt) - Date.parse(report.startedAt);
+    for (const e of stalls.events) {
+      expect(e.stallMs).toBeGreaterThanOrEqual(10);
+      expect(e.stallMs).toBeLessThanOrEqual(stalls.maxMs);
+      expect(e.atMs).toBeLessThanOrEqual(runMs);
+    }
     expect(report.summary.peakConcurrent).toBe(30);
     expect(report.summary.leaked).toEqual({channels: 0, bridges: 0, ports: 0});
     const sla = await runCli(['sla', '--json', path.join(out, 'l30.json')]);

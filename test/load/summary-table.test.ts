@@ -22,6 +22,17 @@ describe('load summary table', () => {
     expect(text.split('\n').at(-1)).toMatch(/^└/);
   });
 
+  test("load's own stalls: how many, the longest and the total, or never", () => {
+    const stalls = {thresholdMs: 10, count: 3, totalMs: 71.2, maxMs: 38.5, events: []};
+    const text = renderSummaryTable(modify(buildReport(), (r) => void (r.loadHost = {cpus: 2, stealMs: 0, stalls})), 'r.json');
+    expect(text).toMatch(/load stalled ≥ 10 ms\s*│\s*3× \(longest 38\.5 ms, 71\.2 ms in all\)/);
+    const none = {thresholdMs: 10, count: 0, totalMs: 0, maxMs: 0, events: []};
+    expect(renderSummaryTable(modify(buildReport(), (r) => void (r.loadHost = {cpus: 2, stealMs: 0, stalls: none})), 'r.json')).toMatch(
+      /load stalled ≥ 10 ms\s*│\s*never/,
+    );
+    expect(renderSummaryTable(modify(buildReport(), (r) => void (r.loadHost = {cpus: 2, stealMs: 0})), 'r.json')).not.toContain('load stalled');
+  });
+
   test('steal that could not be read says so', () => {
     const text = renderSummaryTable(modify(buildReport(), (r) => void (r.loadHost = {cpus: 4, stealMs: null})), 'r.json');
     expect(text).toMatch(/CPU steal on this machine\s*│\s*not readable/);

@@ -107,6 +107,17 @@ describe('validateReport', () => {
     expect(reasonOf(modify(good, (r) => ((r as Record<string, unknown>).partial = 'yes')))).toBe('partial: expected boolean, got string');
   });
 
+  test('loadHost is optional; its stalls, when present, are checked like the rest', () => {
+    const stalls = {thresholdMs: 10, count: 2, totalMs: 41.5, maxMs: 30.1, events: [{atMs: 1200.5, stallMs: 11.4}, {atMs: 9000, stallMs: 30.1}]};
+    expect(validateReport(modify(good, (r) => void delete r.loadHost)).ok).toBe(true);
+    expect(validateReport(modify(good, (r) => void (r.loadHost = {cpus: 2, stealMs: 12}))).ok).toBe(true);
+    expect(validateReport(modify(good, (r) => void (r.loadHost = {cpus: 2, stealMs: 12, stalls}))).ok).toBe(true);
+    expect(reasonOf(modify(good, (r) => void (r.loadHost = {cpus: 2, stealMs: 12, stalls: {...stalls, count: -1}})))).toMatch(/^loadHost\.stalls\.count: /);
+    expect(reasonOf(modify(good, (r) => void (r.loadHost = {cpus: 2, stealMs: 12, stalls: {...stalls, events: [{atMs: 5} as {atMs: number; stallMs: number}]}})))).toMatch(
+      /^loadHost\.stalls\.events\[0\]\.stallMs: /,
+    );
+  });
+
   test('a failed call may carry nulls for what it never reached', () => {
     const failed = modify(good, (r) => {
       Object.assign(r.calls[0], {channelId: null, port: null, setupMs: null, firstMediaMs: null, error: 'originate: 500'});
