@@ -77,7 +77,8 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
       signal: o.signal,
       onProgress: o.onProgress,
     });
-    out.write(renderSummaryTable(report, path) + '\n');
+    // the report's notes follow once, under the SLA table
+    out.write(renderSummaryTable(report, path, {notes: false}) + '\n');
 
     // Below the nominal level (30 calls), judge the run at its own size so a short demo can pass honestly.
     const below = o.count < LEVELS.nominal;

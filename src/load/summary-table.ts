@@ -1,8 +1,12 @@
 import Table from 'cli-table3';
 import type {Report} from '../metrics/report.js';
 
-/** The end-of-run summary (calls, packets, loss, late, lateness and rtt percentiles) as a table, then the report's notes. */
-export function renderSummaryTable(report: Report, reportPath: string): string {
+/**
+ * The end-of-run summary (calls, packets, loss, late, lateness and rtt percentiles) as a table,
+ * then the report's notes (unless `notes: false`: the pipeline prints `sla`'s table right after,
+ * which repeats them).
+ */
+export function renderSummaryTable(report: Report, reportPath: string, opts: {notes?: boolean} = {}): string {
   const s = report.summary;
   const pct = (x: number) => `${(x * 100).toFixed(3)} %`;
   const ms = (p: {p50: number; p99: number; max: number}) => `${p.p50.toFixed(2)} / ${p.p99.toFixed(2)} / ${p.max.toFixed(2)}`;
@@ -28,5 +32,5 @@ export function renderSummaryTable(report: Report, reportPath: string): string {
     ]);
   t.push(['report', reportPath]);
   // notes go under the table, one line each (as `sla` prints them): a long note would stretch the table
-  return [t.toString(), ...(report.notes ?? []).map((n) => `note: ${n}`)].join('\n');
+  return [t.toString(), ...(opts.notes === false ? [] : (report.notes ?? [])).map((n) => `note: ${n}`)].join('\n');
 }

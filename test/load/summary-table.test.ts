@@ -15,6 +15,14 @@ describe('load summary table', () => {
     expect(text).toMatch(/│ report\s*│ reports\/x\.json\s*│/);
   });
 
+  test('notes: false leaves the notes out (the pipeline prints them under the SLA table)', () => {
+    const report = modify(buildReport(), (r) => void (r.notes = ['peak concurrency was 3 of 6 calls']));
+    const text = renderSummaryTable(report, 'reports/x.json', {notes: false});
+    expect(text).not.toContain('peak concurrency');
+    expect(text.split('\n').at(-1)).toMatch(/^└/);
+    expect(renderSummaryTable(report, 'reports/x.json')).toContain('note: peak concurrency was 3 of 6 calls');
+  });
+
   test('a report without them has neither row', () => {
     const text = renderSummaryTable(buildReport(), 'reports/y.json');
     expect(text).not.toContain('CPU steal');
