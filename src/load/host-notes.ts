@@ -31,7 +31,8 @@ export function stealNoteFor(host: LoadHost): string | null {
 export function stallNoteFor(host: LoadHost, calls: readonly CallRecord[], runStartedAtMs: number): string | null {
   const stalls = host.stalls;
   if (stalls === undefined || stalls.count === 0) return null;
-  const longest = stalls.events.reduce((a, b) => (b.stallMs > a.stallMs ? b : a), stalls.events[0]);
+  // the longest may lie past the stalls kept with their time
+  const longest = stalls.events.find((e) => e.stallMs === stalls.maxMs);
   let measured = 0;
   let onStall = 0;
   let worstOnStallMs = 0;

@@ -44,6 +44,11 @@ describe('the stall note of a load report', () => {
     expect(note).toMatch(/3 of 5 calls had their worst packet within 50 ms of such a stall \(worst 35\.5 ms late\)$/);
   });
 
+  test('when the longest stall lies past the ones kept with their time, its length is still named', () => {
+    const many: HostStalls = {thresholdMs: 10, count: 300, totalMs: 3500, maxMs: 80, events: [{atMs: 20000, stallMs: 12}]};
+    expect(stallNoteFor({cpus: 2, stealMs: 0, stalls: many}, [], RUN_START)).toMatch(/^load's own event loop was held up 300 times by 10 ms or more while it held the calls \(longest 80 ms\); /);
+  });
+
   test('stalls that no worst packet fell on say so', () => {
     const one: HostStalls = {thresholdMs: 10, count: 1, totalMs: 12, maxMs: 12, events: [{atMs: 20000, stallMs: 12}]};
     const note = stallNoteFor({cpus: 2, stealMs: 0, stalls: one}, [call(0, 1, 1000, 3)], RUN_START)!;
