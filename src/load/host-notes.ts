@@ -37,8 +37,8 @@ export function stallNoteFor(host: LoadHost, calls: readonly CallRecord[], runSt
   let onStall = 0;
   let worstOnStallMs = 0;
   for (const c of calls) {
-    const worstAtMs = (c as {worstLateAtMs?: unknown}).worstLateAtMs;
-    if (typeof worstAtMs !== 'number' || c.packetsBack === 0) continue;
+    const worstAtMs = c.worstLateAtMs;
+    if (worstAtMs === undefined || worstAtMs === null || c.packetsBack === 0) continue;
     measured++;
     const at = Date.parse(c.startedAt) + worstAtMs - runStartedAtMs;
     const hit = stalls.events.some((s) => at >= s.atMs - s.stallMs - STALL_MATCH_MARGIN_MS && at <= s.atMs + STALL_MATCH_MARGIN_MS);

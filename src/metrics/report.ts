@@ -87,6 +87,8 @@ export const CallRecordSchema = z.looseObject({
   rttMs: PercentilesMsSchema,
   jitterMs: nonNegative,
   error: z.string().nullable(),
+  /** When the call's worst packet (its largest lateness) came back, ms after `startedAt` (optional: older reports lack it). */
+  worstLateAtMs: nonNegative.nullable().optional(),
 });
 
 /**
