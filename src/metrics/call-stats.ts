@@ -16,9 +16,27 @@ const RING_MASK = RING_SIZE - 1;
 export interface MeterSinks {
   readonly lateness: readonly LatencyHistogram[];
   readonly rtt: readonly LatencyHistogram[];
+  /** up_lateness of every up packet (SPEC §4 legs); optional so older callers keep working. */
+  readonly upLateness?: readonly LatencyHistogram[];
+  /** The relay's own hold, both directions. */
+  readonly relayHold?: readonly LatencyHistogram[];
 }
 
 const NO_SINKS: MeterSinks = {lateness: [], rtt: []};
+const NONE: readonly LatencyHistogram[] = [];
+
+/** Late back packets, each counted under the leg that contributed most to its lateness (SPEC §4). */
+export type LateBy = {asterisk: number; relay: number; mediaServer: number};
+
+/** What the meter saw of the up stream's format: payload type and datagram size (bytes, header included). */
+export type SeenFormat = {
+  /** Payload type of the first up packet (null: no up packet yet). */
+  payloadType: number | null;
+  /** Size of the first up packet in bytes, RTP header included (null: none yet). */
+  packetBytes: number | null;
+  /** Up packets whose payload type or size differed from the first one. */
+  otherPackets: number;
+};
 
 /** One call's media figures (SPEC §4), as the relay measured them. */
 export interface CallStats {
@@ -48,6 +66,13 @@ export interface CallStats {
   jitterBackMs: number;
   latenessMs: PercentilesMs;
   rttMs: PercentilesMs;
+  /** up_lateness per up packet: arrival at the relay against the anchor's schedule (SPEC §4 legs). */
+  upLatenessMs: PercentilesMs;
+  /** The relay's own hold, receive → forward, both directions. */
+  relayHoldMs: PercentilesMs;
+  lateBy: LateBy;
+  /** The format the meter actually saw on the up stream. */
+  seen: SeenFormat;
   /** Monotonic µs of the first up packet (0 = none yet). */
   firstUpUs: number;
   lastUpUs: number;
@@ -58,12 +83,20 @@ export interface CallStats {
 
 /**
  * Per-call measurement core used by the relay: feed every datagram of the up stream
- * (Asterisk → relay) to `up`, every one of the back stream (echo → relay) to `back`.
- * Headers are parsed in place into one reusable object; nothing is allocated per packet.
+ * (Asterisk → relay) to `up`, every one of the back stream (echo → relay) to `back`; an engine
+ * that parses headers itself (the native one) calls `upFields` / `backFields` / `malformedPacket`
+ * / `foreignPacket` instead. Headers are parsed in place into one reusable object; nothing is
+ * allocated per packet.
+ *
+ * Legs (SPEC §4): for up packet p and its back packet q, with times from one monotonic clock,
+ * lateness(q) = up_lateness(p) + hold_up(p) + rtt(q) exactly; the send-time ring keeps
+ * up_lateness(p) and hold_up(p) beside t_sent_to_echo(p) for that.
  */
 export class CallMeter {
   readonly lateness = new CallLatencyHistogram();
   readonly rtt = new CallLatencyHistogram();
+  readonly upLateness = new CallLatencyHistogram();
+  readonly relayHold = new CallLatencyHistogram();
   private readonly pkt = newRtpPacket();
   private readonly clock: PlayoutClock;
   private readonly upSeq = new SequenceTracker();
@@ -73,6 +106,10 @@ export class CallMeter {
   private readonly misses: DeadlineMissCounter;
   private readonly ringSentUs = new Float64Array(RING_SIZE);
   private readonly ringExt = new Int32Array(RING_SIZE).fill(-1);
+  private readonly ringUpLateUs = new Float64Array(RING_SIZE);
+  private readonly ringHoldUpUs = new Float64Array(RING_SIZE);
+  private readonly upLatenessSinks: readonly LatencyHistogram[];
+  private readonly relayHoldSinks: readonly LatencyHistogram[];
 
   // Totals folded in from earlier SSRCs of this call.
   private foldedExpected = 0;
@@ -96,6 +133,13 @@ export class CallMeter {
   private worstLatenessUs = -Infinity;
   /** Why the most recent datagram was malformed (RtpParse), for diagnostics. */
   lastMalformed: RtpParse = RtpParse.Ok;
+  lateByAsterisk = 0;
+  lateByRelay = 0;
+  lateByMediaServer = 0;
+  /** Payload type / size of the first up packet (-1: none yet) and how many up packets differed. */
+  seenPayloadType = -1;
+  seenPacketBytes = -1;
+  otherFormatPackets = 0;
 
   /**
    * `sinks`: histograms that also receive every value as it is measured (serve's global and
@@ -110,6 +154,8 @@ export class CallMeter {
     this.upJitter = new InterarrivalJitter(clockRateHz);
     this.backJitter = new InterarrivalJitter(clockRateHz);
     this.misses = new DeadlineMissCounter(lateThresholdMs);
+    this.upLatenessSinks = sinks.upLateness ?? NONE;
+    this.relayHoldSinks = sinks.relayHold ?? NONE;
   }
 
   /**
@@ -119,51 +165,109 @@ export class CallMeter {
   up(buf: Buffer, len: number, tRecvUs: number, tSentUs: number): boolean {
     if (!this.parse(buf, len)) return false;
     const p = this.pkt;
-    if (this.clock.anchor(p.ssrc, p.timestamp, tRecvUs) && this.packetsUp > 0) this.newSsrc();
+    this.upFields(p.ssrc, p.sequence, p.timestamp, p.payloadType, p.marker, len, tRecvUs, tSentUs);
+    return true;
+  }
+
+  /**
+   * A back datagram from the echo received at `tRecvUs` and sent on to Asterisk at `tSentUs`
+   * (negative: not forwarded, e.g. while the call drains). Returns false if malformed.
+   */
+  back(buf: Buffer, len: number, tRecvUs: number, tSentUs = -1): boolean {
+    if (!this.parse(buf, len)) return false;
+    const p = this.pkt;
+    this.backFields(p.ssrc, p.sequence, p.timestamp, p.payloadType, p.marker, len, tRecvUs, tSentUs);
+    return true;
+  }
+
+  /**
+   * A parsed up packet (`sizeBytes`: the whole datagram, header included) received at `tRecvUs`
+   * and sent to the echo at `tSentUs`.
+   */
+  upFields(ssrc: number, seq: number, ts: number, pt: number, marker: boolean, sizeBytes: number, tRecvUs: number, tSentUs: number): void {
+    void marker;
+    if (this.clock.anchor(ssrc, ts, tRecvUs) && this.packetsUp > 0) this.newSsrc();
     this.packetsUp++;
+    if (this.seenPayloadType < 0) {
+      this.seenPayloadType = pt;
+      this.seenPacketBytes = sizeBytes;
+    } else if (pt !== this.seenPayloadType || sizeBytes !== this.seenPacketBytes) {
+      this.otherFormatPackets++;
+    }
     if (this.firstUpUs === 0) this.firstUpUs = tRecvUs;
     this.lastUpUs = tRecvUs;
-    const v = this.upSeq.track(p.sequence);
-    if (v === SeqVerdict.Duplicate || v === SeqVerdict.TooOld) return true;
-    this.upJitter.update(tRecvUs, p.timestamp);
+    const v = this.upSeq.track(seq);
+    if (v === SeqVerdict.Duplicate || v === SeqVerdict.OutOfRange) return;
+    this.upJitter.update(tRecvUs, ts);
+    const upLateUs = this.clock.latenessUs(ts, tRecvUs);
+    const holdUs = tSentUs - tRecvUs;
+    this.upLateness.recordUs(upLateUs);
+    this.relayHold.recordUs(holdUs);
+    const ul = this.upLatenessSinks;
+    for (let i = 0; i < ul.length; i++) ul[i].recordUs(upLateUs);
+    const rh = this.relayHoldSinks;
+    for (let i = 0; i < rh.length; i++) rh[i].recordUs(holdUs);
     const ext = this.upSeq.lastExt;
     const slot = ext & RING_MASK;
     this.ringExt[slot] = ext;
     this.ringSentUs[slot] = tSentUs;
-    return true;
+    this.ringUpLateUs[slot] = upLateUs;
+    this.ringHoldUpUs[slot] = holdUs;
   }
 
-  /** A back datagram from the echo received at `tRecvUs`. Returns false if malformed. */
-  back(buf: Buffer, len: number, tRecvUs: number): boolean {
-    if (!this.parse(buf, len)) return false;
-    const p = this.pkt;
+  /**
+   * A parsed back packet received from the echo at `tRecvUs` and sent on to Asterisk at
+   * `tSentUs` (negative: not forwarded; no hold recorded).
+   */
+  backFields(ssrc: number, seq: number, ts: number, pt: number, marker: boolean, sizeBytes: number, tRecvUs: number, tSentUs: number): void {
+    void pt;
+    void marker;
+    void sizeBytes;
     this.lastBackUs = tRecvUs;
-    if (!this.clock.anchored || p.ssrc !== this.clock.ssrc) {
+    if (!this.clock.anchored || ssrc !== this.clock.ssrc) {
       this.unmatchedBack++;
-      return true;
+      return;
     }
-    const ext = this.upSeq.extend(p.sequence);
+    const ext = this.upSeq.extend(seq);
     const slot = ext & RING_MASK;
     if (this.ringExt[slot] !== ext) {
       this.unmatchedBack++;
-      return true;
+      return;
     }
-    const v = this.backSeq.track(p.sequence);
-    if (v === SeqVerdict.Duplicate || v === SeqVerdict.TooOld) return true;
-    const latenessUs = this.clock.latenessUs(p.timestamp, tRecvUs);
+    const v = this.backSeq.track(seq);
+    if (v === SeqVerdict.Duplicate || v === SeqVerdict.OutOfRange) return;
+    const latenessUs = this.clock.latenessUs(ts, tRecvUs);
     const rttUs = tRecvUs - this.ringSentUs[slot];
     this.rtt.recordUs(rttUs);
     this.lateness.recordUs(latenessUs);
     const sinks = this.sinks;
     for (let i = 0; i < sinks.rtt.length; i++) sinks.rtt[i].recordUs(rttUs);
     for (let i = 0; i < sinks.lateness.length; i++) sinks.lateness[i].recordUs(latenessUs);
+    if (tSentUs >= 0) {
+      const holdUs = tSentUs - tRecvUs;
+      this.relayHold.recordUs(holdUs);
+      const rh = this.relayHoldSinks;
+      for (let i = 0; i < rh.length; i++) rh[i].recordUs(holdUs);
+    }
     if (latenessUs > this.worstLatenessUs) {
       this.worstLatenessUs = latenessUs;
       this.worstLateAtUs = tRecvUs;
     }
-    this.misses.record(latenessUs, ext);
-    this.backJitter.update(tRecvUs, p.timestamp);
-    return true;
+    if (this.misses.record(latenessUs, ext)) {
+      // The leg that contributed most; a tie goes to the earlier leg on the path.
+      const a = this.ringUpLateUs[slot];
+      const r = this.ringHoldUpUs[slot];
+      if (a >= r && a >= rttUs) this.lateByAsterisk++;
+      else if (r >= rttUs) this.lateByRelay++;
+      else this.lateByMediaServer++;
+    }
+    this.backJitter.update(tRecvUs, ts);
+  }
+
+  /** A datagram that is not RTP (parsed by the engine itself); `reason` when known. */
+  malformedPacket(reason: RtpParse = RtpParse.TooShort): void {
+    this.malformed++;
+    this.lastMalformed = reason;
   }
 
   /** Parse into the reusable packet; a datagram that is not RTP is counted as malformed. */
@@ -219,6 +323,14 @@ export class CallMeter {
       jitterBackMs: round3(this.backJitter.jitterMs),
       latenessMs: this.lateness.percentilesMs(),
       rttMs: this.rtt.percentilesMs(),
+      upLatenessMs: this.upLateness.percentilesMs(),
+      relayHoldMs: this.relayHold.percentilesMs(),
+      lateBy: {asterisk: this.lateByAsterisk, relay: this.lateByRelay, mediaServer: this.lateByMediaServer},
+      seen: {
+        payloadType: this.seenPayloadType < 0 ? null : this.seenPayloadType,
+        packetBytes: this.seenPacketBytes < 0 ? null : this.seenPacketBytes,
+        otherPackets: this.otherFormatPackets,
+      },
       firstUpUs: this.firstUpUs,
       lastUpUs: this.lastUpUs,
       lastBackUs: this.lastBackUs,

@@ -1,6 +1,7 @@
 import {createSocket, type RemoteInfo, type Socket} from 'node:dgram';
 import {CallMeter, type CallStats, type MeterSinks} from '../metrics/call-stats.js';
 import {nowUs} from '../rtp/clock.js';
+import {newRtpPacket, parseRtp, RtpParse} from '../rtp/packet.js';
 import {mediaSocketOptions} from '../rtp/udp-lookup.js';
 
 export interface UdpAddress {
@@ -33,6 +34,8 @@ export class CallRelay {
   private socket: Socket | null = null;
   private asterisk: UdpAddress | null = null;
   private draining = false;
+  /** Back packets are parsed here (not in the meter) so the send can sit between parse and measure. */
+  private readonly backPkt = newRtpPacket();
   sendErrors = 0;
   forwardedUp = 0;
   forwardedBack = 0;
@@ -97,11 +100,19 @@ export class CallRelay {
     }
     const echo = this.opts.echo;
     if (rinfo.port === echo.port && rinfo.address === echo.address) {
-      if (!this.meter.back(msg, msg.length, tRecvUs)) return;
+      const p = this.backPkt;
+      const r = parseRtp(msg, p, msg.length);
+      if (r !== RtpParse.Ok) {
+        this.meter.malformedPacket(r);
+        return;
+      }
+      let tSentUs = -1;
       if (ast !== null && !this.draining) {
         socket.send(msg, ast.port, ast.address);
+        tSentUs = nowUs();
         this.forwardedBack++;
       }
+      this.meter.backFields(p.ssrc, p.sequence, p.timestamp, p.payloadType, p.marker, msg.length, tRecvUs, tSentUs);
       return;
     }
     this.meter.foreignPacket();

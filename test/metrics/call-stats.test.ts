@@ -20,6 +20,19 @@ function stream(meter: CallMeter, n: number, opts: {seq0?: number; ts0?: number;
 }
 
 describe('CallMeter', () => {
+  test('a forged packet far ahead in sequence is ignored, not counted as thousands lost (RFC 3550 A.1)', () => {
+    const m = new CallMeter(8000);
+    stream(m, 50, {seq0: 1000});
+    const forged = rtpPacket({seq: 1049 + 32_000, ts: 160 + 50 * 160, ssrc: 42});
+    expect(m.up(forged, forged.length, 2_100_000, 2_100_010)).toBe(true);
+    m.back(forged, forged.length, 2_101_000);
+    stream(m, 50, {seq0: 1050, ts0: 160 + 50 * 160, t0Us: 2_000_000});
+    const s = m.snapshot();
+    expect(s.expected).toBe(100);
+    expect(s.lost).toBe(0);
+    expect(s.packetsBack).toBe(100);
+  });
+
   test('clean call: every packet back, rtt and lateness exact, no loss', () => {
     const m = new CallMeter(8000);
     stream(m, 100, {rttUs: () => 1500});
@@ -129,6 +142,98 @@ describe('CallMeter', () => {
     expect(m.back(v1, v1.length, 0)).toBe(false);
     const s = m.snapshot();
     expect(s.malformed).toBe(2);
+    expect(s.packetsUp).toBe(0);
+  });
+});
+
+describe('CallMeter legs (SPEC §4): up_lateness + hold_up + rtt = lateness, each late packet under its largest leg', () => {
+  /**
+   * A synthetic call driven through the parsed-field entry points with explicit times:
+   * packet i is due at T0 + i×20 ms; `upLateUs(i)` delays its arrival from Asterisk, `holdUs(i)`
+   * is the relay's hold before it goes to the echo, `rttUs(i)` the media server's turn-around,
+   * and every back packet is forwarded to Asterisk 7 µs after it arrived.
+   */
+  const T0 = 2_000_000;
+  function drive(m: CallMeter, n: number, legs: {upLateUs: (i: number) => number; holdUs: (i: number) => number; rttUs: (i: number) => number}) {
+    const backs: Array<{i: number; t: number}> = [];
+    for (let i = 0; i < n; i++) {
+      const tRecv = T0 + i * 20_000 + legs.upLateUs(i);
+      const tSent = tRecv + legs.holdUs(i);
+      m.upFields(77, 500 + i, 1000 + i * 160, 0, false, 172, tRecv, tSent);
+      backs.push({i, t: tSent + legs.rttUs(i)});
+    }
+    backs.sort((a, b) => a.t - b.t);
+    for (const b of backs) m.backFields(77, 500 + b.i, 1000 + b.i * 160, 0, false, 172, b.t, b.t + 7);
+  }
+
+  test('Asterisk 30 ms late on 5 packets, echo 25 ms slow on 3, relay holding one 21 ms: exact legs and lateBy', () => {
+    const m = new CallMeter(8000);
+    const upLate = (i: number) => (i >= 10 && i <= 14 ? 30_000 : 0);
+    const hold = (i: number) => (i === 30 ? 21_000 : 10);
+    const rtt = (i: number) => (i >= 20 && i <= 22 ? 25_000 : i === 30 ? 500 : 1_000);
+    drive(m, 50, {upLateUs: upLate, holdUs: hold, rttUs: rtt});
+    const s = m.snapshot();
+    expect(s.packetsBack).toBe(50);
+    expect(s.late).toBe(9);
+    expect(s.lateBy).toEqual({asterisk: 5, relay: 1, mediaServer: 3});
+    expect(s.upLatenessMs.max).toBe(30);
+    expect(s.upLatenessMs.p50).toBe(0);
+    expect(s.rttMs.max).toBe(25);
+    expect(s.rttMs.p50).toBe(1);
+    // relay hold: 50 up holds (49 × 10 µs, one 21 ms) and 50 back holds of 7 µs
+    expect(s.relayHoldMs.max).toBe(21);
+    expect(s.relayHoldMs.p50).toBe(0.007);
+    expect(m.relayHold.count).toBe(100);
+    expect(m.upLateness.count).toBe(50);
+    // lateness is the sum of the three legs: 30 + 0.01 + 1 for Asterisk's, 21 + 0.5 for the relay's
+    expect(s.latenessMs.max).toBe(31.01);
+    expect(s.latenessMs.p50).toBe(1.01);
+  });
+
+  test('the identity holds packet by packet: lateness(q) = up_lateness(p) + hold_up(p) + rtt(q)', () => {
+    const upLate = (i: number) => (i * 3_731) % 27_000;
+    const hold = (i: number) => 5 + ((i * 17) % 90);
+    const rtt = (i: number) => 300 + ((i * 4_099) % 24_000);
+    // one packet at a time, so the per-call max is that packet's value
+    for (let i = 0; i < 40; i++) {
+      const one = new CallMeter(8000);
+      one.upFields(9, 0, 0, 0, false, 172, T0, T0); // anchor, on time
+      const tRecv = T0 + 20_000 + upLate(i);
+      const tSent = tRecv + hold(i);
+      one.upFields(9, 1, 160, 0, false, 172, tRecv, tSent);
+      one.backFields(9, 1, 160, 0, false, 172, tSent + rtt(i), -1);
+      const expected = upLate(i) + hold(i) + rtt(i);
+      expect(one.lateness.maxUs()).toBe(expected);
+      const lateLeg = expected > 20_000 ? (upLate(i) >= hold(i) && upLate(i) >= rtt(i) ? 'asterisk' : rtt(i) > hold(i) ? 'mediaServer' : 'relay') : null;
+      const s = one.snapshot();
+      expect(s.late).toBe(lateLeg === null ? 0 : 1);
+      if (lateLeg !== null) expect(s.lateBy[lateLeg]).toBe(1);
+    }
+  });
+
+  test('a back packet that is not forwarded records no relay hold', () => {
+    const m = new CallMeter(8000);
+    m.upFields(1, 1, 160, 0, false, 172, 0, 4);
+    m.backFields(1, 1, 160, 0, false, 172, 900, -1);
+    expect(m.relayHold.count).toBe(1);
+    expect(m.snapshot().relayHoldMs.max).toBe(0.004);
+  });
+
+  test('the format seen: payload type and size of the up packets, and how many differed', () => {
+    const m = new CallMeter(16000);
+    expect(m.snapshot().seen).toEqual({payloadType: null, packetBytes: null, otherPackets: 0});
+    for (let i = 0; i < 5; i++) m.upFields(1, i, i * 320, 118, false, 652, i * 20_000, i * 20_000);
+    m.upFields(1, 5, 5 * 320, 0, false, 172, 100_000, 100_000);
+    expect(m.snapshot().seen).toEqual({payloadType: 118, packetBytes: 652, otherPackets: 1});
+  });
+
+  test('malformedPacket counts a datagram the engine could not parse', () => {
+    const m = new CallMeter(8000);
+    m.malformedPacket();
+    m.foreignPacket();
+    const s = m.snapshot();
+    expect(s.malformed).toBe(1);
+    expect(s.foreign).toBe(1);
     expect(s.packetsUp).toBe(0);
   });
 });
