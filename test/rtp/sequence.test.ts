@@ -1,4 +1,4 @@
-import {SequenceTracker, SeqVerdict} from '../../src/rtp/sequence.js';
+import {MAX_DROPOUT, MAX_MISORDER, SequenceTracker, SeqVerdict} from '../../src/rtp/sequence.js';
 import {seqDiff, tsDiff} from '../../src/rtp/clock.js';
 
 describe('sequence numbers', () => {
@@ -59,14 +59,50 @@ describe('sequence numbers', () => {
     expect(t.duplicates).toBe(0);
   });
 
-  test('duplicates are found within the 4096-packet window; anything older is ignored as too old', () => {
+  test('duplicates are found fewer than MAX_MISORDER behind; MAX_MISORDER or further behind is out of range', () => {
     const t = new SequenceTracker();
     for (let i = 0; i < 5000; i++) t.track(i);
-    expect(t.track(4999 - 4095)).toBe(SeqVerdict.Duplicate);
-    expect(t.track(4999 - 4096)).toBe(SeqVerdict.TooOld);
-    expect(t.tooOld).toBe(1);
+    expect(t.track(4999 - (MAX_MISORDER - 1))).toBe(SeqVerdict.Duplicate);
+    expect(t.track(4999 - MAX_MISORDER)).toBe(SeqVerdict.OutOfRange);
+    expect(t.outOfRange).toBe(1);
     expect(t.distinct).toBe(5000);
     expect(t.duplicates).toBe(1);
+  });
+
+  test('RFC 3550 A.1: one forged packet far ahead is out of range, not 30 000 lost', () => {
+    const t = new SequenceTracker();
+    for (let i = 0; i < 50; i++) t.track(1000 + i);
+    expect(t.track(1049 + 30_000)).toBe(SeqVerdict.OutOfRange);
+    for (let i = 50; i < 100; i++) expect(t.track(1000 + i)).toBe(SeqVerdict.InOrder);
+    expect(t.outOfRange).toBe(1);
+    expect(t.expected).toBe(100);
+    expect(t.gaps).toBe(0);
+    expect(t.distinct).toBe(100);
+  });
+
+  test('a jump of fewer than MAX_DROPOUT is a gap; MAX_DROPOUT or more is not', () => {
+    const t = new SequenceTracker();
+    t.track(10);
+    expect(t.track(10 + MAX_DROPOUT - 1)).toBe(SeqVerdict.InOrder);
+    expect(t.gaps).toBe(MAX_DROPOUT - 2);
+    const u = new SequenceTracker();
+    u.track(10);
+    expect(u.track(10 + MAX_DROPOUT)).toBe(SeqVerdict.OutOfRange);
+    expect(u.gaps).toBe(0);
+  });
+
+  test('two consecutive packets after a very large jump are a restart: resync, no loss counted', () => {
+    const t = new SequenceTracker();
+    for (let i = 0; i < 10; i++) t.track(500 + i);
+    expect(t.track(40_000)).toBe(SeqVerdict.OutOfRange);
+    expect(t.track(40_001)).toBe(SeqVerdict.InOrder);
+    expect(t.resyncs).toBe(1);
+    for (let i = 2; i < 10; i++) expect(t.track(40_000 + i)).toBe(SeqVerdict.InOrder);
+    // 10 before, the first after the jump ignored, 9 after: no gap
+    expect(t.distinct).toBe(19);
+    expect(t.expected).toBe(19);
+    expect(t.gaps).toBe(0);
+    expect(t.outOfRange).toBe(1);
   });
 
   test('has() knows what was seen', () => {
