@@ -1,11 +1,29 @@
 import {RtpslaError} from '../errors.js';
 import type {PortRange} from '../config/parse.js';
 
-/** No relay port could be bound: every port in the range is taken or failed to bind. */
+/**
+ * No relay port could be bound: every port in the range is held by a call, or the ports tried
+ * failed to bind. The message says how many were held and tried and why the binds failed
+ * (e.g. "EADDRINUSE ×64": another process holds them).
+ */
 export class PortPoolExhaustedError extends RtpslaError {
-  constructor(range: PortRange, tried: number) {
-    super(`no free relay port in ${range.low}-${range.high} (${tried} tried)`, 1);
+  constructor(range: PortRange, held: number, tried: number, failures: ReadonlyMap<string, number>) {
+    const size = range.high - range.low + 1;
+    const why = [...failures].map(([code, n]) => `${code} ×${n}`).join(', ');
+    super(
+      tried === 0
+        ? `no free relay port in ${range.low}-${range.high}: all ${size} held by calls (0 tried)`
+        : `no free relay port in ${range.low}-${range.high}: ${tried} tried, none would bind (${why}); ${held} of ${size} held by calls`,
+      1,
+    );
   }
+}
+
+/** The errno code of a failed bind (EADDRINUSE, EADDRNOTAVAIL…), or the message. */
+function bindFailureCode(err: unknown): string {
+  const code = (err as {code?: unknown} | null)?.code;
+  if (typeof code === 'string') return code;
+  return err instanceof Error ? err.message : String(err);
 }
 
 /**
@@ -70,19 +88,22 @@ export class PortPool {
    */
   async acquire<T>(bind: (port: number) => Promise<T>, maxAttempts = 64): Promise<{port: number; value: T}> {
     let tried = 0;
+    const failures = new Map<string, number>();
     while (tried < maxAttempts) {
       const port = this.take();
       if (port < 0) break;
       tried++;
       try {
         return {port, value: await bind(port)};
-      } catch {
+      } catch (err) {
+        const code = bindFailureCode(err);
+        failures.set(code, (failures.get(code) ?? 0) + 1);
         this.bindFailures++;
         this.release(port);
         if (tried >= this.size) break;
       }
     }
     this.exhausted++;
-    throw new PortPoolExhaustedError(this.range, tried);
+    throw new PortPoolExhaustedError(this.range, this.held, tried, failures);
   }
 }

@@ -59,6 +59,27 @@ describe('PortPool', () => {
     expect(pool2.exhausted).toBe(1);
   });
 
+  test('the exhaustion error says how many ports were tried and names the bind error (EADDRINUSE)', async () => {
+    const busy = await freeUdpPort();
+    const blockers = [createSocket('udp4'), createSocket('udp4')];
+    await Promise.all(blockers.map((b, i) => new Promise<void>((r) => b.bind(busy + i, '127.0.0.1', () => r())).catch(() => undefined)));
+    try {
+      const pool = new PortPool({low: busy, high: busy + 1});
+      const echo = {address: '127.0.0.1', port: 9};
+      const err = await pool
+        .acquire((p) => CallRelay.open({bindIp: '127.0.0.1', port: p, echo, clockRateHz: 8000, lateThresholdMs: 20}))
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(PortPoolExhaustedError);
+      expect((err as Error).message).toBe(`no free relay port in ${busy}-${busy + 1}: 2 tried, none would bind (EADDRINUSE ×2); 0 of 2 held by calls`);
+    } finally {
+      for (const b of blockers) b.close();
+    }
+    const full = new PortPool({low: 7000, high: 7001});
+    full.take();
+    full.take();
+    await expect(full.acquire(async (p) => p)).rejects.toThrow('no free relay port in 7000-7001: all 2 held by calls (0 tried)');
+  });
+
   test('allocate/release stay O(1) over the default range size', () => {
     const pool = new PortPool({low: 4500, high: 50000});
     const held: number[] = [];
