@@ -1,0 +1,338 @@
+/*
+ * echo (SPEC §5 as amended) in the engine: every RTP datagram goes back to its sender,
+ * byte-identical, at max(now, due) with due = t0' + (ts - ts0) / clock_rate per source
+ * (address, port, SSRC). t0' starts at the kernel receive time of the source's first packet and
+ * only ever moves earlier: a packet whose phase t_recv - (ts - ts0)/clock_rate is earlier than t0'
+ * makes that phase the new t0'. Consequently due <= t_recv for every packet, so no packet ever
+ * waits: the engine reflects it in the same loop iteration (send - t_recv is the echo's own hold),
+ * and t_recv - due says how late it arrived against the earliest phase. Idle sources expire.
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/epoll.h>
+
+#define LATE_TOLERANCE_NS 1000000LL
+
+struct source {
+  struct sockaddr_storage addr;
+  uint32_t ssrc;
+  uint32_t ts0;
+  int64_t t0_ns;
+  double ns_per_tick;
+  int64_t last_seen_ns;
+  struct source *next;
+};
+
+struct echo {
+  struct handle h;
+  uint32_t id;
+  char address[64];
+  int port;
+  double ns_per_tick[128];
+  int64_t idle_expiry_ns;
+  int64_t sweep_every_ns;
+  int64_t next_sweep_ns;
+  uint64_t max_sources;
+  struct source **buckets;
+  size_t nbuckets;
+  uint64_t packets_in, bytes_in, packets_out, bytes_out, malformed, send_errors, late, arrived_late;
+  uint64_t sources_active, sources_total, sources_expired, anchor_moves, unpaced;
+  struct echo *next;
+};
+
+static struct echo *g_echoes;
+static uint32_t g_next_echo_id = 1;
+static struct tx_batch g_etx;
+
+static uint64_t source_hash(const struct sockaddr_storage *a, uint32_t ssrc) {
+  uint64_t h = ssrc * 0x9E3779B97F4A7C15ULL;
+  if (a->ss_family == AF_INET) {
+    const struct sockaddr_in *v4 = (const void *)a;
+    h ^= ((uint64_t)v4->sin_addr.s_addr << 16 | v4->sin_port) * 0xC2B2AE3D27D4EB4FULL;
+  } else if (a->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *v6 = (const void *)a;
+    uint64_t x[2];
+    memcpy(x, &v6->sin6_addr, 16);
+    h ^= (x[0] * 0xC2B2AE3D27D4EB4FULL) ^ (x[1] * 0x165667B19E3779F9ULL) ^ v6->sin6_port;
+  }
+  return h ^ (h >> 29);
+}
+
+static void echo_grow(struct echo *e) {
+  size_t n = e->nbuckets * 2;
+  struct source **b = calloc(n, sizeof *b);
+  if (b == NULL) return; /* keep chaining in the smaller table */
+  for (size_t i = 0; i < e->nbuckets; i++) {
+    struct source *s = e->buckets[i];
+    while (s != NULL) {
+      struct source *next = s->next;
+      size_t k = source_hash(&s->addr, s->ssrc) & (n - 1);
+      s->next = b[k];
+      b[k] = s;
+      s = next;
+    }
+  }
+  free(e->buckets);
+  e->buckets = b;
+  e->nbuckets = n;
+}
+
+static struct source *source_for(struct echo *e, const struct sockaddr_storage *from, const struct rtp *p, int64_t t_recv) {
+  size_t k = source_hash(from, p->ssrc) & (e->nbuckets - 1);
+  for (struct source *s = e->buckets[k]; s != NULL; s = s->next)
+    if (s->ssrc == p->ssrc && sockaddr_equal(&s->addr, from)) return s;
+  if (e->sources_active >= e->max_sources) return NULL;
+  struct source *s = malloc(sizeof *s);
+  if (s == NULL) return NULL;
+  s->addr = *from;
+  s->ssrc = p->ssrc;
+  s->ts0 = p->ts;
+  s->t0_ns = t_recv;
+  s->ns_per_tick = e->ns_per_tick[p->pt & 0x7f];
+  s->last_seen_ns = t_recv;
+  s->next = e->buckets[k];
+  e->buckets[k] = s;
+  e->sources_active++;
+  e->sources_total++;
+  if (e->sources_active > e->nbuckets) echo_grow(e);
+  return s;
+}
+
+void echo_on_readable(struct handle *h, int64_t now) {
+  (void)now;
+  struct echo *e = (struct echo *)h;
+  struct record recs[RX_BATCH];
+  int txidx[RX_BATCH];
+  int64_t due[RX_BATCH];
+  for (;;) {
+    int n = rx_receive(e->h.fd);
+    if (n == 0) return;
+    int nrec = 0;
+    for (int i = 0; i < n; i++) {
+      size_t len = g_rx.msgs[i].msg_len;
+      const uint8_t *buf = g_rx_buf + (size_t)i * RX_BUF_BYTES;
+      const struct sockaddr_storage *from = &g_rx.from[i];
+      int64_t t_recv = g_rx.t_recv_ns[i];
+      e->packets_in++;
+      e->bytes_in += len;
+      struct rtp p;
+      if (rtp_parse(buf, len, &p) != 0) {
+        e->malformed++;
+        continue;
+      }
+      struct record *rec = &recs[nrec];
+      memset(rec, 0, sizeof *rec);
+      rec->id = e->id;
+      rec->kind = REC_ECHO;
+      rec->pt = p.pt;
+      rec->flags = p.marker ? REC_F_MARKER : 0;
+      rec->seq = p.seq;
+      rec->ts = p.ts;
+      rec->ssrc = p.ssrc;
+      rec->size = len > 0xffff ? 0xffff : (uint16_t)len;
+      rec->t_recv_ns = t_recv;
+      struct source *s = source_for(e, from, &p, t_recv);
+      int64_t d = t_recv;
+      if (s == NULL) {
+        e->unpaced++;
+      } else {
+        s->last_seen_ns = t_recv;
+        int64_t off = (int64_t)((double)(int32_t)(p.ts - s->ts0) * s->ns_per_tick);
+        int64_t phase = t_recv - off;
+        if (phase < s->t0_ns) {
+          s->t0_ns = phase; /* the earliest phase seen: the anchor only moves earlier */
+          e->anchor_moves++;
+        }
+        d = s->t0_ns + off;
+      }
+      if (t_recv - d > LATE_TOLERANCE_NS) {
+        e->late++;
+        e->arrived_late++;
+        rec->flags |= REC_F_ARRIVED_LATE;
+      }
+      due[nrec] = d;
+      txidx[nrec] = g_etx.n;
+      tx_add(&g_etx, buf, len, from, sockaddr_len(from));
+      nrec++;
+    }
+    int64_t t_sent = tx_flush(e->h.fd, &g_etx);
+    for (int k = 0; k < nrec; k++) {
+      struct record *rec = &recs[k];
+      rec->t_sent_ns = t_sent;
+      int64_t late_us = (rec->t_recv_ns - due[k]) / 1000;
+      rec->aux = late_us > INT32_MAX ? INT32_MAX : (int32_t)late_us;
+      if (g_etx.ok[txidx[k]]) {
+        e->packets_out++;
+        e->bytes_out += rec->size;
+      } else {
+        e->send_errors++;
+        rec->flags |= REC_F_SEND_FAILED;
+      }
+      out_record(rec);
+    }
+    if (g_use_mmsg && n < RX_BATCH) return;
+  }
+}
+
+static void echo_sweep(struct echo *e, int64_t now) {
+  int64_t cutoff = now - e->idle_expiry_ns;
+  for (size_t i = 0; i < e->nbuckets; i++) {
+    struct source **pp = &e->buckets[i];
+    while (*pp != NULL) {
+      struct source *s = *pp;
+      if (s->last_seen_ns < cutoff) {
+        *pp = s->next;
+        free(s);
+        e->sources_active--;
+        e->sources_expired++;
+      } else {
+        pp = &s->next;
+      }
+    }
+  }
+}
+
+void echo_housekeeping(int64_t now) {
+  for (struct echo *e = g_echoes; e != NULL; e = e->next) {
+    if (now < e->next_sweep_ns) continue;
+    echo_sweep(e, now);
+    e->next_sweep_ns = now + e->sweep_every_ns;
+  }
+}
+
+static void echo_counters(const struct echo *e, char *buf, size_t sz) {
+  snprintf(buf, sz,
+           "\"echoId\":%u,\"packetsIn\":%llu,\"bytesIn\":%llu,\"packetsOut\":%llu,\"bytesOut\":%llu,\"malformed\":%llu,"
+           "\"sendErrors\":%llu,\"late\":%llu,\"arrivedLate\":%llu,\"sourcesActive\":%llu,\"sourcesTotal\":%llu,"
+           "\"sourcesExpired\":%llu,\"anchorMoves\":%llu,\"unpaced\":%llu",
+           e->id, (unsigned long long)e->packets_in, (unsigned long long)e->bytes_in, (unsigned long long)e->packets_out,
+           (unsigned long long)e->bytes_out, (unsigned long long)e->malformed, (unsigned long long)e->send_errors,
+           (unsigned long long)e->late, (unsigned long long)e->arrived_late, (unsigned long long)e->sources_active,
+           (unsigned long long)e->sources_total, (unsigned long long)e->sources_expired,
+           (unsigned long long)e->anchor_moves, (unsigned long long)e->unpaced);
+}
+
+/* "PT=RATE,PT=RATE" (rates in Hz) into the ns-per-tick table; returns -1 on bad text */
+static int parse_pt_rates(const char *text, double *table) {
+  const char *p = text;
+  while (p != NULL && *p) {
+    char *end;
+    long pt = strtol(p, &end, 10);
+    if (end == p || *end != '=' || pt < 0 || pt > 127) return -1;
+    p = end + 1;
+    long rate = strtol(p, &end, 10);
+    if (end == p || rate < 1000 || rate > 192000) return -1;
+    table[pt] = 1e9 / (double)rate;
+    p = end;
+    if (*p == ',') p++;
+    else if (*p) return -1;
+  }
+  return 0;
+}
+
+static void echo_free(struct echo *e) {
+  for (size_t i = 0; i < e->nbuckets; i++) {
+    struct source *s = e->buckets[i];
+    while (s != NULL) {
+      struct source *next = s->next;
+      free(s);
+      s = next;
+    }
+  }
+  free(e->buckets);
+  free(e);
+}
+
+void echo_command(const char *cmd, double id, const struct json_obj *o) {
+  char extra[1024];
+  if (strcmp(cmd, "echo.open") == 0) {
+    double port = -1, buffer = 2097152, idle_ms = 10000, rate = 8000, max_sources = 100000;
+    json_num(o, "port", &port);
+    json_num(o, "bufferBytes", &buffer);
+    json_num(o, "idleExpiryMs", &idle_ms);
+    json_num(o, "clockRateHz", &rate);
+    json_num(o, "maxSources", &max_sources);
+    const char *host = json_str(o, "host");
+    struct sockaddr_storage addr;
+    if (sockaddr_parse(host, (int)port, &addr) != 0) return reply_err(id, "EINVAL", "host/port is not a numeric address and port");
+    if (rate < 1000 || rate > 192000 || idle_ms < 1) return reply_err(id, "EINVAL", "clockRateHz or idleExpiryMs out of range");
+    struct echo *e = calloc(1, sizeof *e);
+    if (e == NULL) return reply_err(id, "ENOMEM", "out of memory");
+    for (int i = 0; i < 128; i++) e->ns_per_tick[i] = 1e9 / rate;
+    const char *pt_rates = json_str(o, "ptRates");
+    if (pt_rates != NULL && parse_pt_rates(pt_rates, e->ns_per_tick) != 0) {
+      free(e);
+      return reply_err(id, "EINVAL", "ptRates is not PT=RATE[,PT=RATE...]");
+    }
+    e->nbuckets = 1024;
+    e->buckets = calloc(e->nbuckets, sizeof *e->buckets);
+    if (e->buckets == NULL) {
+      free(e);
+      return reply_err(id, "ENOMEM", "out of memory");
+    }
+    int fd = udp_open(&addr, buffer > 0 && buffer < 1 << 30 ? (int)buffer : 2097152);
+    if (fd < 0) {
+      echo_free(e);
+      return reply_err(id, errno_name(-fd), strerror(-fd));
+    }
+    e->h.type = H_ECHO;
+    e->h.fd = fd;
+    e->id = g_next_echo_id++;
+    e->idle_expiry_ns = (int64_t)(idle_ms * 1e6);
+    int64_t sweep = e->idle_expiry_ns / 4;
+    if (sweep < 20000000LL) sweep = 20000000LL;
+    if (sweep > 1000000000LL) sweep = 1000000000LL;
+    e->sweep_every_ns = sweep;
+    e->max_sources = max_sources < 0 ? 0 : (uint64_t)max_sources;
+    struct sockaddr_storage local;
+    socklen_t ll = sizeof local;
+    getsockname(fd, (struct sockaddr *)&local, &ll);
+    if (local.ss_family == AF_INET6) {
+      inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&local)->sin6_addr, e->address, sizeof e->address);
+      e->port = ntohs(((struct sockaddr_in6 *)&local)->sin6_port);
+    } else {
+      inet_ntop(AF_INET, &((struct sockaddr_in *)&local)->sin_addr, e->address, sizeof e->address);
+      e->port = ntohs(((struct sockaddr_in *)&local)->sin_port);
+    }
+    if (loop_add(&e->h, EPOLLIN) < 0) {
+      int err = errno;
+      close(fd);
+      echo_free(e);
+      return reply_err(id, errno_name(err), strerror(err));
+    }
+    e->next = g_echoes;
+    g_echoes = e;
+    snprintf(extra, sizeof extra, "\"echoId\":%u,\"address\":\"%s\",\"port\":%d,\"recvBufferBytes\":%d,\"sendBufferBytes\":%d", e->id,
+             e->address, e->port, sock_buffer(fd, SO_RCVBUF), sock_buffer(fd, SO_SNDBUF));
+    return reply_ok(id, extra);
+  }
+  double eid = -1;
+  json_num(o, "echoId", &eid);
+  struct echo *e = NULL;
+  for (struct echo *x = g_echoes; x != NULL; x = x->next)
+    if ((double)x->id == eid) e = x;
+  if (e == NULL) return reply_err(id, "ENOENT", "no such echo");
+  if (strcmp(cmd, "echo.stats") == 0) {
+    echo_counters(e, extra, sizeof extra);
+    return reply_ok(id, extra);
+  }
+  if (strcmp(cmd, "echo.close") == 0) {
+    echo_counters(e, extra, sizeof extra);
+    loop_del(&e->h);
+    close(e->h.fd);
+    for (struct echo **pp = &g_echoes; *pp != NULL; pp = &(*pp)->next)
+      if (*pp == e) {
+        *pp = e->next;
+        break;
+      }
+    echo_free(e);
+    return reply_ok(id, extra);
+  }
+  reply_err(id, "EINVAL", "unknown command");
+}
