@@ -21,7 +21,12 @@ export function renderSummaryTable(report: Report, reportPath: string, opts: {no
     ['late (ratio), max consecutive', `${s.late} (${pct(s.lateRatio)}), ${s.maxConsecutiveLate}`],
     ['lateness ms p50 / p99 / max', ms(s.latenessMs)],
     ['rtt ms p50 / p99 / max', ms(s.rttMs)],
-    ['leaked channels / bridges / ports', `${s.leaked.channels} / ${s.leaked.bridges} / ${s.leaked.ports}`],
+    [
+      'leaked channels / bridges / ports',
+      s.leaked.channels === null || s.leaked.bridges === null || s.leaked.ports === null
+        ? `unknown (${s.leakCheckError ?? 'the leak check could not be made'})`
+        : `${s.leaked.channels} / ${s.leaked.bridges} / ${s.leaked.ports}`,
+    ],
   );
   const host = report.loadHost;
   if (host) t.push(['CPU steal on this machine', host.stealMs === null ? 'not readable' : `${host.stealMs} ms (${host.cpus} CPUs)`]);

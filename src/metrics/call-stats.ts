@@ -79,6 +79,10 @@ export interface CallStats {
   lastBackUs: number;
   /** Monotonic µs at which the latest (largest lateness) back packet was received (0 = none). */
   worstLateAtUs: number;
+  /** Longest time between two consecutive up packets, µs (0: fewer than two). */
+  upGapMaxUs: number;
+  /** Receive time of the up packet that began that gap (0: none). */
+  upGapAtUs: number;
 }
 
 /**
@@ -130,6 +134,9 @@ export class CallMeter {
   lastBackUs = 0;
   /** Receive time (monotonic µs) of the back packet with the largest lateness so far. */
   worstLateAtUs = 0;
+  /** Longest silence between two up packets (µs) and the receive time of the packet before it. */
+  upGapMaxUs = 0;
+  upGapAtUs = 0;
   private worstLatenessUs = -Infinity;
   /** Why the most recent datagram was malformed (RtpParse), for diagnostics. */
   lastMalformed: RtpParse = RtpParse.Ok;
@@ -195,6 +202,10 @@ export class CallMeter {
       this.otherFormatPackets++;
     }
     if (this.firstUpUs === 0) this.firstUpUs = tRecvUs;
+    else if (tRecvUs - this.lastUpUs > this.upGapMaxUs) {
+      this.upGapMaxUs = tRecvUs - this.lastUpUs;
+      this.upGapAtUs = this.lastUpUs;
+    }
     this.lastUpUs = tRecvUs;
     const v = this.upSeq.track(seq);
     if (v === SeqVerdict.Duplicate || v === SeqVerdict.OutOfRange) return;
@@ -335,6 +346,8 @@ export class CallMeter {
       lastUpUs: this.lastUpUs,
       lastBackUs: this.lastBackUs,
       worstLateAtUs: this.worstLateAtUs,
+      upGapMaxUs: this.upGapMaxUs,
+      upGapAtUs: this.upGapAtUs,
     };
   }
 

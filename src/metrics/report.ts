@@ -43,10 +43,18 @@ export const ReportParamsSchema = z.looseObject({
   lateThresholdMs: nonNegative,
 });
 
+/** Leftovers after a run; a figure is null when the leak check could not be made (summary.leakCheckError says why). */
 export const LeakedSchema = z.looseObject({
-  channels: count,
-  bridges: count,
-  ports: count,
+  channels: count.nullable(),
+  bridges: count.nullable(),
+  ports: count.nullable(),
+});
+
+/** Late back packets counted under the leg that contributed most (SPEC §4 legs). */
+export const LateBySchema = z.looseObject({
+  asterisk: count,
+  relay: count,
+  mediaServer: count,
 });
 
 export const ReportSummarySchema = z.looseObject({
@@ -64,6 +72,13 @@ export const ReportSummarySchema = z.looseObject({
   latenessMs: PercentilesMsSchema,
   rttMs: PercentilesMsSchema,
   leaked: LeakedSchema,
+  /** Why `leaked.*` is null: the leak check could not list channels, bridges or serve's calls. */
+  leakCheckError: z.string().optional(),
+  /** SPEC §4 legs (optional: reports from before them lack them). Arrival from Asterisk against the schedule. */
+  upLatenessMs: PercentilesMsSchema.optional(),
+  /** The relay's own hold, receive → forward, both directions. */
+  relayHoldMs: PercentilesMsSchema.optional(),
+  lateBy: LateBySchema.optional(),
 });
 
 /**
@@ -89,6 +104,13 @@ export const CallRecordSchema = z.looseObject({
   error: z.string().nullable(),
   /** When the call's worst packet (its largest lateness) came back, ms after `startedAt` (optional: older reports lack it). */
   worstLateAtMs: nonNegative.nullable().optional(),
+  /** SPEC §4 legs of this call (optional: older reports lack them). */
+  upLatenessMs: PercentilesMsSchema.optional(),
+  relayHoldMs: PercentilesMsSchema.optional(),
+  lateBy: LateBySchema.optional(),
+  /** Payload type and datagram size (bytes, RTP header included) of the media the relay measured (null: none came). */
+  payloadType: z.number().int().min(0).max(127).nullable().optional(),
+  packetBytes: count.nullable().optional(),
 });
 
 /**
@@ -125,12 +147,16 @@ export type LoadHost = z.infer<typeof LoadHostSchema>;
 export const ReportHistogramsSchema = z.looseObject({
   latenessUs: base64,
   rttUs: base64,
+  /** SPEC §4 legs (optional: older reports lack them). */
+  upLatenessUs: base64.optional(),
+  relayHoldUs: base64.optional(),
 });
 
 export const ReportSchema = z.looseObject({
   schema: z.literal(REPORT_SCHEMA_ID),
   runId: z.string().min(1),
-  tool: z.looseObject({name: z.string(), version: z.string()}),
+  /** `engine`: which media engine measured (optional: older reports lack it, and were measured by node). */
+  tool: z.looseObject({name: z.string(), version: z.string(), engine: z.enum(['native', 'node']).optional()}),
   startedAt: isoTime,
   endedAt: isoTime,
   /** Set by `load` when the run was interrupted (Ctrl-C): such a report can never pass `sla`. */
@@ -152,6 +178,7 @@ export type ReportParams = z.infer<typeof ReportParamsSchema>;
 export type ReportTarget = z.infer<typeof ReportTargetSchema>;
 export type ReportHistograms = z.infer<typeof ReportHistogramsSchema>;
 export type Leaked = z.infer<typeof LeakedSchema>;
+export type LateBy = z.infer<typeof LateBySchema>;
 
 // Compile-time check: the schema's percentiles and histogram.ts's PercentilesMs are the same shape.
 const _percentilesSameShape: PercentilesMs = {} as z.infer<typeof PercentilesMsSchema>;
@@ -282,6 +309,14 @@ export function writeReportAtomic(dir: string, runId: string, report: Report): s
   return finalPath;
 }
 
+/** The run's merged histograms; the legs are optional (a producer that has none leaves them out). */
+export interface MergedHistograms {
+  lateness: LatencyHistogram;
+  rtt: LatencyHistogram;
+  upLateness?: LatencyHistogram;
+  relayHold?: LatencyHistogram;
+}
+
 /** A fresh histogram holding all counts of `parts` (per-call histograms → run histogram). */
 export function mergeHistograms(parts: Iterable<LatencyHistogram>): LatencyHistogram {
   const merged = new LatencyHistogram();
@@ -290,8 +325,13 @@ export function mergeHistograms(parts: Iterable<LatencyHistogram>): LatencyHisto
 }
 
 /** The `histograms` field of a report from the merged run histograms. */
-export function encodeHistograms(merged: {lateness: LatencyHistogram; rtt: LatencyHistogram}): ReportHistograms {
-  return {latenessUs: merged.lateness.toBase64(), rttUs: merged.rtt.toBase64()};
+export function encodeHistograms(merged: MergedHistograms): ReportHistograms {
+  return {
+    latenessUs: merged.lateness.toBase64(),
+    rttUs: merged.rtt.toBase64(),
+    ...(merged.upLateness ? {upLatenessUs: merged.upLateness.toBase64()} : {}),
+    ...(merged.relayHold ? {relayHoldUs: merged.relayHold.toBase64()} : {}),
+  };
 }
 
 /** `num / den`, 0 when `den` is 0. */
@@ -302,8 +342,10 @@ export function safeRatio(num: number, den: number): number {
 export interface SummaryRunFacts {
   /** Most calls up at the same time during the run. */
   peakConcurrent: number;
-  /** Channels / bridges / relay ports of this run still present after it. */
+  /** Channels / bridges / relay ports of this run still present after it (null: could not be checked). */
   leaked: Leaked;
+  /** Why the leak check could not be made (then leaked.* are null). */
+  leakCheckError?: string;
   /** Calls that reached Up; defaults to the calls without error. */
   callsAnswered?: number;
 }
@@ -313,18 +355,22 @@ export interface SummaryRunFacts {
  * run are never averages of per-call percentiles — pass `mergeHistograms(perCall)`).
  * lossRatio = lost / (packetsBack + lost); lateRatio = late / packetsBack; 0 when the denominator is 0.
  */
-export function buildSummary(
-  calls: readonly CallRecord[],
-  merged: {lateness: LatencyHistogram; rtt: LatencyHistogram},
-  facts: SummaryRunFacts,
-): ReportSummary {
+export function buildSummary(calls: readonly CallRecord[], merged: MergedHistograms, facts: SummaryRunFacts): ReportSummary {
   let packetsUp = 0;
   let packetsBack = 0;
   let lost = 0;
   let late = 0;
   let maxConsecutiveLate = 0;
   let callsFailed = 0;
+  const lateBy: LateBy = {asterisk: 0, relay: 0, mediaServer: 0};
+  let anyLateBy = false;
   for (const c of calls) {
+    if (c.lateBy) {
+      anyLateBy = true;
+      lateBy.asterisk += c.lateBy.asterisk;
+      lateBy.relay += c.lateBy.relay;
+      lateBy.mediaServer += c.lateBy.mediaServer;
+    }
     packetsUp += c.packetsUp;
     packetsBack += c.packetsBack;
     lost += c.lost;
@@ -347,6 +393,10 @@ export function buildSummary(
     latenessMs: merged.lateness.percentilesMs(),
     rttMs: merged.rtt.percentilesMs(),
     leaked: {channels: facts.leaked.channels, bridges: facts.leaked.bridges, ports: facts.leaked.ports},
+    ...(facts.leakCheckError !== undefined ? {leakCheckError: facts.leakCheckError} : {}),
+    ...(merged.upLateness ? {upLatenessMs: merged.upLateness.percentilesMs()} : {}),
+    ...(merged.relayHold ? {relayHoldMs: merged.relayHold.percentilesMs()} : {}),
+    ...(anyLateBy ? {lateBy} : {}),
   };
 }
 

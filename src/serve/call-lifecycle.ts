@@ -49,6 +49,9 @@ export class Call {
   emCreated = false;
   emInStasis = false;
   readonly abort = new AbortController();
+  /** Monotonic µs at which serve began tearing the call down (0: not yet). */
+  tEndUs = 0;
+  endReason = '';
   done: Promise<void> | null = null;
   private emStasisWaiter: (() => void) | null = null;
 
@@ -94,6 +97,8 @@ export interface FinishedTotals {
   foreign: number;
   malformed: number;
   maxConsecutiveLate: number;
+  /** Late packets by the leg that contributed most (SPEC §4). */
+  lateBy: {asterisk: number; relay: number; mediaServer: number};
 }
 
 export interface LiveCallView {
@@ -121,10 +126,23 @@ export class CallLifecycle {
   /** Any channel id (caller or externalMedia) → its call. */
   private readonly byChannel = new Map<string, Call>();
   readonly runs = new RunStore();
-  readonly finished: FinishedTotals = {calls: 0, failed: 0, packetsUp: 0, packetsBack: 0, lost: 0, late: 0, foreign: 0, malformed: 0, maxConsecutiveLate: 0};
+  readonly finished: FinishedTotals = {
+    calls: 0,
+    failed: 0,
+    packetsUp: 0,
+    packetsBack: 0,
+    lost: 0,
+    late: 0,
+    foreign: 0,
+    malformed: 0,
+    maxConsecutiveLate: 0,
+    lateBy: {asterisk: 0, relay: 0, mediaServer: 0},
+  };
   /** Every packet measured since serve started (fed live by the call meters). */
   readonly globalLateness = new LatencyHistogram();
   readonly globalRtt = new LatencyHistogram();
+  readonly globalUpLateness = new LatencyHistogram();
+  readonly globalRelayHold = new LatencyHistogram();
   callsStarted = 0;
   retries422 = 0;
   zombiesRemoved = 0;
@@ -139,6 +157,11 @@ export class CallLifecycle {
     private readonly log: Logger,
   ) {
     this.clockRateHz = clockRateFor(config.format);
+  }
+
+  /** The externalMedia format serve asks Asterisk for (what load must originate with). */
+  get format(): string {
+    return this.config.format;
   }
 
   /** Route a Stasis event. Never throws. */
@@ -193,6 +216,8 @@ export class CallLifecycle {
       const sinks = {
         lateness: run ? [this.globalLateness, run.lateness] : [this.globalLateness],
         rtt: run ? [this.globalRtt, run.rtt] : [this.globalRtt],
+        upLateness: run ? [this.globalUpLateness, run.upLateness] : [this.globalUpLateness],
+        relayHold: run ? [this.globalRelayHold, run.relayHold] : [this.globalRelayHold],
       };
       try {
         acquired = await this.pool.acquire((port) =>
@@ -265,6 +290,8 @@ export class CallLifecycle {
   teardown(call: Call, reason: string, drainMs = this.config.drainMs): Promise<void> {
     if (call.done) return call.done;
     const wasUp = call.state === 'up';
+    call.tEndUs = nowUs();
+    call.endReason = reason;
     call.state = 'ending';
     call.abort.abort();
     call.log.info('call.end', {reason});
@@ -302,6 +329,9 @@ export class CallLifecycle {
       f.foreign += s.foreign;
       f.malformed += s.malformed;
       if (s.maxConsecutiveLate > f.maxConsecutiveLate) f.maxConsecutiveLate = s.maxConsecutiveLate;
+      f.lateBy.asterisk += s.lateBy.asterisk;
+      f.lateBy.relay += s.lateBy.relay;
+      f.lateBy.mediaServer += s.lateBy.mediaServer;
     }
     const record: ServeCallRecord = {
       index: call.index,
@@ -322,6 +352,15 @@ export class CallLifecycle {
       maxConsecutiveLate: s?.maxConsecutiveLate ?? 0,
       latenessMs: s?.latenessMs ?? {...ZERO_PERCENTILES_MS},
       worstLateAtMs: s && s.worstLateAtUs > 0 ? round3(Math.max(0, s.worstLateAtUs - call.tStartUs) / 1000) : null,
+      upLatenessMs: s?.upLatenessMs ?? {...ZERO_PERCENTILES_MS},
+      relayHoldMs: s?.relayHoldMs ?? {...ZERO_PERCENTILES_MS},
+      lateBy: s?.lateBy ?? {asterisk: 0, relay: 0, mediaServer: 0},
+      payloadType: s?.seen.payloadType ?? null,
+      packetBytes: s?.seen.packetBytes ?? null,
+      otherFormatPackets: s?.seen.otherPackets ?? 0,
+      endReason: call.endReason,
+      endMs: round3(Math.max(0, call.tEndUs - call.tStartUs) / 1000),
+      ...upGap(s, call.tEndUs, call.tStartUs),
       rttMs: s?.rttMs ?? {...ZERO_PERCENTILES_MS},
       jitterMs: s?.jitterBackMs ?? 0,
       jitterUpMs: s?.jitterUpMs ?? 0,
@@ -434,6 +473,21 @@ class CallEndedDuringSetup extends Error {
   constructor() {
     super('call ended during setup');
   }
+}
+
+/**
+ * The longest stretch without an up packet while the call was up: between two packets, or from
+ * the last one to the start of teardown (media that stopped before the call ended).
+ */
+function upGap(s: CallStats | null, tEndUs: number, tStartUs: number): {upGapMaxMs: number; upGapAtMs: number | null} {
+  if (!s || s.firstUpUs === 0) return {upGapMaxMs: 0, upGapAtMs: null};
+  let gapUs = s.upGapMaxUs;
+  let atUs = s.upGapAtUs;
+  if (tEndUs - s.lastUpUs > gapUs) {
+    gapUs = tEndUs - s.lastUpUs;
+    atUs = s.lastUpUs;
+  }
+  return gapUs > 0 ? {upGapMaxMs: round3(gapUs / 1000), upGapAtMs: round3(Math.max(0, atUs - tStartUs) / 1000)} : {upGapMaxMs: 0, upGapAtMs: null};
 }
 
 function round3(x: number): number {

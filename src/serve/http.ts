@@ -2,7 +2,7 @@ import {createServer, type IncomingMessage, type Server, type ServerResponse} fr
 import type {IntervalHistogram} from 'node:perf_hooks';
 import {renderPrometheus} from '../metrics/prometheus.js';
 import type {CallLifecycle} from './call-lifecycle.js';
-import {metricSamples, metricsJson, snapshotMetrics} from './metrics.js';
+import {metricHistograms, metricSamples, metricsJson, snapshotMetrics} from './metrics.js';
 
 export interface ServeHttpDeps {
   calls: CallLifecycle;
@@ -40,6 +40,8 @@ function route(deps: ServeHttpDeps, req: IncomingMessage, res: ServerResponse): 
       status: connected ? 'ok' : 'degraded',
       ari: connected ? 'connected' : 'disconnected',
       callsActive: deps.calls.calls.size,
+      // load refuses to start when it would originate with another format (issue 12)
+      format: deps.calls.format,
     });
     return;
   }
@@ -49,10 +51,7 @@ function route(deps: ServeHttpDeps, req: IncomingMessage, res: ServerResponse): 
       send(res, 200, metricsJson(snap));
       return;
     }
-    const text = renderPrometheus(metricSamples(snap), [
-      {name: 'rtpsla_lateness_seconds', help: 'Lateness of echoed packets relative to their playout deadline (early counts as 0)', histogram: snap.lateness},
-      {name: 'rtpsla_rtt_seconds', help: 'Round trip relay → echo → relay per packet', histogram: snap.rtt},
-    ]);
+    const text = renderPrometheus(metricSamples(snap), metricHistograms(snap));
     res.writeHead(200, {'content-type': 'text/plain; version=0.0.4; charset=utf-8'});
     res.end(text);
     return;

@@ -1,6 +1,6 @@
 import type {IntervalHistogram} from 'node:perf_hooks';
 import type {LatencyHistogram} from '../metrics/histogram.js';
-import type {MetricSample} from '../metrics/prometheus.js';
+import type {HistogramSample, MetricSample} from '../metrics/prometheus.js';
 import type {CallLifecycle, FinishedTotals} from './call-lifecycle.js';
 
 /** Media totals have the shape of FinishedTotals (finished calls plus the live ones). */
@@ -18,6 +18,9 @@ export interface ServeMetricsSnapshot extends Omit<FinishedTotals, 'calls' | 'fa
   zombiesRemoved: number;
   lateness: LatencyHistogram;
   rtt: LatencyHistogram;
+  /** SPEC §4 legs: arrival from Asterisk against the schedule, and the relay's own hold (both directions). */
+  upLateness: LatencyHistogram;
+  relayHold: LatencyHistogram;
   /** serve's own event-loop delay since start (ms), when monitored. */
   eventLoopDelayMs: {p50: number; p99: number; max: number} | null;
   rssBytes: number;
@@ -38,6 +41,7 @@ export function snapshotMetrics(calls: CallLifecycle, ariConnected: boolean, eve
   let foreign = f.foreign;
   let malformed = f.malformed;
   let maxConsecutiveLate = f.maxConsecutiveLate;
+  const lateBy = {...f.lateBy};
   for (const c of calls.calls.values()) {
     const m = c.relay?.meter;
     if (!m || c.state === 'ended') continue;
@@ -48,6 +52,9 @@ export function snapshotMetrics(calls: CallLifecycle, ariConnected: boolean, eve
     foreign += m.foreign;
     malformed += m.malformed;
     if (m.maxConsecutiveLate > maxConsecutiveLate) maxConsecutiveLate = m.maxConsecutiveLate;
+    lateBy.asterisk += m.lateByAsterisk;
+    lateBy.relay += m.lateByRelay;
+    lateBy.mediaServer += m.lateByMediaServer;
   }
   return {
     ariConnected,
@@ -68,8 +75,11 @@ export function snapshotMetrics(calls: CallLifecycle, ariConnected: boolean, eve
     foreign,
     malformed,
     maxConsecutiveLate,
+    lateBy,
     lateness,
     rtt,
+    upLateness: calls.globalUpLateness,
+    relayHold: calls.globalRelayHold,
     eventLoopDelayMs: eventLoop
       ? {p50: eventLoop.percentile(50) / 1e6, p99: eventLoop.percentile(99) / 1e6, max: eventLoop.max / 1e6}
       : null,
@@ -78,7 +88,14 @@ export function snapshotMetrics(calls: CallLifecycle, ariConnected: boolean, eve
 }
 
 export function metricSamples(s: ServeMetricsSnapshot): MetricSample[] {
-  const c = (name: string, help: string, value: number): MetricSample => ({name: `rtpsla_${name}`, help, type: 'counter', value});
+  const c = (name: string, help: string, value: number, labels?: Record<string, string>): MetricSample => ({
+    name: `rtpsla_${name}`,
+    help,
+    type: 'counter',
+    value,
+    ...(labels ? {labels} : {}),
+  });
+  const lateByHelp = 'Late packets by the leg that contributed most (asterisk: arrival from Asterisk; relay: its own hold; media_server: rtt)';
   const g = (name: string, help: string, value: number): MetricSample => ({name: `rtpsla_${name}`, help, type: 'gauge', value});
   return [
     g('ari_connected', '1 while the ARI events WebSocket is connected', s.ariConnected ? 1 : 0),
@@ -98,19 +115,34 @@ export function metricSamples(s: ServeMetricsSnapshot): MetricSample[] {
     c('rtp_late_total', 'Packets back later than the deadline', s.late),
     c('rtp_foreign_total', 'Datagrams from unexpected addresses (dropped)', s.foreign),
     c('rtp_malformed_total', 'Datagrams that are not RTP v2 (dropped)', s.malformed),
+    c('rtp_late_by_total', lateByHelp, s.lateBy.asterisk, {leg: 'asterisk'}),
+    c('rtp_late_by_total', lateByHelp, s.lateBy.relay, {leg: 'relay'}),
+    c('rtp_late_by_total', lateByHelp, s.lateBy.mediaServer, {leg: 'media_server'}),
     g('rtp_max_consecutive_late', 'Longest run of consecutive deadline misses on any call', s.maxConsecutiveLate),
     g('process_resident_memory_bytes', 'Resident set size of serve', s.rssBytes),
     ...(s.eventLoopDelayMs ? [g('event_loop_delay_p99_seconds', 'serve event-loop delay, 99th percentile since start', s.eventLoopDelayMs.p99 / 1000)] : []),
   ];
 }
 
-/** The same figures as JSON (`Accept: application/json`). */
+/** The Prometheus histograms: lateness, rtt and the two other legs of SPEC §4. */
+export function metricHistograms(s: ServeMetricsSnapshot): HistogramSample[] {
+  return [
+    {name: 'rtpsla_lateness_seconds', help: 'Lateness of echoed packets relative to their playout deadline (early counts as 0)', histogram: s.lateness},
+    {name: 'rtpsla_rtt_seconds', help: 'Round trip relay → echo → relay per packet (the media-server leg)', histogram: s.rtt},
+    {name: 'rtpsla_up_lateness_seconds', help: 'Arrival of up packets from Asterisk against the playout schedule (Asterisk pacing plus the path; early counts as 0)', histogram: s.upLateness},
+    {name: 'rtpsla_relay_hold_seconds', help: "The relay's own hold per packet, receive to forward, both directions", histogram: s.relayHold},
+  ];
+}
+
+/** The same figures as JSON (`Accept: application/json`); `format`: the externalMedia format serve uses. */
 export function metricsJson(s: ServeMetricsSnapshot): Record<string, unknown> {
-  const {lateness, rtt, ...counts} = s;
+  const {lateness, rtt, upLateness, relayHold, ...counts} = s;
   return {
     ...counts,
     latenessMs: lateness.percentilesMs(),
     rttMs: rtt.percentilesMs(),
-    histograms: {latenessUs: lateness.toBase64(), rttUs: rtt.toBase64()},
+    upLatenessMs: upLateness.percentilesMs(),
+    relayHoldMs: relayHold.percentilesMs(),
+    histograms: {latenessUs: lateness.toBase64(), rttUs: rtt.toBase64(), upLatenessUs: upLateness.toBase64(), relayHoldUs: relayHold.toBase64()},
   };
 }

@@ -24,6 +24,16 @@ export type ServeCallRecord = CallRecord &
     bridgeId: string | null;
     /** When the call's latest packet came back, ms after the call started (null: nothing came back). */
     worstLateAtMs: number | null;
+    /** Why serve tore the call down ("caller StasisEnd", "setup failed", …). */
+    endReason: string;
+    /** When serve began tearing the call down, ms after `startedAt` (the call was up until then). */
+    endMs: number;
+    /** Longest stretch without an up packet while the call was up (to teardown for the last one), ms; 0 without media. */
+    upGapMaxMs: number;
+    /** When that stretch began (the last packet before it), ms after `startedAt`; null without one. */
+    upGapAtMs: number | null;
+    /** Up packets whose payload type or size differed from the first one. */
+    otherFormatPackets: number;
   };
 
 export interface RunRecords {
@@ -36,13 +46,21 @@ export interface RunRecords {
    * of the run is live: encoding them takes milliseconds of serve's event loop, which a client
    * polling while calls still stream (or drain) would otherwise steal from their packets.
    */
-  histograms: {latenessUs: string; rttUs: string} | null;
+  histograms: {latenessUs: string; rttUs: string; upLatenessUs: string; relayHoldUs: string} | null;
+  /** Which media engine measured (serve sets it; absent from older serves, which ran the node relay). */
+  engine?: 'native' | 'node';
 }
 
-interface RunEntry {
-  calls: ServeCallRecord[];
+/** The live histograms of one run, recorded into by its calls' meters. */
+export interface RunHistograms {
   lateness: LatencyHistogram;
   rtt: LatencyHistogram;
+  upLateness: LatencyHistogram;
+  relayHold: LatencyHistogram;
+}
+
+interface RunEntry extends RunHistograms {
+  calls: ServeCallRecord[];
   touchedAtMs: number;
 }
 
@@ -59,7 +77,7 @@ export class RunStore {
   ) {}
 
   /** The run's histograms, created on first use: its calls' meters record into them live. */
-  histogramsFor(runId: string): {lateness: LatencyHistogram; rtt: LatencyHistogram} {
+  histogramsFor(runId: string): RunHistograms {
     return this.entry(runId);
   }
 
@@ -72,7 +90,14 @@ export class RunStore {
   private entry(runId: string): RunEntry {
     let e = this.runs.get(runId);
     if (!e) {
-      e = {calls: [], lateness: new LatencyHistogram(), rtt: new LatencyHistogram(), touchedAtMs: Date.now()};
+      e = {
+        calls: [],
+        lateness: new LatencyHistogram(),
+        rtt: new LatencyHistogram(),
+        upLateness: new LatencyHistogram(),
+        relayHold: new LatencyHistogram(),
+        touchedAtMs: Date.now(),
+      };
       this.runs.set(runId, e);
       this.evict();
     }
@@ -87,7 +112,10 @@ export class RunStore {
       runId,
       activeCalls,
       calls: [...e.calls].sort((a, b) => a.index - b.index),
-      histograms: activeCalls === 0 ? {latenessUs: e.lateness.toBase64(), rttUs: e.rtt.toBase64()} : null,
+      histograms:
+        activeCalls === 0
+          ? {latenessUs: e.lateness.toBase64(), rttUs: e.rtt.toBase64(), upLatenessUs: e.upLateness.toBase64(), relayHoldUs: e.relayHold.toBase64()}
+          : null,
     };
     if (consume && activeCalls === 0) this.runs.delete(runId);
     return out;

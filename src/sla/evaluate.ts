@@ -173,9 +173,14 @@ export function evaluateReport(report: Report, profile: SlaProfile = defaultProf
         : 0;
   rows.push(row('silentCalls', silent, '<=', lim.maxSilentCalls, String(silent), String(lim.maxSilentCalls)));
 
-  rows.push(row('leakedChannels', s.leaked.channels, '<=', lim.maxLeakedChannels, String(s.leaked.channels), String(lim.maxLeakedChannels)));
-  rows.push(row('leakedBridges', s.leaked.bridges, '<=', lim.maxLeakedBridges, String(s.leaked.bridges), String(lim.maxLeakedBridges)));
-  rows.push(row('leakedPorts', s.leaked.ports, '<=', lim.maxLeakedPorts, String(s.leaked.ports), String(lim.maxLeakedPorts)));
+  // A leak figure that could not be measured (null) fails its check, with the reason (SPEC §7).
+  const leakRow = (id: InvariantId, value: number | null, limit: number) =>
+    value === null
+      ? row(id, 'unknown', '<=', limit, `unknown: ${s.leakCheckError ?? 'the leak check could not be made'}`, String(limit))
+      : row(id, value, '<=', limit, String(value), String(limit));
+  rows.push(leakRow('leakedChannels', s.leaked.channels, lim.maxLeakedChannels));
+  rows.push(leakRow('leakedBridges', s.leaked.bridges, lim.maxLeakedBridges));
+  rows.push(leakRow('leakedPorts', s.leaked.ports, lim.maxLeakedPorts));
 
   const failed = rows.filter((r) => !r.pass).map((r) => r.invariant);
   return {
