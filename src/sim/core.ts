@@ -12,6 +12,7 @@ import type {Logger} from '../log/logger.js';
 import type {PortRange} from '../config/parse.js';
 import type {EventHub, SimEvent} from './events.js';
 import {bindUdp, MediaStream, type MediaEngine} from './media.js';
+import {StartPhaseModel} from './phase.js';
 import type {SimRng} from './rng.js';
 import {asteriskTimestamp} from './time.js';
 import {isSimMediaFormat} from './tone.js';
@@ -161,10 +162,12 @@ export class SimCore {
   private localSeq = 0;
   private readonly portsInUse = new Set<number>();
   private readonly race: RaceModel;
+  private readonly phases: StartPhaseModel;
   private closed = false;
 
   constructor(private readonly o: CoreOptions) {
     this.race = o.race ?? DEFAULT_RACE;
+    this.phases = new StartPhaseModel(o.rng);
   }
 
   private get hub(): EventHub {
@@ -465,6 +468,7 @@ export class SimCore {
     const stream = new MediaStream({
       id: c.id, name: c.name, format, localAddress, port, remoteAddress, remotePort: hp.port, externalHost,
       ssrc: this.o.rng.u32(), firstSeq: this.o.rng.int(0, 0xffff),
+      startOffsetUs: this.phases.nextOffsetUs(this.o.media.liveStreams + 1),
     });
     this.o.media.add(stream, socket);
     c.media = stream;

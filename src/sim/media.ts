@@ -122,6 +122,8 @@ export interface MediaStreamOptions {
   externalHost: string;
   ssrc: number;
   firstSeq: number;
+  /** Start phase offset (µs, may be negative) added to every start: see src/sim/phase.ts. */
+  startOffsetUs?: number;
 }
 
 export class MediaStream {
@@ -135,6 +137,7 @@ export class MediaStream {
   readonly remotePort: number;
   readonly ssrc: number;
   readonly firstSeq: number;
+  readonly startOffsetUs: number;
   socket: Socket | undefined;
 
   /** Wanted by the bridge topology (the engine may still hold it stopped). */
@@ -183,6 +186,7 @@ export class MediaStream {
     this.remotePort = o.remotePort;
     this.ssrc = o.ssrc >>> 0;
     this.firstSeq = o.firstSeq & 0xffff;
+    this.startOffsetUs = o.startOffsetUs ?? 0;
     this.seq = this.firstSeq;
     this.ts = this.info.samplesPerFrame; // first timestamp: one frame (recorded)
     this.srcAddress = o.remoteAddress;
@@ -200,10 +204,10 @@ export class MediaStream {
     }
   }
 
-  /** Starts the deadline clock (first frame FIRST_PACKET_DELAY_US from now). */
+  /** Starts the deadline clock (first frame FIRST_PACKET_DELAY_US + the phase offset from now). */
   start(now: number): void {
     this.running = true;
-    this.nextDeadlineUs = now + FIRST_PACKET_DELAY_US;
+    this.nextDeadlineUs = now + FIRST_PACKET_DELAY_US + this.startOffsetUs;
     if (this.sentAny) {
       // resumed after a pause: seq continues, ts jumps by the wall-clock gap, marker set (probe B)
       const frames = Math.max(1, Math.round((this.nextDeadlineUs - this.lastDeadlineUs) / FRAME_US));
@@ -371,6 +375,11 @@ export class MediaEngine {
 
   get(id: string): MediaStream | undefined {
     return this.streams.get(id);
+  }
+
+  /** externalMedia streams that exist now (sending or not). */
+  get liveStreams(): number {
+    return this.streams.size;
   }
 
   /** The bridge topology says whether this stream should be sending. */
