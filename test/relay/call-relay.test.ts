@@ -1,5 +1,9 @@
 import {createSocket, type Socket} from 'node:dgram';
-import {CallRelay} from '../../src/relay/call-relay.js';
+import type {NativeEngine} from '../../src/engine/native-engine.js';
+import type {CallRelayOptions} from '../../src/relay/call-relay.js';
+import {relayOpener} from '../../src/relay/relay-factory.js';
+import type {MeasuringRelay} from '../../src/relay/relay-types.js';
+import {startTestEngine} from '../helpers/engine.js';
 import {freeUdpPort, sleep} from '../helpers/cli.js';
 import {rtpPacket} from '../helpers/rtp.js';
 
@@ -10,11 +14,22 @@ function bound(): Promise<Socket> {
   });
 }
 
-describe('CallRelay over real UDP sockets', () => {
+describe.each(['node', 'native'] as const)('%s engine: relay over real UDP sockets', (engineKind) => {
+  let engine: NativeEngine | null = null;
+  let open: (opts: CallRelayOptions) => Promise<MeasuringRelay>;
   let asterisk: Socket;
   let echo: Socket;
   let stranger: Socket;
-  let relay: CallRelay;
+  let relay: MeasuringRelay;
+
+  beforeAll(async () => {
+    engine = engineKind === 'native' ? await startTestEngine() : null;
+    open = relayOpener(engine);
+  });
+
+  afterAll(async () => {
+    await engine?.close();
+  });
   const atAsterisk: Buffer[] = [];
   const atEcho: Buffer[] = [];
 
@@ -30,7 +45,7 @@ describe('CallRelay over real UDP sockets', () => {
       echo.send(m, r.port, r.address);
     });
     asterisk.on('message', (m) => atAsterisk.push(m));
-    relay = await CallRelay.open({bindIp: '127.0.0.1', port: await freeUdpPort(),
+    relay = await open({bindIp: '127.0.0.1', port: await freeUdpPort(),
       echo: {address: '127.0.0.1', port: echo.address().port}, clockRateHz: 8000, lateThresholdMs: 20});
     relay.setAsterisk({address: '127.0.0.1', port: asterisk.address().port});
   });
@@ -80,7 +95,7 @@ describe('CallRelay over real UDP sockets', () => {
   });
 
   test('media from Asterisk before its address is known is foreign (the relay forwards only known peers)', async () => {
-    const r2 = await CallRelay.open({bindIp: '127.0.0.1', port: await freeUdpPort(),
+    const r2 = await open({bindIp: '127.0.0.1', port: await freeUdpPort(),
       echo: {address: '127.0.0.1', port: echo.address().port}, clockRateHz: 8000, lateThresholdMs: 20});
     await new Promise<void>((r) => asterisk.send(rtpPacket({seq: 1, ts: 160, ssrc: 1}), r2.port, '127.0.0.1', () => r()));
     await sleep(50);

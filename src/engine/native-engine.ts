@@ -1,0 +1,236 @@
+import {spawn, type ChildProcessByStdio} from 'node:child_process';
+import {EventEmitter} from 'node:events';
+import type {Readable, Writable} from 'node:stream';
+import {
+  EngineCommandError,
+  EngineExitedError,
+  FrameType,
+  RECORD_BYTES,
+  RecordKind,
+  type EngineReply,
+  type EngineStats,
+  type RecordSink,
+} from './engine-types.js';
+
+export interface NativeEngineOptions {
+  /** Path of the rtpsla-engine executable. */
+  binaryPath: string;
+  /** Extra environment for the engine (e.g. RTPSLA_ENGINE_MMSG=0). */
+  env?: Readonly<Record<string, string>>;
+  /** How long to wait for the engine's ready event (default 5000 ms). */
+  startTimeoutMs?: number;
+}
+
+interface Pending {
+  command: string;
+  resolve: (r: EngineReply) => void;
+  reject: (e: Error) => void;
+}
+
+const TWO_POW_32 = 4294967296;
+
+/**
+ * The Node side of the native media engine (native/PROTOCOL.md): spawns the executable, sends
+ * JSON-line commands on its stdin, parses the framed stdout (replies, events, record batches)
+ * and hands every record to the sink registered for its relay or echo. Engine times
+ * (CLOCK_MONOTONIC ns) are converted to the nowUs() base (performance.now() µs) with an offset
+ * sampled once at start. Emits 'exit' (EngineExitedError, or null after close()) and 'error'
+ * (when listened to) if the engine dies while open.
+ */
+export class NativeEngine extends EventEmitter {
+  /** Engine ns / 1000 − offsetUs = nowUs() base. */
+  readonly offsetUs: number;
+  private readonly child: ChildProcessByStdio<Writable, Readable, Readable>;
+  private readonly pending = new Map<number, Pending>();
+  private readonly relaySinks = new Map<number, RecordSink>();
+  private readonly echoSinks = new Map<number, RecordSink>();
+  private nextId = 1;
+  private buf: Buffer = Buffer.alloc(0);
+  private stderrTail = '';
+  private closing = false;
+  private exitError: EngineExitedError | null = null;
+  private readonly exited: Promise<void>;
+  private readyResolve: (() => void) | null = null;
+  /** Records the engine had to drop because this side read too slowly (from the last `stats`). */
+  recordsDropped = 0;
+
+  private constructor(opts: NativeEngineOptions) {
+    super();
+    this.offsetUs = Number(process.hrtime.bigint()) / 1000 - performance.now() * 1000;
+    this.child = spawn(opts.binaryPath, [], {stdio: ['pipe', 'pipe', 'pipe'], env: {...process.env, ...opts.env}});
+    this.child.stdout.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.child.stderr.setEncoding('utf8');
+    this.child.stderr.on('data', (s: string) => {
+      this.stderrTail = (this.stderrTail + s).slice(-500);
+    });
+    this.child.stdin.on('error', () => undefined); // EPIPE after exit: reported through 'exit'
+    this.exited = new Promise((resolve) => {
+      const onGone = (code: number | null, signal: NodeJS.Signals | null, err?: Error): void => {
+        if (this.exitError !== null) return;
+        const detail = err ? err.message : signal ? `signal ${signal}` : `exit code ${code}`;
+        const tail = this.stderrTail.trim();
+        this.exitError = new EngineExitedError(code ?? 1, tail ? `${detail}: ${tail.split('\n').at(-1)}` : detail);
+        for (const p of this.pending.values()) p.reject(this.exitError);
+        this.pending.clear();
+        if (!this.closing && this.listenerCount('error') > 0) this.emit('error', this.exitError);
+        this.emit('exit', this.closing ? null : this.exitError);
+        resolve();
+      };
+      this.child.once('exit', (code, signal) => onGone(code, signal));
+      this.child.once('error', (err) => onGone(null, null, err));
+    });
+  }
+
+  /** Spawn the engine and wait for its ready event; rejects (EngineExitedError) if it does not start. */
+  static async start(opts: NativeEngineOptions): Promise<NativeEngine> {
+    const engine = new NativeEngine(opts);
+    const ready = new Promise<void>((resolve) => {
+      engine.readyResolve = resolve;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new EngineExitedError(1, 'no ready event')), opts.startTimeoutMs ?? 5000);
+    });
+    const exit = engine.exited.then(() => {
+      throw engine.exitError ?? new EngineExitedError(1, 'exited before ready');
+    });
+    try {
+      await Promise.race([ready, exit, timeout]);
+    } catch (err) {
+      await engine.close();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+    return engine;
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  get alive(): boolean {
+    return this.exitError === null && !this.closing;
+  }
+
+  /** Convert an engine CLOCK_MONOTONIC time (ns) to the nowUs() base. */
+  toNowUs(monoNs: number): number {
+    return monoNs / 1000 - this.offsetUs;
+  }
+
+  /** Send a command; resolves with its reply, rejects with EngineCommandError or EngineExitedError. */
+  command(cmd: string, args: Readonly<Record<string, string | number | boolean>> = {}): Promise<EngineReply> {
+    if (this.exitError !== null) return Promise.reject(this.exitError);
+    if (this.closing) return Promise.reject(new EngineExitedError(0, 'closed'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, {command: cmd, resolve, reject});
+      this.child.stdin.write(JSON.stringify({...args, id, cmd}) + '\n');
+    });
+  }
+
+  async stats(): Promise<EngineStats> {
+    const r = (await this.command('stats')) as unknown as EngineStats;
+    this.recordsDropped = r.recordsDropped;
+    return r;
+  }
+
+  /** Route records of relay `relayId` (or echo `echoId`) to `sink` until unregistered. */
+  registerRelay(relayId: number, sink: RecordSink): void {
+    this.relaySinks.set(relayId, sink);
+  }
+
+  unregisterRelay(relayId: number): void {
+    this.relaySinks.delete(relayId);
+  }
+
+  registerEcho(echoId: number, sink: RecordSink): void {
+    this.echoSinks.set(echoId, sink);
+  }
+
+  unregisterEcho(echoId: number): void {
+    this.echoSinks.delete(echoId);
+  }
+
+  /** Stop the engine: close its stdin (it exits), kill it if it does not. Idempotent. */
+  async close(): Promise<void> {
+    if (this.exitError !== null) return;
+    this.closing = true;
+    this.child.stdin.end();
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 2000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  // ---- frames ----------------------------------------------------------------------------------
+
+  private onData(chunk: Buffer): void {
+    let buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    let off = 0;
+    while (buf.length - off >= 5) {
+      const len = buf.readUInt32LE(off);
+      if (buf.length - off - 4 < len) break;
+      const type = buf[off + 4];
+      const start = off + 5;
+      const end = off + 4 + len;
+      if (type === FrameType.Records) this.onRecords(buf, start, end);
+      else if (type === FrameType.Reply) this.onReply(buf.toString('utf8', start, end));
+      else if (type === FrameType.Event) this.onEvent(buf.toString('utf8', start, end));
+      off = end;
+    }
+    if (off === buf.length) buf = Buffer.alloc(0);
+    else if (off > 0) buf = Buffer.from(buf.subarray(off));
+    this.buf = buf;
+  }
+
+  private onReply(text: string): void {
+    let r: {id?: number; ok?: boolean; error?: string; message?: string};
+    try {
+      r = JSON.parse(text) as typeof r;
+    } catch {
+      return;
+    }
+    const p = r.id !== undefined ? this.pending.get(r.id) : undefined;
+    if (p === undefined) return;
+    this.pending.delete(r.id as number);
+    if (r.ok === true) p.resolve(r as EngineReply);
+    else p.reject(new EngineCommandError(p.command, r.error ?? 'EIO', r.message ?? ''));
+  }
+
+  private onEvent(text: string): void {
+    let ev: {event?: string};
+    try {
+      ev = JSON.parse(text) as typeof ev;
+    } catch {
+      return;
+    }
+    if (ev.event === 'ready' && this.readyResolve !== null) {
+      this.readyResolve();
+      this.readyResolve = null;
+    }
+  }
+
+  private onRecords(b: Buffer, start: number, end: number): void {
+    const offsetUs = this.offsetUs;
+    for (let o = start; o + RECORD_BYTES <= end; o += RECORD_BYTES) {
+      const kind = b[o + 4] as RecordKind;
+      const id = b.readUInt32LE(o);
+      const sink = kind === RecordKind.Echo ? this.echoSinks.get(id) : this.relaySinks.get(id);
+      if (sink === undefined) continue;
+      const tRecvNs = b.readUInt32LE(o + 20) + b.readInt32LE(o + 24) * TWO_POW_32;
+      const tSentNs = b.readUInt32LE(o + 28) + b.readInt32LE(o + 32) * TWO_POW_32;
+      sink.onRecord(
+        kind,
+        b[o + 6],
+        b[o + 5],
+        b.readUInt16LE(o + 8),
+        b.readUInt32LE(o + 12),
+        b.readUInt32LE(o + 16),
+        b.readUInt16LE(o + 10),
+        tRecvNs / 1000 - offsetUs,
+        tSentNs === 0 ? -1 : tSentNs / 1000 - offsetUs,
+        b.readInt32LE(o + 36),
+      );
+    }
+  }
+}
