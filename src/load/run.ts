@@ -2,14 +2,15 @@ import {randomBytes} from 'node:crypto';
 import {availableParallelism} from 'node:os';
 import {checkAri} from '../ari/check.js';
 import {AriRest, isAriHttpError} from '../ari/rest.js';
-import {errorMessage} from '../errors.js';
+import {ConfigError, errorMessage} from '../errors.js';
 import {LatencyHistogram, ZERO_PERCENTILES_MS} from '../metrics/histogram.js';
 import {HostStallWatch, hostStealUs} from '../metrics/host.js';
-import {REPORT_SCHEMA_ID, buildSummary, writeReportAtomic, type CallRecord, type LoadHost, type Report} from '../metrics/report.js';
+import {REPORT_SCHEMA_ID, buildSummary, encodeHistograms, writeReportAtomic, type CallRecord, type Leaked, type LoadHost, type Report} from '../metrics/report.js';
 import type {ServeCallRecord} from '../serve/run-store.js';
 import {LOAD_APP_ARG} from '../serve/call-lifecycle.js';
 import {TOOL_VERSION} from '../version.js';
 import {stallNoteFor, stealNoteFor} from './host-notes.js';
+import {callEndError, formatMismatchError, measuredFormat} from './call-outcome.js';
 import {peakConcurrency, type CallInterval} from './concurrency.js';
 import {ServeClient} from './serve-client.js';
 import {abortWait} from '../runtime/abort.js';
@@ -84,7 +85,12 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   emit();
   const info = await checkAri(o.ariUrl, o.ariUser, o.ariPass, {timeoutMs: 5000});
   const serve = new ServeClient(o.serveUrl);
-  await serve.checkHealthy();
+  const serveInfo = await serve.checkHealthy();
+  // Formats agree or the run stops: serve asks Asterisk for its own format, whatever load originates with.
+  if (serveInfo.format !== null && serveInfo.format !== o.format)
+    throw new ConfigError(
+      `--format ${o.format} does not match serve's format ${serveInfo.format}: run load with --format ${serveInfo.format} or start serve with --format ${o.format}`,
+    );
 
   const rest = new AriRest({url: o.ariUrl, user: o.ariUser, pass: o.ariPass, maxSockets: 32});
   const startedAt = new Date();
@@ -147,19 +153,23 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     emit('leak-check');
     const records = new Map<number, ServeCallRecord>();
     for (const r of run?.calls ?? []) records.set(r.index, r);
-    const leaked = await leakCheck(rest, serve, runId, calls, [...records.values()]);
+    const leak = await leakCheck(rest, serve, runId, calls, [...records.values()]);
 
     emit('writing');
-    const callRecords: CallRecord[] = calls.map((c) => toCallRecord(c, records.get(c.index), startedAt));
-    const lateness = run?.histograms ? LatencyHistogram.fromBase64(run.histograms.latenessUs) : new LatencyHistogram();
-    const rtt = run?.histograms ? LatencyHistogram.fromBase64(run.histograms.rttUs) : new LatencyHistogram();
+    const callRecords: CallRecord[] = calls.map((c) => toCallRecord(c, records.get(c.index), startedAt, o));
+    const decode = (b64: string | undefined) => (b64 ? LatencyHistogram.fromBase64(b64) : new LatencyHistogram());
+    const lateness = decode(run?.histograms?.latenessUs);
+    const rtt = decode(run?.histograms?.rttUs);
+    const upLateness = decode(run?.histograms?.upLatenessUs);
+    const relayHold = decode(run?.histograms?.relayHoldUs);
     const intervals: CallInterval[] = calls
       .filter((c) => c.originatedAtMs !== null && c.hungUpAtMs !== null && records.get(c.index)?.error === null)
       .map((c) => ({startMs: c.originatedAtMs!, endMs: c.hungUpAtMs!}));
     const peak = peakConcurrency(intervals);
-    const summary = buildSummary(callRecords, {lateness, rtt}, {
+    const summary = buildSummary(callRecords, {lateness, rtt, upLateness, relayHold}, {
       peakConcurrent: peak,
-      leaked,
+      leaked: leak.leaked,
+      ...(leak.error !== null ? {leakCheckError: leak.error} : {}),
       callsAnswered: callRecords.filter((r) => r.setupMs !== null).length,
     });
     // A histogram decoded from base64 reports its max as the top of the max's bucket (up to 0.1 %
@@ -168,6 +178,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     if (measured.length > 0) {
       summary.latenessMs.max = Math.max(...measured.map((r) => r.latenessMs.max));
       summary.rttMs.max = Math.max(...measured.map((r) => r.rttMs.max));
+      if (summary.upLatenessMs) summary.upLatenessMs.max = Math.max(...measured.map((r) => r.upLatenessMs?.max ?? 0));
+      if (summary.relayHoldMs) summary.relayHoldMs.max = Math.max(...measured.map((r) => r.relayHoldMs?.max ?? 0));
     }
     const notes: string[] = [];
     if (peak < o.count)
@@ -181,7 +193,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     const report: Report = {
       schema: REPORT_SCHEMA_ID,
       runId,
-      tool: {name: 'rtpsla', version: TOOL_VERSION},
+      tool: {name: 'rtpsla', version: TOOL_VERSION, engine: run?.engine ?? 'node'},
       startedAt: startedAt.toISOString(),
       endedAt: new Date().toISOString(),
       ...(aborted() ? {partial: true} : {}),
@@ -190,13 +202,15 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
         count: o.count,
         durationMs: o.durationMs,
         delayBetweenMs: o.delayBetweenMs,
-        format: o.format,
+        // the format actually measured (a call whose media differed from the asked one failed)
+        format: measuredFormat(o.format, callRecords),
+        formatAsked: o.format,
         lateThresholdMs: o.lateThresholdMs,
         endpoint: o.endpoint,
       },
       summary,
       calls: callRecords,
-      histograms: {latenessUs: lateness.toBase64(), rttUs: rtt.toBase64()},
+      histograms: encodeHistograms({lateness, rtt, upLateness, relayHold}),
       loadHost,
       ...(notes.length ? {notes} : {}),
     };
@@ -250,13 +264,22 @@ async function collect(serve: ServeClient, runId: string, expected: number, time
  * Channels, bridges and relay ports of this run still present after it: the run's own
  * originated channels, the externalMedia channels and bridges serve recorded for it, and
  * serve's live calls of the run (each holds a port). Polled briefly since teardown is async.
+ * When no listing ever succeeded, the figures are unknown (null) with the reason (SPEC §6).
  */
-async function leakCheck(rest: AriRest, serve: ServeClient, runId: string, calls: LoadCall[], records: ServeCallRecord[]) {
+export async function leakCheck(
+  rest: Pick<AriRest, 'listChannels' | 'listBridges'>,
+  serve: Pick<ServeClient, 'liveCalls'>,
+  runId: string,
+  calls: ReadonlyArray<Pick<LoadCall, 'channelId'>>,
+  records: ReadonlyArray<Pick<ServeCallRecord, 'externalMediaChannelId' | 'bridgeId'>>,
+  timeoutMs = 5000,
+): Promise<{leaked: Leaked; error: string | null}> {
   const ownChannels = new Set<string>(calls.map((c) => c.channelId));
   for (const r of records) if (r.externalMediaChannelId) ownChannels.add(r.externalMediaChannelId);
   const ownBridges = new Set<string>(records.map((r) => r.bridgeId).filter((b): b is string => !!b));
-  let leaked = {channels: 0, bridges: 0, ports: 0};
-  const deadline = Date.now() + 5000;
+  let leaked: Leaked | null = null;
+  let error = '';
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       const [channels, bridges, live] = await Promise.all([rest.listChannels(), rest.listBridges(), serve.liveCalls()]);
@@ -265,18 +288,31 @@ async function leakCheck(rest: AriRest, serve: ServeClient, runId: string, calls
         bridges: bridges.filter((b) => ownBridges.has(b.id)).length,
         ports: live.filter((c) => c.runId === runId && c.port !== null).length,
       };
-    } catch {
+      error = '';
+    } catch (err) {
       // keep the last answer; a transient failure is retried until the deadline
+      error = errorMessage(err);
     }
-    if ((leaked.channels === 0 && leaked.bridges === 0 && leaked.ports === 0) || Date.now() > deadline) return leaked;
+    if (leaked !== null && leaked.channels === 0 && leaked.bridges === 0 && leaked.ports === 0) return {leaked, error: null};
+    if (Date.now() > deadline) {
+      if (leaked !== null) return {leaked, error: null};
+      return {leaked: {channels: null, bridges: null, ports: null}, error: `leak check failed: could not list channels, bridges or serve's calls (${error})`};
+    }
     await sleep(200);
   }
 }
 
-function toCallRecord(c: LoadCall, r: ServeCallRecord | undefined, runStart: Date): CallRecord {
+function toCallRecord(c: LoadCall, r: ServeCallRecord | undefined, runStart: Date, o: Pick<LoadOptions, 'durationMs' | 'format'>): CallRecord {
   if (r) {
     const {runId: _runId, ...rest} = r;
-    return {...rest, index: c.index, error: c.error ?? r.error};
+    // serve's own error first; then what only load can tell (ended before its hangup, media
+    // stopped, not the format asked); then load's own step errors (hangup failed)
+    const error =
+      r.error ??
+      callEndError(r, {durationMs: o.durationMs, hungUpAtMs: c.hungUpAtMs}) ??
+      formatMismatchError(o.format, r) ??
+      c.error;
+    return {...rest, index: c.index, error};
   }
   const at = new Date(c.originatedAtMs ?? runStart.getTime()).toISOString();
   return {

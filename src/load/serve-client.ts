@@ -6,17 +6,21 @@ import type {LiveCallView} from '../serve/call-lifecycle.js';
 export class ServeClient {
   constructor(readonly baseUrl: string, private readonly timeoutMs = 5000) {}
 
-  /** Throws ConnectError (exit 2) unless serve answers /health 200 (ARI connected). */
-  async checkHealthy(): Promise<void> {
+  /**
+   * Throws ConnectError (exit 2) unless serve answers /health 200 (ARI connected). Returns what
+   * serve says of itself: its externalMedia format (null from a serve that does not say).
+   */
+  async checkHealthy(): Promise<{format: string | null}> {
     let res: Response;
     try {
       res = await fetch(`${this.baseUrl}/health`, {signal: AbortSignal.timeout(this.timeoutMs)});
     } catch (err) {
       throw new ConnectError(`cannot reach serve at ${this.baseUrl}: ${describe(err)} (is \`rtpsla serve\` running? --serve-url)`);
     }
-    const body = (await res.json().catch(() => ({}))) as {ari?: string};
+    const body = (await res.json().catch(() => ({}))) as {ari?: string; format?: unknown};
     if (res.status === 503) throw new ConnectError(`serve at ${this.baseUrl} is up but not connected to ARI (${body.ari ?? 'disconnected'})`);
     if (res.status !== 200) throw new ConnectError(`serve at ${this.baseUrl} answered /health with ${res.status}`);
+    return {format: typeof body.format === 'string' ? body.format : null};
   }
 
   /** The run's records, or undefined when serve has none (yet). */

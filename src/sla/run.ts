@@ -7,6 +7,7 @@ import path from 'node:path';
 import {tryReadReportFile} from '../metrics/report.js';
 import {evaluateReport, type InvariantId, type SlaRow} from './evaluate.js';
 import {expandInputs, type InputProblem} from './inputs.js';
+import {legsNote} from './legs-note.js';
 import {defaultProfile, type SlaLevel, type SlaProfile} from './profile.js';
 
 export interface SlaReportResult {
@@ -21,7 +22,7 @@ export interface SlaReportResult {
   pass: boolean;
   rows: SlaRow[];
   failed: InvariantId[];
-  /** The report's own notes (load writes them: peak concurrency below count, steal, interruption). */
+  /** The report's own notes (load writes them: peak concurrency below count, steal, interruption), then the legs note. */
   notes: string[];
 }
 
@@ -39,6 +40,10 @@ export interface SlaOutcome {
 export interface SlaOptions {
   profile?: SlaProfile;
   level?: SlaLevel;
+}
+
+function withLegsNote(notes: string[], legs: string | null): string[] {
+  return legs === null ? notes : [...notes, legs];
 }
 
 function plural(n: number, word: string): string {
@@ -68,7 +73,7 @@ export function evaluateFiles(args: readonly string[], opts: SlaOptions = {}): S
       pass: v.pass,
       rows: v.rows,
       failed: v.failed,
-      notes: r.report.notes ?? [],
+      notes: withLegsNote(r.report.notes ?? [], legsNote(r.report)),
     });
   }
   const idCount = new Map<string, number>();
