@@ -104,6 +104,11 @@ export interface SimChannel {
   args: string[];
   inStasis: boolean;
   bridge: SimBridge | undefined;
+  /**
+   * An externalMedia channel still in a bridge that was deleted: Asterisk sends its
+   * ChannelLeftBridge (and the bridge's BridgeDestroyed) only once the channel is hung up.
+   */
+  dissolvedBridge: SimBridge | undefined;
   /** The other half of a Local pair. */
   peer: SimChannel | undefined;
   /** Local ;1 only: the ;2 half plays Milliwatt (audio into the bridge). */
@@ -124,6 +129,8 @@ export interface SimBridge {
   readonly channels: SimChannel[];
   readonly creationtime: string;
   readonly apps: Set<string>;
+  /** After a delete: members that have not left yet (BridgeDestroyed once it is 0). */
+  lingering: number;
 }
 
 export interface CoreOptions {
@@ -255,6 +262,7 @@ export class SimCore {
       args: [],
       inStasis: false,
       bridge: undefined,
+      dissolvedBridge: undefined,
       peer: undefined,
       toneOn: false,
       silentSource: init.silent ?? false,
@@ -613,6 +621,8 @@ export class SimCore {
   private planHangup(c: SimChannel, cause: number): () => void {
     const peer = c.kind === 'unicast' ? undefined : c.peer && !c.peer.destroyed ? c.peer : undefined;
     const snapshotBridge = c.bridge;
+    const dissolved = c.dissolvedBridge;
+    c.dissolvedBridge = undefined;
     const peerBridge = peer?.bridge;
     // detach at once so REST sees the channel gone
     const gone = [c, ...(peer ? [peer] : [])];
@@ -629,7 +639,8 @@ export class SimCore {
         this.destroyedEvent(peer, cause, {app_name: 'AppDial2', app_data: '(Outgoing Line)'});
       } else {
         this.emit(c, hangupRequest(c, this, 32, true));
-        this.leaveEvents(c, snapshotBridge);
+        if (dissolved) this.leaveDissolved(c, dissolved, true);
+        else this.leaveEvents(c, snapshotBridge);
         this.stasisEndEvents(c);
         if (peer) this.emit(peer, hangupRequest(peer, this, 16, undefined));
         this.destroyedEvent(c, cause, {app_name: 'AppDial2', app_data: '(Outgoing Line)'});
@@ -673,8 +684,28 @@ export class SimCore {
 
   private leaveEvents(c: SimChannel, b: SimBridge | undefined): void {
     if (!b) return;
-    this.varset(c, 'BRIDGEPEER', '');
+    this.clearBridgePeer(c);
     this.emit(c, {type: 'ChannelLeftBridge', timestamp: this.ts(), bridge: this.bridgeJson(b), channel: this.channelJson(c)});
+  }
+
+  /** BRIDGEPEER="" when it was set (Asterisk sends no ChannelVarset for an unchanged value). */
+  private clearBridgePeer(c: SimChannel): void {
+    if ((c.vars.get('BRIDGEPEER') ?? '') !== '') this.varset(c, 'BRIDGEPEER', '');
+  }
+
+  /**
+   * The late leave of a channel that stayed in a deleted bridge: ChannelLeftBridge, then
+   * BridgeDestroyed once the last such member has left (not on a restart: `destroyed` false).
+   */
+  private leaveDissolved(c: SimChannel, b: SimBridge, destroyed: boolean): void {
+    this.leaveEvents(c, b);
+    b.lingering--;
+    if (b.lingering === 0 && destroyed) this.bridgeDestroyedEvent(b);
+  }
+
+  private bridgeDestroyedEvent(b: SimBridge): void {
+    this.hub.emit({type: 'BridgeDestroyed', timestamp: this.ts(), bridge: this.bridgeJson(b)}, b.apps);
+    for (const app of b.apps) this.hub.apps.get(app)?.bridgeIds.delete(b.id);
   }
 
   private stasisEndEvents(c: SimChannel): void {
@@ -728,6 +759,7 @@ export class SimCore {
       channels: [],
       creationtime: asteriskTimestamp(),
       apps: new Set(),
+      lingering: 0,
     };
     this.bridges.set(id, b);
     this.counters.bridgesCreated++;
@@ -743,16 +775,22 @@ export class SimCore {
     for (const c of members) {
       c.bridge = undefined;
       if (c.media) this.o.media.setWanted(c.media, false);
+      // recorded (ari-serve-call-trace.jsonl): an externalMedia channel gets only BRIDGEPEER=""
+      // now; its ChannelLeftBridge and the BridgeDestroyed wait until it is hung up
+      if (c.kind === 'unicast') {
+        c.dissolvedBridge = b;
+        b.lingering++;
+      }
     }
     return {
       status: 204,
       after: () => {
         for (const c of members) {
-          this.varset(c, 'BRIDGEPEER', '');
-          this.emit(c, {type: 'ChannelLeftBridge', timestamp: this.ts(), bridge: this.bridgeJson(b), channel: this.channelJson(c)});
+          if (c.destroyed) continue;
+          if (c.kind === 'unicast') this.clearBridgePeer(c);
+          else this.leaveEvents(c, b);
         }
-        this.hub.emit({type: 'BridgeDestroyed', timestamp: this.ts(), bridge: this.bridgeJson(b)}, b.apps);
-        for (const app of b.apps) this.hub.apps.get(app)?.bridgeIds.delete(b.id);
+        if (b.lingering === 0) this.bridgeDestroyedEvent(b);
       },
     };
   }
@@ -780,7 +818,12 @@ export class SimCore {
     }
     const unique = list.filter((c, i) => list.indexOf(c) === i && c.bridge !== b);
     const leaving: Array<{c: SimChannel; from: SimBridge}> = [];
+    const dissolved: Array<{c: SimChannel; from: SimBridge}> = [];
     for (const c of unique) {
+      if (c.dissolvedBridge) {
+        dissolved.push({c, from: c.dissolvedBridge});
+        c.dissolvedBridge = undefined;
+      }
       if (c.bridge) {
         const from = c.bridge;
         from.channels.splice(from.channels.indexOf(c), 1);
@@ -802,23 +845,28 @@ export class SimCore {
     }
     const peers = this.peerValues(b);
     this.updateMedia(b);
-    return {
-      status: 204,
-      after: () => {
-        for (const {c, from} of leaving) {
-          this.varset(c, 'BRIDGEPEER', '');
-          this.emit(c, {type: 'ChannelLeftBridge', timestamp: this.ts(), bridge: this.bridgeJson(from), channel: this.channelJson(c)});
-        }
-        for (const {c, snapshot} of entered) {
-          if (c.destroyed) continue;
-          this.emit(c, {type: 'ChannelEnteredBridge', timestamp: this.ts(), bridge: snapshot, channel: this.channelJson(c)});
-        }
-        for (const [c, value] of peers) {
-          if (c.destroyed || c.bridge !== b || c.vars.get('BRIDGEPEER') === value) continue;
-          this.varset(c, 'BRIDGEPEER', value);
-        }
-      },
+    const events = (): void => {
+      for (const {c, from} of dissolved) this.leaveDissolved(c, from, true);
+      for (const {c, from} of leaving) {
+        this.varset(c, 'BRIDGEPEER', '');
+        this.emit(c, {type: 'ChannelLeftBridge', timestamp: this.ts(), bridge: this.bridgeJson(from), channel: this.channelJson(c)});
+      }
+      for (const {c, snapshot} of entered) {
+        if (c.destroyed) continue;
+        this.emit(c, {type: 'ChannelEnteredBridge', timestamp: this.ts(), bridge: snapshot, channel: this.channelJson(c)});
+      }
+      for (const [c, value] of peers) {
+        if (c.destroyed || c.bridge !== b || c.vars.get('BRIDGEPEER') === value) continue;
+        this.varset(c, 'BRIDGEPEER', value);
+      }
     };
+    // recorded (ari-serve-call-trace.jsonl): the add that pairs the bridge has its
+    // ChannelEnteredBridge and BRIDGEPEER events out before the 204; the first add's come after it
+    if (b.channels.length >= 2) {
+      events();
+      return {status: 204};
+    }
+    return {status: 204, after: events};
   }
 
   removeChannel(bridgeId: string, p: Params): OpResult {

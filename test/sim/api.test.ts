@@ -47,14 +47,21 @@ describe('sim ARI state and misc operations', () => {
     expect((await ari(sim.url, 'GET', '/applications/rtpsla')).status).toBe(200);
     expect((await ari(sim.url, 'GET', '/applications/nope')).status).toBe(404);
 
-    // destroying a bridge with channels in it: they leave, BridgeDestroyed follows
+    // destroying a bridge with channels in it: the Local channel leaves; the externalMedia
+    // channel only gets BRIDGEPEER="" until it is hung up (as recorded), then BridgeDestroyed
     rec.clear();
     expect((await ari(sim.url, 'DELETE', '/bridges/b-1')).status).toBe(204);
-    await rec.waitFor((e) => e.type === 'BridgeDestroyed');
-    expect(rec.types()).toEqual(['ChannelVarset', 'ChannelLeftBridge', 'ChannelVarset', 'ChannelLeftBridge', 'BridgeDestroyed']);
+    await rec.waitCount((e) => e.type === 'ChannelVarset', 2);
+    expect((await ari(sim.url, 'GET', '/bridges')).body).toEqual([]);
     expect((await ari(sim.url, 'DELETE', `/channels/${local.id}`)).status).toBe(204);
+    await rec.waitFor((e) => e.type === 'ChannelDestroyed' && byId(local.id)(e));
+    expect(rec.types()).not.toContain('BridgeDestroyed');
     expect((await ari(sim.url, 'DELETE', '/channels/em-1')).status).toBe(204);
     await rec.waitFor((e) => e.type === 'ChannelDestroyed' && byId('em-1')(e));
+    const types = rec.types();
+    expect(types.slice(0, 3)).toEqual(['ChannelVarset', 'ChannelLeftBridge', 'ChannelVarset']);
+    expect(types.filter((t) => t === 'ChannelLeftBridge')).toHaveLength(2);
+    expect(types.slice(types.indexOf('BridgeDestroyed') - 2, types.indexOf('BridgeDestroyed') + 2)).toEqual(['ChannelHangupRequest', 'ChannelLeftBridge', 'BridgeDestroyed', 'StasisEnd']);
     expect((await ari(sim.url, 'GET', '/channels')).body).toEqual([]);
     expect((await ari(sim.url, 'GET', '/bridges')).body).toEqual([]);
     expect(((await ari(sim.url, 'GET', '/applications')).body as Array<{channel_ids: string[]}>)[0].channel_ids).toEqual([]);
