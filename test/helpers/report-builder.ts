@@ -37,6 +37,11 @@ export interface BuildReportOptions {
   seed?: number;
   /** Largest lateness sample, µs (default 8000 = 8 ms, well inside 22 ms). */
   maxLatenessUs?: number;
+  /**
+   * SPEC §4 legs (additive v1 fields): per call `lateBy` as given (each call the same), upLateness
+   * and relayHold histograms, `tool.engine`. Absent: a report from before the legs.
+   */
+  legs?: {lateBy: {asterisk: number; relay: number; mediaServer: number}; engine?: 'native' | 'node'; maxRelayHoldUs?: number};
 }
 
 /** A complete, passing report at `count` calls. */
@@ -49,15 +54,27 @@ export function buildReport(opts: BuildReportOptions = {}): Report {
   const calls: CallRecord[] = [];
   const latenessHists: LatencyHistogram[] = [];
   const rttHists: LatencyHistogram[] = [];
+  const upHists: LatencyHistogram[] = [];
+  const holdHists: LatencyHistogram[] = [];
+  const legs = opts.legs;
   for (let i = 0; i < count; i++) {
     const lat = new LatencyHistogram();
     const rtt = new LatencyHistogram();
+    const up = new LatencyHistogram();
+    const hold = new LatencyHistogram();
     for (let k = 0; k < packets; k++) {
       lat.recordUs(Math.floor(rand() * maxLate));
       rtt.recordUs(200 + Math.floor(rand() * 1800));
+      if (legs) {
+        up.recordUs(Math.floor(rand() * maxLate * 0.5));
+        hold.recordUs(5 + Math.floor(rand() * ((legs.maxRelayHoldUs ?? 40) - 5)));
+      }
     }
     latenessHists.push(lat);
     rttHists.push(rtt);
+    upHists.push(up);
+    holdHists.push(hold);
+    const late = legs ? legs.lateBy.asterisk + legs.lateBy.relay + legs.lateBy.mediaServer : 0;
     calls.push({
       index: i,
       channelId: `rtpsla-load-${i}`,
@@ -75,13 +92,18 @@ export function buildReport(opts: BuildReportOptions = {}): Report {
       rttMs: rtt.percentilesMs(),
       jitterMs: 0.4,
       error: null,
+      ...(legs ? {late, upLatenessMs: up.percentilesMs(), relayHoldMs: hold.percentilesMs(), lateBy: {...legs.lateBy}, payloadType: 0, packetBytes: 172} : {}),
     });
   }
-  const merged = {lateness: mergeHistograms(latenessHists), rtt: mergeHistograms(rttHists)};
+  const merged = {
+    lateness: mergeHistograms(latenessHists),
+    rtt: mergeHistograms(rttHists),
+    ...(legs ? {upLateness: mergeHistograms(upHists), relayHold: mergeHistograms(holdHists)} : {}),
+  };
   return {
     schema: REPORT_SCHEMA_ID,
     runId: opts.runId ?? `run-${count}`,
-    tool: {name: 'rtpsla', version: '0.1.0'},
+    tool: {name: 'rtpsla', version: '0.1.0', ...(legs?.engine ? {engine: legs.engine} : {})},
     startedAt: new Date(start).toISOString(),
     endedAt: new Date(start + 40_000).toISOString(),
     target: {ariUrl: 'http://127.0.0.1:8088', app: 'rtpsla', asterisk: 'sim'},

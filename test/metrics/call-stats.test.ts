@@ -237,3 +237,17 @@ describe('CallMeter legs (SPEC §4): up_lateness + hold_up + rtt = lateness, eac
     expect(s.packetsUp).toBe(0);
   });
 });
+
+describe('CallMeter up gaps (media that stops while the call is up)', () => {
+  test('the longest silence between two up packets and when it began', () => {
+    const m = new CallMeter(8000);
+    expect(m.snapshot()).toMatchObject({upGapMaxUs: 0, upGapAtUs: 0});
+    // 20 ms pacing, then nothing from 1.0 s to 2.5 s, then pacing again
+    let t = 1_000_000;
+    for (let i = 0; i < 50; i++, t += 20_000) m.upFields(3, i, i * 160, 0, false, 172, t, t);
+    const lastBefore = t - 20_000;
+    t = lastBefore + 1_500_000;
+    for (let i = 50; i < 60; i++, t += 20_000) m.upFields(3, i, i * 160, 0, false, 172, t, t);
+    expect(m.snapshot()).toMatchObject({upGapMaxUs: 1_500_000, upGapAtUs: lastBefore});
+  });
+});

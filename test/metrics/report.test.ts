@@ -5,6 +5,7 @@ import {LatencyHistogram} from '../../src/metrics/histogram.js';
 import {
   REPORT_SCHEMA_ID,
   buildSummary,
+  encodeHistograms,
   formatPath,
   readReportFile,
   safeRatio,
@@ -260,5 +261,56 @@ describe('buildSummary', () => {
 
   test('a report built from buildSummary validates', () => {
     expect(validateReport(buildReport({count: 100})).ok).toBe(true);
+  });
+
+  test('legs (SPEC §4): lateBy summed over calls, run percentiles from the merged leg histograms, histograms encoded', () => {
+    const lat = new LatencyHistogram();
+    const rtt = new LatencyHistogram();
+    const up = new LatencyHistogram();
+    const hold = new LatencyHistogram();
+    for (let v = 1; v <= 1000; v++) up.recordUs(v * 30);
+    for (let v = 1; v <= 1000; v++) hold.recordUs(v % 50);
+    const calls = [
+      call(0, {late: 7, lateBy: {asterisk: 5, relay: 0, mediaServer: 2}}),
+      call(1, {late: 4, lateBy: {asterisk: 1, relay: 1, mediaServer: 2}}),
+      call(2, {error: 'addChannel: 422'}),
+    ];
+    const merged = {lateness: lat, rtt, upLateness: up, relayHold: hold};
+    const s = buildSummary(calls, merged, {peakConcurrent: 2, leaked: {channels: 0, bridges: 0, ports: 0}});
+    expect(s.lateBy).toEqual({asterisk: 6, relay: 1, mediaServer: 4});
+    expect(s.upLatenessMs).toEqual(up.percentilesMs());
+    expect(s.upLatenessMs!.max).toBe(30);
+    expect(s.relayHoldMs).toEqual(hold.percentilesMs());
+    const h = encodeHistograms(merged);
+    expect(LatencyHistogram.fromBase64(h.upLatenessUs!).count).toBe(1000);
+    expect(LatencyHistogram.fromBase64(h.relayHoldUs!).count).toBe(1000);
+  });
+
+  test('without legs (older producers) the summary and histograms carry none', () => {
+    const s = buildSummary([call(0, {})], {lateness: new LatencyHistogram(), rtt: new LatencyHistogram()}, {peakConcurrent: 1, leaked: {channels: 0, bridges: 0, ports: 0}});
+    expect(s).not.toHaveProperty('lateBy');
+    expect(s).not.toHaveProperty('upLatenessMs');
+    expect(encodeHistograms({lateness: new LatencyHistogram(), rtt: new LatencyHistogram()})).not.toHaveProperty('upLatenessUs');
+  });
+
+  test('a leak check that could not be made: null figures and the reason, and the report validates', () => {
+    const s = buildSummary([call(0, {})], {lateness: new LatencyHistogram(), rtt: new LatencyHistogram()}, {
+      peakConcurrent: 1,
+      leaked: {channels: null, bridges: null, ports: null},
+      leakCheckError: 'leak check failed: connect ECONNREFUSED',
+    });
+    expect(s.leaked).toEqual({channels: null, bridges: null, ports: null});
+    expect(s.leakCheckError).toBe('leak check failed: connect ECONNREFUSED');
+    expect(validateReport(modify(buildReport({count: 30}), (r) => (r.summary = {...s, peakConcurrent: 30}))).ok).toBe(true);
+  });
+
+  test('additive v1 fields validate, old reports without them stay valid, and wrong values are still rejected', () => {
+    const withLegs = buildReport({count: 30, legs: {lateBy: {asterisk: 1, relay: 0, mediaServer: 0}, engine: 'native'}});
+    expect(validateReport(JSON.parse(JSON.stringify(withLegs))).ok).toBe(true);
+    expect(withLegs.calls[0]).toMatchObject({payloadType: 0, packetBytes: 172, lateBy: {asterisk: 1, relay: 0, mediaServer: 0}});
+    expect(validateReport(JSON.parse(readFileSync(SPEC_EXAMPLE, 'utf8'))).ok).toBe(true);
+    expect(reasonOf(modify(withLegs, (r) => ((r.tool as Record<string, unknown>).engine = 'rust')))).toBe('tool.engine: expected "native" or "node", got "rust"');
+    expect(reasonOf(modify(withLegs, (r) => (r.summary.lateBy!.relay = -1)))).toBe('summary.lateBy.relay: -1 is below the minimum 0');
+    expect(reasonOf(modify(withLegs, (r) => ((r.summary.leaked as Record<string, unknown>).ports = 'unknown')))).toBe('summary.leaked.ports: expected number, got string');
   });
 });
