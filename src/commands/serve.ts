@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core';
 import {BaseCommand} from '../base-command.js';
-import {ariFlags, ariSettings, format, formatFlag, hostSetting, logLevel, logLevelFlag, numberSetting} from '../config/flags.js';
+import {ariFlags, ariSettings, engineFlag, format, formatFlag, hostSetting, logLevel, logLevelFlag, numberSetting} from '../config/flags.js';
+import {parseEngineChoice} from '../engine/engine-select.js';
 import {parsePort, parsePortRange} from '../config/parse.js';
 import {ConfigError} from '../errors.js';
 import {createLogger} from '../log/logger.js';
@@ -43,6 +44,7 @@ export default class Serve extends BaseCommand {
     'late-threshold-ms': Flags.string({description: 'A packet back later than this after its deadline misses it.', env: 'LATE_THRESHOLD_MS', default: String(DEFAULT_LATE_THRESHOLD_MS)}),
     'drain-ms': Flags.string({description: 'After a call ends, how long its relay still accepts echoed packets.', env: 'DRAIN_MS', default: '200'}),
     'reconcile-interval-sec': Flags.string({description: 'Seconds between zombie clean-ups (0 = only at start-up and after reconnects).', env: 'RECONCILE_INTERVAL_SEC', default: '30'}),
+    ...engineFlag,
     ...logLevelFlag,
   };
 
@@ -65,11 +67,12 @@ export default class Serve extends BaseCommand {
       lateThresholdMs: numberSetting(flags['late-threshold-ms'], '--late-threshold-ms/LATE_THRESHOLD_MS', 0.001, 10_000),
       drainMs: numberSetting(flags['drain-ms'], '--drain-ms/DRAIN_MS', 0, 60_000),
       reconcileIntervalSec: numberSetting(flags['reconcile-interval-sec'], '--reconcile-interval-sec/RECONCILE_INTERVAL_SEC', 0, 86_400),
+      engine: parseEngineChoice(flags.engine),
     };
     const logger = createLogger({level: logLevel(flags['log-level'])});
     const serve = await startServe({...options, logger});
     process.stdout.write(
-      `serve listening on http://${options.metricsHost}:${serve.httpPort} (app ${ari.app}, relay ${options.bindIp}:${portRange.low}-${portRange.high} → echo ${options.echoHost}:${echoPort})\n`,
+      `serve listening on http://${options.metricsHost}:${serve.httpPort} (app ${ari.app}, relay ${options.bindIp}:${portRange.low}-${portRange.high} → echo ${options.echoHost}:${echoPort}, engine ${serve.calls.engine})\n`,
     );
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
       process.once('SIGINT', () => resolve('SIGINT'));

@@ -67,3 +67,12 @@ export function hostSetting(text: string, setting: string): string {
   if (t === '' || /\s/.test(t)) throw new ConfigError(`${setting}: "${text}" is not a host address`);
   return t;
 }
+
+/** --engine / RTPSLA_ENGINE, shared by serve, echo and sim (validated by parseEngineChoice). */
+export const engineFlag = {
+  engine: Flags.string({
+    description: 'Media engine: auto (the native engine when it is built and starts, else node), native (required), or node.',
+    env: 'RTPSLA_ENGINE',
+    default: 'auto',
+  }),
+};

@@ -1,4 +1,6 @@
+import {lookup} from 'node:dns/promises';
 import {existsSync} from 'node:fs';
+import {isIP} from 'node:net';
 import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {ConfigError, errorMessage} from '../errors.js';
@@ -42,5 +44,15 @@ export async function selectEngine(choice: EngineChoice, binaryPath = engineBina
   } catch (err) {
     if (choice === 'native') throw new EngineUnavailableError(errorMessage(err));
     return {kind: 'node', native: null, fallbackReason: errorMessage(err)};
+  }
+}
+
+/** A numeric address for `host` (resolved once); ConfigError when it cannot be resolved. */
+export async function numericHost(host: string, setting = '--echo-host/ECHO_HOST'): Promise<string> {
+  if (isIP(host) !== 0) return host;
+  try {
+    return (await lookup(host)).address;
+  } catch (err) {
+    throw new ConfigError(`${setting}: cannot resolve "${host}": ${errorMessage(err)}`);
   }
 }

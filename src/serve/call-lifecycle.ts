@@ -7,7 +7,9 @@ import {errorMessage} from '../errors.js';
 import type {Logger} from '../log/logger.js';
 import type {CallStats} from '../metrics/call-stats.js';
 import {LatencyHistogram, ZERO_PERCENTILES_MS} from '../metrics/histogram.js';
+import type {EngineKind} from '../engine/engine-types.js';
 import {CallRelay, type UdpAddress} from '../relay/call-relay.js';
+import type {MeasuringRelay, RelayOpener} from '../relay/relay-types.js';
 import {PortPool, PortPoolExhaustedError} from '../relay/port-pool.js';
 import {clockRateFor} from '../rtp/packet.js';
 import {nowUs} from '../rtp/clock.js';
@@ -27,6 +29,10 @@ export interface CallLifecycleConfig {
   echo: UdpAddress;
   /** externalMedia format (ulaw, alaw, slin16, g722). */
   format: string;
+  /** Opens a call's relay in the engine in use (default: the pure-Node CallRelay). */
+  openRelay?: RelayOpener;
+  /** Which engine forwards and measures (default node). */
+  engine?: EngineKind;
   lateThresholdMs: number;
   /** How long a closing relay still accepts echoed packets (not counted as lost). */
   drainMs: number;
@@ -44,7 +50,7 @@ export class Call {
   readonly tStartUs = nowUs();
   setupMs: number | null = null;
   port: number | null = null;
-  relay: CallRelay | null = null;
+  relay: MeasuringRelay | null = null;
   error: string | null = null;
   emCreated = false;
   emInStasis = false;
@@ -164,6 +170,11 @@ export class CallLifecycle {
     return this.config.format;
   }
 
+  /** The engine that forwards and measures the calls' media. */
+  get engine(): EngineKind {
+    return this.config.engine ?? 'node';
+  }
+
   /** Route a Stasis event. Never throws. */
   onStasisStart(ev: StasisStartEvent): void {
     const ch = ev.channel;
@@ -211,7 +222,7 @@ export class CallLifecycle {
     try {
       await ari.answer(call.callerId);
       this.assertAlive(call);
-      let acquired: {port: number; value: CallRelay};
+      let acquired: {port: number; value: MeasuringRelay};
       const run = call.runId !== null ? this.runs.histogramsFor(call.runId) : null;
       const sinks = {
         lateness: run ? [this.globalLateness, run.lateness] : [this.globalLateness],
@@ -221,7 +232,7 @@ export class CallLifecycle {
       };
       try {
         acquired = await this.pool.acquire((port) =>
-          CallRelay.open({
+          (config.openRelay ?? openNodeRelay)({
             bindIp: config.bindIp,
             port,
             echo: config.echo,
@@ -493,3 +504,5 @@ function upGap(s: CallStats | null, tEndUs: number, tStartUs: number): {upGapMax
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
+
+const openNodeRelay: RelayOpener = (opts) => CallRelay.open(opts);

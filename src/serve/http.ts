@@ -73,7 +73,7 @@ function route(deps: ServeHttpDeps, req: IncomingMessage, res: ServerResponse): 
     }
     const run = deps.calls.runs.get(runId, active, url.searchParams.get('consume') === '1');
     if (!run) send(res, 404, {message: `no calls recorded for run ${runId}`});
-    else send(res, 200, run);
+    else send(res, 200, {...run, engine: deps.calls.engine});
     return;
   }
   send(res, 404, {message: `no such endpoint: ${path}`});

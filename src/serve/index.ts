@@ -5,6 +5,9 @@ import type {PortRange} from '../config/parse.js';
 import {ConfigError, errorMessage} from '../errors.js';
 import type {Logger} from '../log/logger.js';
 import {PortPool} from '../relay/port-pool.js';
+import {numericHost, selectEngine} from '../engine/engine-select.js';
+import type {EngineChoice} from '../engine/engine-types.js';
+import {relayOpener} from '../relay/relay-factory.js';
 import {clockRateFor} from '../rtp/packet.js';
 import {CallLifecycle} from './call-lifecycle.js';
 import {createServeHttp} from './http.js';
@@ -26,6 +29,8 @@ export interface ServeOptions {
   lateThresholdMs: number;
   drainMs: number;
   reconcileIntervalSec: number;
+  /** auto (default): the native engine when built and starting, else node; native: required; node. */
+  engine?: EngineChoice;
   logger: Logger;
 }
 
@@ -47,14 +52,24 @@ export async function startServe(o: ServeOptions): Promise<RunningServe> {
   const log = o.logger;
   const pool = new PortPool(o.portRange);
   const connection = new AriConnection({url: o.ariUrl, user: o.ariUser, pass: o.ariPass, app: o.app, logger: log});
+  const engine = await selectEngine(o.engine ?? 'auto');
+  if (engine.fallbackReason !== null) log.info('engine.fallback', {engine: 'node', reason: engine.fallbackReason});
+  engine.native?.on('error', (err: Error) => log.error('engine.exited', {error: err.message}));
+  // the native engine compares numeric addresses: a host name is resolved once, here
+  const echoAddress = engine.native ? await numericHost(o.echoHost).catch(async (err: unknown) => {
+    await engine.native?.close();
+    throw err;
+  }) : o.echoHost;
   const calls = new CallLifecycle(
     connection.rest,
     pool,
     {
       app: o.app,
       bindIp: o.bindIp,
-      echo: {address: o.echoHost, port: o.echoPort},
+      echo: {address: echoAddress, port: o.echoPort},
       format: o.format,
+      openRelay: relayOpener(engine.native),
+      engine: engine.kind,
       lateThresholdMs: o.lateThresholdMs,
       drainMs: o.drainMs,
       emStasisWaitMs: 2000,
@@ -76,7 +91,12 @@ export async function startServe(o: ServeOptions): Promise<RunningServe> {
     }
   }
 
-  await connection.connect();
+  try {
+    await connection.connect();
+  } catch (err) {
+    await engine.native?.close();
+    throw err;
+  }
   await reconcile('start-up');
 
   const eventLoop = monitorEventLoopDelay({resolution: 10});
@@ -90,6 +110,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServe> {
   }).catch(async (err) => {
     await calls.shutdown();
     await connection.close();
+    await engine.native?.close();
     throw err;
   });
   const httpPort = (http.address() as {port: number}).port;
@@ -137,6 +158,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServe> {
           http.close(() => r());
           http.closeAllConnections();
         });
+        await engine.native?.close();
       })();
       return closing;
     },

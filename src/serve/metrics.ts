@@ -1,10 +1,13 @@
 import type {IntervalHistogram} from 'node:perf_hooks';
 import type {LatencyHistogram} from '../metrics/histogram.js';
 import type {HistogramSample, MetricSample} from '../metrics/prometheus.js';
+import type {EngineKind} from '../engine/engine-types.js';
 import type {CallLifecycle, FinishedTotals} from './call-lifecycle.js';
 
 /** Media totals have the shape of FinishedTotals (finished calls plus the live ones). */
 export interface ServeMetricsSnapshot extends Omit<FinishedTotals, 'calls' | 'failed'> {
+  /** The engine that forwards and measures (native or node). */
+  engine: EngineKind;
   ariConnected: boolean;
   callsActive: number;
   callsStarted: number;
@@ -57,6 +60,7 @@ export function snapshotMetrics(calls: CallLifecycle, ariConnected: boolean, eve
     lateBy.mediaServer += m.lateByMediaServer;
   }
   return {
+    engine: calls.engine,
     ariConnected,
     callsActive: calls.calls.size,
     callsStarted: calls.callsStarted,
@@ -98,6 +102,7 @@ export function metricSamples(s: ServeMetricsSnapshot): MetricSample[] {
   const lateByHelp = 'Late packets by the leg that contributed most (asterisk: arrival from Asterisk; relay: its own hold; media_server: rtt)';
   const g = (name: string, help: string, value: number): MetricSample => ({name: `rtpsla_${name}`, help, type: 'gauge', value});
   return [
+    {name: 'rtpsla_engine_info', help: 'The media engine that forwards and measures (label engine: native or node)', type: 'gauge', value: 1, labels: {engine: s.engine}},
     g('ari_connected', '1 while the ARI events WebSocket is connected', s.ariConnected ? 1 : 0),
     g('calls_active', 'Calls being set up or measured', s.callsActive),
     c('calls_started_total', 'Calls that entered the Stasis app', s.callsStarted),

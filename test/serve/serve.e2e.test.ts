@@ -1,6 +1,7 @@
 import {createSocket} from 'node:dgram';
 import {CallRecordSchema} from '../../src/metrics/report.js';
 import {CliProcess, sleep} from '../helpers/cli.js';
+import {ensureEngineBuilt} from '../helpers/engine.js';
 import {rtpPacket} from '../helpers/rtp.js';
 import {ARI_PASS, getJson, liveCalls, runOf, simFault, simStats, startEchoProc, startServeProc, startSim, startStack, until, type Stack} from '../helpers/stack.js';
 
@@ -24,10 +25,12 @@ async function emptyAsterisk(stack: Stack): Promise<boolean> {
   return ok;
 }
 
-describe('serve end to end: sim → serve → echo (real processes)', () => {
+// Both engines forward and measure the same calls (the native one is built if missing).
+describe.each(['native', 'node'] as const)('serve end to end with the %s engine: sim → serve → echo (real processes)', (engine) => {
   let stack: Stack;
   beforeAll(async () => {
-    stack = await startStack();
+    if (engine === 'native') ensureEngineBuilt();
+    stack = await startStack({serveArgs: ['--engine', engine]});
   });
   afterAll(async () => {
     await stack?.stop();
@@ -48,6 +51,7 @@ describe('serve end to end: sim → serve → echo (real processes)', () => {
     expect(rec.rttMs.p50).toBeGreaterThan(0);
     expect(rec.setupMs).toBeGreaterThan(0);
     expect(CallRecordSchema.safeParse(rec).success).toBe(true);
+    expect((run as {engine?: string}).engine).toBe(engine);
     // the sim counted what it sent on that externalMedia channel and what came back to it
     const stats = await simStats(stack.simUrl);
     const ch = (stats.channels ?? []).find((c) => c.id === rec.externalMediaChannelId);
@@ -155,14 +159,19 @@ describe('serve end to end: sim → serve → echo (real processes)', () => {
     expect(text).toMatch(/^# TYPE rtpsla_calls_started_total counter$/m);
     expect(text).toMatch(/^rtpsla_rtt_seconds_bucket\{le="\+Inf"\} \d+$/m);
     expect(text).toMatch(/^rtpsla_ari_connected 1$/m);
+    expect(text).toContain(`rtpsla_engine_info{engine="${engine}"} 1`);
+    const json = await getJson<{engine: string}>(`${stack.serveUrl}/metrics`);
+    expect(json.body.engine).toBe(engine);
   });
 });
 
 describe('serve port pool, reconciliation and shutdown (real processes)', () => {
   test('2 relay ports, 3 simultaneous calls: the third is rejected cleanly; a port held by another process is skipped', async () => {
+    ensureEngineBuilt();
     const blocker = createSocket('udp4');
     await new Promise<void>((r) => blocker.bind(31000, '127.0.0.1', () => r()));
-    const stack = await startStack({serveArgs: ['--port-range', '31000-31002']});
+    // the native engine reports the held port as EADDRINUSE and the pool skips it
+    const stack = await startStack({serveArgs: ['--port-range', '31000-31002', '--engine', 'native']});
     try {
       await Promise.all([0, 1].map((i) => originate(stack, 'pool', i)));
       await until(async () => (await liveCalls(stack.serveUrl)).filter((c) => c.state === 'up').length === 2, 5000);
@@ -241,6 +250,7 @@ describe('serve port pool, reconciliation and shutdown (real processes)', () => 
     [['--port-range', '50000-40000'], /--port-range.*inverted/],
     [['--port-range', 'lots'], /--port-range.*not a port range/],
     [['--ari-url', '127.0.0.1:8088'], /--ari-url.*scheme/],
+    [['--engine', 'rust'], /--engine\/RTPSLA_ENGINE: "rust" is not one of auto, native, node/],
   ])('bad configuration %p is rejected before anything starts (exit 2)', async (args, re) => {
     const p = new CliProcess(['serve', ...args], {ARI_USER: 'u', ARI_PASS: 'p'});
     const r = await p.exited();
