@@ -56,6 +56,18 @@ describe('load against sim + serve + echo (real processes)', () => {
     }
     expect(report.summary.peakConcurrent).toBe(30);
     expect(report.summary.leaked).toEqual({channels: 0, bridges: 0, ports: 0});
+    // the format actually measured, and the legs (SPEC §4) per call and per run
+    expect(report.params.format).toBe('ulaw');
+    expect(['native', 'node']).toContain(report.tool.engine);
+    for (const c of report.calls) {
+      expect(c).toMatchObject({payloadType: 0, packetBytes: 172});
+      expect(c.lateBy.asterisk + c.lateBy.relay + c.lateBy.mediaServer).toBe(c.late);
+      expect(c.relayHoldMs.max).toBeGreaterThan(0);
+    }
+    const lateBy = report.summary.lateBy;
+    expect(lateBy.asterisk + lateBy.relay + lateBy.mediaServer).toBe(report.summary.late);
+    expect(report.summary.upLatenessMs.max).toBeGreaterThanOrEqual(report.summary.upLatenessMs.p50);
+    expect(report.histograms.relayHoldUs).toEqual(expect.any(String));
     const sla = await runCli(['sla', '--json', path.join(out, 'l30.json')]);
     expectFunctionalSlaPass(JSON.parse(sla.stdout) as SlaJson, sla.code);
   });
@@ -83,6 +95,56 @@ describe('load against sim + serve + echo (real processes)', () => {
     const sla = await runCli(['sla', '--level', 'nominal', file]);
     expect(sla.code).toBe(1);
     expect(sla.stdout).toMatch(/callsFailed/);
+  });
+
+  test('--format slin16 against serve at ulaw → one clear line, exit 2, no report, nothing originated', async () => {
+    const r = await runCli(loadArgs(['--count', '2', '--duration-ms', '1000', '--format', 'slin16', '--run-id', 'fmt']), {env: env(), timeoutMs: 30_000});
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr.trim()).toBe("rtpsla load: --format slin16 does not match serve's format ulaw: run load with --format ulaw or start serve with --format slin16");
+    expect(readdirSync(out)).toEqual([]);
+    expect((await stack.ari.listChannels()).filter((c) => c.id.startsWith('fmt-'))).toEqual([]);
+  });
+
+  test('media that stops mid-hold fails the calls with the reason; sla exits 1 naming callsFailed', async () => {
+    const p = new CliProcess(loadArgs(['--count', '2', '--duration-ms', '4000', '--delay-between-ms', '50', '--run-id', 'mstop']), env());
+    try {
+      await until(async () => (await stack.ari.listChannels()).filter((c) => c.id.startsWith('mstop-')).length >= 2, 10_000);
+      await sleep(800);
+      await simFault(stack.simUrl, {stopMedia: true});
+      expect((await p.exited()).code).toBe(0);
+    } finally {
+      await simFault(stack.simUrl, {stopMedia: false});
+    }
+    const file = path.join(out, 'mstop.json');
+    const report = readReportFile(file);
+    expect(report.summary.callsFailed).toBe(2);
+    for (const c of report.calls) expect(c.error).toMatch(/^media stopped after \d+\.\d s of 4\.0 s \(no packet from Asterisk for \d+\.\d s\)$/);
+    const sla = await runCli(['sla', '--level', 'nominal', '--json', file]);
+    expect(sla.code).toBe(1);
+    expect((JSON.parse(sla.stdout) as SlaJson).reports[0].failed).toContain('callsFailed');
+  });
+
+  test('the leak check cannot list bridges at the end → leaks unknown with the reason, sla fails them', async () => {
+    await simFault(stack.simUrl, {fail: {operation: 'listBridges', status: 500}});
+    try {
+      const r = await runCli(loadArgs(['--count', '2', '--duration-ms', '1000', '--delay-between-ms', '50', '--run-id', 'noleak']), {env: env(), timeoutMs: 60_000});
+      expect(r.code).toBe(0);
+    } finally {
+      await simFault(stack.simUrl, {clear: true});
+    }
+    const file = path.join(out, 'noleak.json');
+    const report = readReportFile(file);
+    expect(report.summary.leaked).toEqual({channels: null, bridges: null, ports: null});
+    expect(report.summary.leakCheckError).toMatch(/^leak check failed: could not list channels, bridges or serve's calls \(.*500/);
+    const sla = await runCli(['sla', '--level', 'nominal', '--json', file]);
+    expect(sla.code).toBe(1);
+    const rows = (JSON.parse(sla.stdout) as {reports: Array<{rows: Array<{invariant: string; pass: boolean; measuredText: string}>}>}).reports[0].rows;
+    for (const id of ['leakedChannels', 'leakedBridges', 'leakedPorts']) {
+      const row = rows.find((x) => x.invariant === id)!;
+      expect(row.pass).toBe(false);
+      expect(row.measuredText).toBe(`unknown: ${report.summary.leakCheckError}`);
+    }
   });
 
   test('Ctrl-C halfway → partial report written and marked, no channel left in the sim', async () => {
