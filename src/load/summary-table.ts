@@ -2,7 +2,7 @@ import Table from 'cli-table3';
 import type {Report} from '../metrics/report.js';
 
 /**
- * The end-of-run summary (calls, packets, loss, late, lateness and rtt percentiles) as a table,
+ * The end-of-run summary (calls, packets, loss, late, lateness, rtt and the other legs' percentiles) as a table,
  * then the report's notes (unless `notes: false`: the pipeline prints `sla`'s table right after,
  * which repeats them).
  */
@@ -21,6 +21,9 @@ export function renderSummaryTable(report: Report, reportPath: string, opts: {no
     ['late (ratio), max consecutive', `${s.late} (${pct(s.lateRatio)}), ${s.maxConsecutiveLate}`],
     ['lateness ms p50 / p99 / max', ms(s.latenessMs)],
     ['rtt ms p50 / p99 / max', ms(s.rttMs)],
+    ...(s.upLatenessMs ? [['arrival from Asterisk ms p50 / p99 / max', ms(s.upLatenessMs)]] : []),
+    ...(s.relayHoldMs ? [[`relay hold ms p50 / p99 / max (${report.tool.engine ?? 'node'})`, ms(s.relayHoldMs)]] : []),
+    ...(s.lateBy ? [['late by asterisk / media server / relay', `${s.lateBy.asterisk} / ${s.lateBy.mediaServer} / ${s.lateBy.relay}`]] : []),
     [
       'leaked channels / bridges / ports',
       s.leaked.channels === null || s.leaked.bridges === null || s.leaked.ports === null

@@ -23,6 +23,20 @@ describe('load summary table', () => {
     expect(renderSummaryTable(report, 'reports/x.json')).toContain('note: peak concurrency was 3 of 6 calls');
   });
 
+  test('the legs: arrival from Asterisk, the relay hold with its engine, late packets by leg; unknown leaks with the reason', () => {
+    const report = modify(buildReport({legs: {lateBy: {asterisk: 3, relay: 0, mediaServer: 1}, engine: 'native'}}), (r) => {
+      r.summary.leaked = {channels: null, bridges: null, ports: null};
+      r.summary.leakCheckError = 'leak check failed: connect ECONNREFUSED';
+    });
+    const text = renderSummaryTable(report, 'r.json');
+    const s = report.summary;
+    expect(text).toContain(`arrival from Asterisk ms p50 / p99 / max │ ${s.upLatenessMs!.p50.toFixed(2)} / ${s.upLatenessMs!.p99.toFixed(2)} / ${s.upLatenessMs!.max.toFixed(2)}`);
+    expect(text).toMatch(/relay hold ms p50 \/ p99 \/ max \(native\)\s*│ 0\.0\d \/ 0\.0\d \/ 0\.0\d/);
+    expect(text).toMatch(/late by asterisk \/ media server \/ relay\s*│ 90 \/ 30 \/ 0/);
+    expect(text).toMatch(/leaked channels \/ bridges \/ ports\s*│ unknown \(leak check failed: connect ECONNREFUSED\)/);
+    expect(renderSummaryTable(buildReport(), 'r.json')).not.toContain('relay hold');
+  });
+
   test('a report without them has neither row', () => {
     const text = renderSummaryTable(buildReport(), 'reports/y.json');
     expect(text).not.toContain('CPU steal');

@@ -55,7 +55,13 @@ describe('serve /metrics exposes the legs', () => {
   });
 
   test('JSON: the same legs as percentiles and histograms', () => {
-    const j = metricsJson(snapshot()) as Record<string, any>;
+    type P = {max: number};
+    const j = metricsJson(snapshot()) as {
+      lateBy: unknown;
+      upLatenessMs: P;
+      relayHoldMs: P;
+      histograms: {relayHoldUs: string; upLatenessUs: string};
+    };
     expect(j.lateBy).toEqual({asterisk: 2, relay: 0, mediaServer: 1});
     expect(j.upLatenessMs.max).toBe(29);
     expect(j.relayHoldMs.max).toBe(40);
