@@ -154,6 +154,8 @@ export interface CoreCounters {
   bridgesDestroyed: number;
   addChannel422: number;
   stasisStartBeforeResponse: number;
+  /** Restart faults (`core stop now`) so far. */
+  restarts: number;
 }
 
 export class SimCore {
@@ -161,7 +163,7 @@ export class SimCore {
   readonly bridges = new Map<string, SimBridge>();
   readonly counters: CoreCounters = {
     originated: 0, externalMediaCreated: 0, channelsDestroyed: 0, bridgesCreated: 0, bridgesDestroyed: 0,
-    addChannel422: 0, stasisStartBeforeResponse: 0,
+    addChannel422: 0, stasisStartBeforeResponse: 0, restarts: 0,
   };
   readonly startedMs = Date.now();
   private readonly epoch = Math.floor(this.startedMs / 1000);
@@ -964,6 +966,66 @@ export class SimCore {
       else throw new AriError(400, "Only string values in the 'variables' object allowed");
     }
     return out;
+  }
+
+  /**
+   * `core stop now` (fault switch `restart`): every channel is hung up with its events, as
+   * recorded (ari-events-core-stop-now.jsonl): ChannelHangupRequest cause 4 to every channel
+   * (;2 halves, externalMedia, ;1 halves), then per bridge: cause 16 to each ;2 half, BRIDGEPEER=""
+   * and ChannelLeftBridge for each member, StasisEnd/STASISSTATUS/ChannelDestroyed(16) for the
+   * externalMedia channel, then the ;1 half (its ;2 destroyed with cause 0). No BridgeDestroyed.
+   * Afterwards nothing is left: no channels, no bridges.
+   */
+  restart(): void {
+    this.counters.restarts++;
+    const all = [...this.channels.values()];
+    const byKind = (k: ChanKind): SimChannel[] => all.filter((c) => c.kind === k);
+    for (const c of [...byKind('local2'), ...byKind('unicast'), ...byKind('local1')]) this.emit(c, hangupRequest(c, this, 4, true));
+    const done = new Set<SimChannel>();
+    const livePeer = (c: SimChannel): SimChannel | undefined => (c.kind === 'local1' && c.peer && !c.peer.destroyed ? c.peer : undefined);
+    const finish = (c: SimChannel): void => {
+      if (done.has(c)) return;
+      done.add(c);
+      this.stasisEndEvents(c);
+      const peer = livePeer(c);
+      if (peer && !done.has(peer)) {
+        done.add(peer);
+        this.emit(peer, hangupRequest(peer, this, 16, undefined));
+        this.destroyedEvent(c, 16, {app_name: 'AppDial2', app_data: '(Outgoing Line)'});
+        this.destroyedEvent(peer, 0, {app_name: '', app_data: ''});
+      } else this.destroyedEvent(c, 16, {app_name: 'AppDial2', app_data: '(Outgoing Line)'});
+    };
+    for (const b of this.bridges.values()) {
+      const members = [...b.channels];
+      for (const c of members) {
+        const peer = livePeer(c);
+        if (peer) this.emit(peer, hangupRequest(peer, this, 16, true));
+      }
+      for (const c of members) {
+        b.channels.splice(b.channels.indexOf(c), 1);
+        c.bridge = undefined;
+        this.leaveEvents(c, b);
+      }
+      for (const c of members) if (c.kind === 'unicast') finish(c);
+      for (const c of members) finish(c);
+    }
+    for (const c of all) {
+      if (done.has(c)) continue;
+      if (c.dissolvedBridge) {
+        this.leaveDissolved(c, c.dissolvedBridge, false);
+        c.dissolvedBridge = undefined;
+      }
+      const peer = livePeer(c);
+      if (peer && !done.has(peer)) this.emit(peer, hangupRequest(peer, this, 16, true));
+      if (c.kind !== 'local2') finish(c);
+    }
+    for (const c of all) if (!done.has(c)) finish(c);
+    for (const c of all) {
+      this.markGone(c);
+      this.forgetApp(c);
+    }
+    for (const b of this.bridges.values()) for (const app of b.apps) this.hub.apps.get(app)?.bridgeIds.delete(b.id);
+    this.bridges.clear();
   }
 
   /** Hangs up everything (sim shutdown), without events. */

@@ -99,6 +99,18 @@ export class EventHub {
     return n;
   }
 
+  /** True when no event waits in the delay queue or in a WebSocket's send buffer. */
+  get flushed(): boolean {
+    if (this.queueHead < this.queue.length) return false;
+    for (const s of this.sessions) if (s.ws.bufferedAmount > 0) return false;
+    return true;
+  }
+
+  /** After a restart: forget the apps no session listens to (Asterisk comes back with none). */
+  forgetIdleApps(): void {
+    for (const [name, a] of this.apps) if (a.session === undefined) this.apps.delete(name);
+  }
+
   closeAll(): void {
     for (const s of [...this.sessions]) {
       s.ws.close(1001, 'shutting down');

@@ -1,7 +1,7 @@
 /**
  * Fault switches for tests (`POST /_sim/faults`, `--fail` etc.): make an ARI operation answer
  * a given status (once, N times or until cleared), slow an operation down, delay every event,
- * hold all media, drop the events WebSockets.
+ * hold all media, drop the events WebSockets, restart like `core stop now`.
  */
 import {KNOWN_OPERATION_NAMES, opNames, type ApiOp} from './api.js';
 
@@ -21,6 +21,17 @@ export interface DelayRule {
   count?: number;
 }
 
+/**
+ * `core stop now`: every channel hung up with its events (no BridgeDestroyed), the events
+ * WebSockets closed without a close frame (1006), ARI down for `downtimeMs`, then back empty.
+ */
+export interface RestartRule {
+  /** How long ARI stays down after the WebSockets closed (default 2000 ms). */
+  downtimeMs?: number;
+  /** While down: `refuse` TCP connections, as a stopped Asterisk does (default), or answer `503`. */
+  whileDown?: 'refuse' | '503';
+}
+
 /** Body of `POST /_sim/faults` (every field optional; `clear` is applied first). */
 export interface FaultRequest {
   clear?: boolean;
@@ -29,6 +40,16 @@ export interface FaultRequest {
   delay?: DelayRule | DelayRule[];
   eventDelayMs?: number;
   stopMedia?: boolean;
+  /** `true` = `{}` (defaults). */
+  restart?: boolean | RestartRule;
+}
+
+/** ARI is down after a restart fault (until `upAt`, once the WebSockets are closed). */
+export interface DownState {
+  whileDown: 'refuse' | '503';
+  downtimeMs: number;
+  /** When ARI answers again (ISO time); null until the WebSockets have been closed. */
+  upAt: string | null;
 }
 
 export interface FaultState {
@@ -36,7 +57,13 @@ export interface FaultState {
   delay: DelayRule[];
   eventDelayMs: number;
   stopMedia: boolean;
+  /** Set while a restart fault keeps ARI down. */
+  down: DownState | null;
+  /** Restart faults so far. */
+  restarts: number;
 }
+
+export const DEFAULT_RESTART_DOWNTIME_MS = 2000;
 
 export class FaultError extends Error {}
 
@@ -61,9 +88,19 @@ export class Faults {
   delay: DelayRule[] = [];
   eventDelayMs = 0;
   stopMedia = false;
+  /** Kept by the sim while a restart keeps ARI down (`clear` does not end a restart). */
+  down: DownState | null = null;
+  restarts = 0;
 
   state(): FaultState {
-    return {fail: this.fail.map((r) => ({...r})), delay: this.delay.map((r) => ({...r})), eventDelayMs: this.eventDelayMs, stopMedia: this.stopMedia};
+    return {
+      fail: this.fail.map((r) => ({...r})),
+      delay: this.delay.map((r) => ({...r})),
+      eventDelayMs: this.eventDelayMs,
+      stopMedia: this.stopMedia,
+      down: this.down === null ? null : {...this.down},
+      restarts: this.restarts,
+    };
   }
 
   clear(): void {
@@ -76,7 +113,7 @@ export class Faults {
   /** Validates and applies `req` (all or nothing). Throws FaultError with a readable reason. */
   apply(req: FaultRequest): void {
     if (typeof req !== 'object' || req === null || Array.isArray(req)) throw new FaultError('body must be a JSON object');
-    const known = new Set(['clear', 'dropWebSocket', 'fail', 'delay', 'eventDelayMs', 'stopMedia']);
+    const known = new Set(['clear', 'dropWebSocket', 'fail', 'delay', 'eventDelayMs', 'stopMedia', 'restart']);
     for (const k of Object.keys(req)) if (!known.has(k)) throw new FaultError(`unknown fault "${k}" (known: ${[...known].join(', ')})`);
     const fails = req.fail === undefined ? [] : (Array.isArray(req.fail) ? req.fail : [req.fail]).map(checkFail);
     const delays = req.delay === undefined ? [] : (Array.isArray(req.delay) ? req.delay : [req.delay]).map(checkDelay);
@@ -84,6 +121,10 @@ export class Faults {
       throw new FaultError('eventDelayMs must be a number of ms in 0-600000');
     if (req.stopMedia !== undefined && typeof req.stopMedia !== 'boolean') throw new FaultError('stopMedia must be true or false');
     if (req.dropWebSocket !== undefined && typeof req.dropWebSocket !== 'boolean') throw new FaultError('dropWebSocket must be true or false');
+    if (req.restart !== undefined) {
+      checkRestart(req.restart);
+      if (this.down !== null && req.restart !== false) throw new FaultError('restart: ARI is already down from an earlier restart');
+    }
     if (req.clear === true) this.clear();
     // a new rule for an operation replaces the old one
     for (const f of fails) this.fail = [...this.fail.filter((r) => r.operation !== f.operation), f];
@@ -147,6 +188,21 @@ function checkDelay(r: unknown): DelayRule {
   if (typeof o.delayMs !== 'number' || o.delayMs < 0 || o.delayMs > 600_000) throw new FaultError('delay.delayMs must be a number of ms in 0-600000');
   const count = checkCount(o.count);
   return {operation, delayMs: o.delayMs, ...(count !== undefined ? {count} : {})};
+}
+
+/** The restart rule with its defaults, or a FaultError. `false` = no restart. */
+export function checkRestart(r: unknown): Required<RestartRule> | undefined {
+  if (r === false) return undefined;
+  if (r === true) return {downtimeMs: DEFAULT_RESTART_DOWNTIME_MS, whileDown: 'refuse'};
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) throw new FaultError('restart must be true or {downtimeMs?, whileDown?: "refuse"|"503"}');
+  const o = r as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (k !== 'downtimeMs' && k !== 'whileDown') throw new FaultError(`restart: unknown field "${k}" (known: downtimeMs, whileDown)`);
+  const downtimeMs = o.downtimeMs ?? DEFAULT_RESTART_DOWNTIME_MS;
+  if (typeof downtimeMs !== 'number' || !Number.isFinite(downtimeMs) || downtimeMs < 0 || downtimeMs > 600_000)
+    throw new FaultError('restart.downtimeMs must be a number of ms in 0-600000');
+  const whileDown = o.whileDown ?? 'refuse';
+  if (whileDown !== 'refuse' && whileDown !== '503') throw new FaultError('restart.whileDown must be "refuse" or "503"');
+  return {downtimeMs, whileDown};
 }
 
 /** Parses a `--fail` flag value: `OPERATION=STATUS[:COUNT]`. */

@@ -28,6 +28,8 @@ export interface HttpDeps {
   stats(): unknown;
   /** Applies a fault request (media/event side effects); returns the new state + what was done. */
   applyFaults(req: FaultRequest): unknown;
+  /** True while a restart fault keeps ARI down: REST answers 503, WebSocket upgrades are refused. */
+  isDown(): boolean;
 }
 
 export function createSimHttpServer(d: HttpDeps): Server {
@@ -43,6 +45,7 @@ export function createSimHttpServer(d: HttpDeps): Server {
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined);
     const url = parseUrl(req.url);
+    if (d.isDown()) return rejectUpgrade(socket, 503, {message: 'Service Unavailable'});
     if (url.pathname !== '/ari/events') return rejectUpgrade(socket, 404, {message: 'Resource not found'});
     if (!authorized(d, req, url)) return rejectUpgrade(socket, 401, {message: 'Authentication required'}, true);
     const route = matchRoute('GET', '/events');
@@ -56,7 +59,10 @@ export function createSimHttpServer(d: HttpDeps): Server {
       d.hub.addSession({ws, apps, subscribeAll, remote: `${req.socket.remoteAddress}:${req.socket.remotePort}`});
     });
   });
-  server.on('close', () => wss.close());
+  // a restart fault closes the listener for a while: the WebSocket server stays usable
+  server.on('close', () => {
+    if (!d.isDown()) wss.close();
+  });
   return server;
 }
 
@@ -91,7 +97,7 @@ function authorized(d: HttpDeps, req: IncomingMessage, url: URL): boolean {
 
 function rejectUpgrade(socket: Duplex, status: number, body: object, challenge = false): void {
   const text = JSON.stringify(body);
-  const reason = {400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found'}[status] ?? 'Error';
+  const reason = {400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 503: 'Service Unavailable'}[status] ?? 'Error';
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nServer: ${SERVER_HEADER}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n` +
       (challenge ? `WWW-Authenticate: Basic realm="${REALM}"\r\n` : '') +
@@ -192,6 +198,11 @@ async function handle(d: HttpDeps, req: IncomingMessage, res: ServerResponse): P
   if (!isAri && !isControl) {
     res.writeHead(404, {Server: SERVER_HEADER, 'Content-Type': 'text/plain'});
     res.end('Not Found\n');
+    return;
+  }
+  if (isAri && d.isDown()) {
+    req.resume();
+    send(res, 503, {message: 'Service Unavailable'}, undefined, {Connection: 'close'});
     return;
   }
   if (!authorized(d, req, url)) {

@@ -11,13 +11,13 @@ import {parsePortRange, type PortRange} from '../config/parse.js';
 import {nullLogger, type Logger} from '../log/logger.js';
 import {SimCore, type CoreCounters, type RaceModel} from './core.js';
 import {EventHub} from './events.js';
-import {Faults, type FailRule, type FaultRequest, type FaultState} from './faults.js';
+import {checkRestart, Faults, type FailRule, type FaultRequest, type FaultState, type RestartRule} from './faults.js';
 import {createSimHttpServer} from './http.js';
 import {MediaEngine, percentilesUs, type MediaChannelStats, type MediaTotals, type PercentilesUs} from './media.js';
 import {randomSeed, SimRng} from './rng.js';
 import {asteriskTimestamp} from './time.js';
 
-export {parseFailFlag, type FailRule, type DelayRule, type FaultRequest, type FaultState} from './faults.js';
+export {parseFailFlag, DEFAULT_RESTART_DOWNTIME_MS, type FailRule, type DelayRule, type FaultRequest, type FaultState, type RestartRule, type DownState} from './faults.js';
 export type {MediaChannelStats, PercentilesUs} from './media.js';
 export {DEFAULT_RACE, type RaceModel} from './core.js';
 
@@ -26,6 +26,8 @@ export const SIM_VERSION = '22.10.1-rtpsla-sim';
 /** Marker in `build.options` (and in SIM_VERSION): how clients tell the sim from a real Asterisk. */
 export const SIM_MARKER = SIM_INFO_MARKER;
 export const SIM_ASTERISK_ID = '02:73:69:6d:00:01';
+/** A restart closes the events WebSockets this long after its last event (recorded: 15 ms). */
+export const RESTART_CLOSE_AFTER_MS = 15;
 
 export const SIM_DEFAULTS = {
   host: '127.0.0.1',
@@ -56,7 +58,7 @@ export interface SimOptions {
   seed?: number;
   race?: RaceModel;
   logger?: Logger;
-  /** Initial faults (same as POST /_sim/faults). */
+  /** Initial faults (same as POST /_sim/faults; `restart` is not a start-up fault). */
   faults?: FaultRequest;
 }
 
@@ -113,8 +115,66 @@ export async function startSim(options: SimOptions = {}): Promise<SimHandle> {
     hub, media, rng, log, answerDelayMs, rtpRange, asteriskId: SIM_ASTERISK_ID, race: options.race,
     rtpAddress: options.rtpAddress ?? (host === '::' || host === 'localhost' ? '127.0.0.1' : host),
   });
-  const startedAt = asteriskTimestamp(core.startedMs);
+  let startedAt = asteriskTimestamp(core.startedMs);
   let url = '';
+  let realPort = 0;
+  let closed = false;
+  let restartTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * Fault switch `restart` (`core stop now`): hang everything up with its events now, close the
+   * events WebSockets without a close frame (1006) RESTART_CLOSE_AFTER_MS after the last event
+   * has left, keep ARI down for `downtimeMs` (connections refused, or 503), then answer again
+   * with nothing left.
+   */
+  const restart = (rule: Required<RestartRule>): void => {
+    faults.down = {whileDown: rule.whileDown, downtimeMs: rule.downtimeMs, upAt: null};
+    faults.restarts++;
+    log.warn('sim.fault.restart', {channels: core.channels.size, bridges: core.bridges.size, downtimeMs: rule.downtimeMs, whileDown: rule.whileDown});
+    core.restart();
+    const beganMs = Date.now();
+    const closeSockets = (): void => {
+      restartTimer = undefined;
+      if (closed) return;
+      // the hang-up events go out first, however many there are (a stuck client gets 2 s)
+      if (!hub.flushed && Date.now() - beganMs < 2000) {
+        restartTimer = setTimeout(closeSockets, 5);
+        return;
+      }
+      const dropped = hub.dropAll();
+      if (rule.whileDown === 'refuse') {
+        server.close();
+        server.closeAllConnections();
+      }
+      if (faults.down) faults.down.upAt = asteriskTimestamp(Date.now() + rule.downtimeMs);
+      log.info('sim.fault.restart.down', {droppedWebSockets: dropped, downtimeMs: rule.downtimeMs});
+      restartTimer = setTimeout(comeBack, rule.downtimeMs);
+    };
+    const comeBack = (): void => {
+      restartTimer = undefined;
+      if (closed) return;
+      hub.forgetIdleApps();
+      startedAt = asteriskTimestamp();
+      if (rule.whileDown === '503') {
+        faults.down = null;
+        log.info('sim.fault.restart.up', {});
+        return;
+      }
+      const onError = (): void => {
+        server.off('listening', onListening);
+        restartTimer = setTimeout(comeBack, 100); // the port is briefly someone else's: try again
+      };
+      const onListening = (): void => {
+        server.off('error', onError);
+        faults.down = null;
+        log.info('sim.fault.restart.up', {});
+      };
+      server.once('error', onError);
+      server.once('listening', onListening);
+      server.listen(realPort, host);
+    };
+    restartTimer = setTimeout(closeSockets, RESTART_CLOSE_AFTER_MS);
+  };
 
   const applyFaults = (req: FaultRequest): FaultState & {droppedWebSockets?: number} => {
     faults.apply(req);
@@ -129,6 +189,8 @@ export async function startSim(options: SimOptions = {}): Promise<SimHandle> {
       log.info('sim.fault.dropWebSocket', {dropped: droppedWebSockets});
     }
     if (req.clear || faults.fail.length > 0 || faults.delay.length > 0 || faults.eventDelayMs > 0) log.info('sim.fault.set', {faults: faults.state()});
+    const rule = checkRestart(req.restart ?? false);
+    if (rule) restart(rule);
     return {...faults.state(), ...(droppedWebSockets !== undefined ? {droppedWebSockets} : {})};
   };
 
@@ -158,9 +220,10 @@ export async function startSim(options: SimOptions = {}): Promise<SimHandle> {
     };
   };
 
+  if (options.faults?.restart) throw new ConfigError('restart is not a start-up fault: POST it to /_sim/faults');
   if (options.faults) applyFaults(options.faults);
 
-  const server = createSimHttpServer({core, hub, faults, log, user, pass, asteriskInfo, stats, applyFaults});
+  const server = createSimHttpServer({core, hub, faults, log, user, pass, asteriskInfo, stats, applyFaults, isDown: () => faults.down !== null});
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       reject(err.code === 'EADDRINUSE' ? new ConfigError(`--port: ${host}:${port} is already in use`) : err.code === 'EADDRNOTAVAIL' ? new ConfigError(`--host: cannot bind ${host}`) : err);
@@ -171,13 +234,15 @@ export async function startSim(options: SimOptions = {}): Promise<SimHandle> {
       resolve();
     });
   });
-  const realPort = (server.address() as AddressInfo).port;
+  realPort = (server.address() as AddressInfo).port;
   url = `http://${host.includes(':') ? `[${host}]` : host}:${realPort}`;
   log.info('sim.listening', {url, seed, rtpRange: `${rtpRange.low}-${rtpRange.high}`, answerDelayMs});
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      closed = true;
+      if (restartTimer) clearTimeout(restartTimer);
       hub.closeAll();
       await core.close();
       await media.close();
