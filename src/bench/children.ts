@@ -1,6 +1,7 @@
 /**
- * The processes of one benchmark phase: `rtpsla sim`, `rtpsla echo` and (relay path) `rtpsla
- * serve`, real child processes on 127.0.0.1, fresh per phase so every counter starts at zero.
+ * The processes of one benchmark phase: `rtpsla sim`, `rtpsla echo` and (rtpsla relay paths)
+ * `rtpsla serve`, real child processes on 127.0.0.1, fresh per phase so every counter starts at
+ * zero; RTPSLA_ENGINE picks each one's media engine.
  */
 import {fileURLToPath} from 'node:url';
 import {RtpslaChild} from '../demo/children.js';
@@ -36,6 +37,13 @@ export class ChildRegistry {
     return c;
   }
 
+  /** A program other than rtpsla (the rtpengine daemon). */
+  spawnExecutable(name: string, executable: string, args: string[]): RtpslaChild {
+    const c = new RtpslaChild(name, args, {}, executable);
+    this.live.add(c);
+    return c;
+  }
+
   /** SIGTERM (SIGKILL after the grace period) and wait for each to exit. */
   async stop(children: Array<RtpslaChild | null | undefined>): Promise<void> {
     await Promise.allSettled(
@@ -59,8 +67,17 @@ export class ChildRegistry {
   }
 }
 
+/** RTPSLA_ENGINE values (serve, echo and sim read it). */
+export type EngineName = 'native' | 'node';
+
 export interface StartOptions {
   withServe: boolean;
+  /** RTPSLA_ENGINE of sim and echo (default: inherited). */
+  simEchoEngine?: EngineName;
+  /** RTPSLA_ENGINE of serve (default: inherited). */
+  serveEngine?: EngineName;
+  /** echo logs its final counters (info) when stopped, for its pacing error. */
+  echoFinalStats?: boolean;
   creds: BenchCredentials;
   simRtpRange: string;
   relayPortRange: string;
@@ -72,9 +89,14 @@ export interface StartOptions {
 const READY_MS = 20_000;
 
 export async function startPhaseProcesses(reg: ChildRegistry, o: StartOptions): Promise<PhaseProcesses> {
+  const engineEnv = (e: EngineName | undefined) => (e ? {RTPSLA_ENGINE: e} : {});
   const env = {ARI_USER: o.creds.user, ARI_PASS: o.creds.pass, NODE_OPTIONS: ''};
-  const sim = reg.spawn('sim', ['sim', '--port', '0', '--rtp-range', o.simRtpRange, '--log-level', 'warn'], env);
-  const echo = reg.spawn('echo', ['echo', '--port', '0', '--stats-interval-sec', '0', '--log-level', 'warn'], {NODE_OPTIONS: ''});
+  const sim = reg.spawn('sim', ['sim', '--port', '0', '--rtp-range', o.simRtpRange, '--log-level', 'warn'], {...env, ...engineEnv(o.simEchoEngine)});
+  const echo = reg.spawn(
+    'echo',
+    ['echo', '--port', '0', '--stats-interval-sec', '0', '--log-level', o.echoFinalStats ? 'info' : 'warn'],
+    {NODE_OPTIONS: '', ...engineEnv(o.simEchoEngine)},
+  );
   const [simM, echoM] = await Promise.all([
     sim.ready(/listening on (http:\/\/[\d.]+:\d+)/, READY_MS),
     echo.ready(/echo listening on [\d.]+:(\d+)/, READY_MS),
@@ -91,6 +113,7 @@ export async function startPhaseProcesses(reg: ChildRegistry, o: StartOptions): 
       {
         ARI_URL: simUrl,
         ...env,
+        ...engineEnv(o.serveEngine),
         ...(o.serveCpuProfDir ? {NODE_OPTIONS: `--import=${PROFILE_PRELOAD}`, BENCH_CPU_PROF_DIR: o.serveCpuProfDir} : {}),
       },
     );

@@ -1,5 +1,6 @@
 /**
  * The direct path (baseline, no relay): the benchmark is itself a minimal Stasis app on the sim.
+ * With a `route` (the rtpengine path) the externalMedia target is a relay the bench sets up per call.
  * For each Local caller entering the app: answer, mixing bridge, add the caller, externalMedia
  * straight to the echo, wait for its own StasisStart, add it. After the hold: take the
  * externalMedia channel out of the bridge (the sim stops sending), let in-flight packets come back
@@ -21,6 +22,19 @@ export interface TrafficHooks {
   onFirstHangup?: () => void;
 }
 
+/**
+ * A relay between the sim's externalMedia and echo that is set up per call by the bench (the
+ * rtpengine path). Without one, externalMedia sends straight to echo.
+ */
+export interface MediaRoute {
+  /** Before externalMedia: where the sim sends this call's media. */
+  open(callId: string): Promise<{host: string; port: number}>;
+  /** After externalMedia: the sim's own address/port for this call (UNICASTRTP_LOCAL_*). */
+  connect(callId: string, sim: {address: string; port: number}): Promise<void>;
+  /** After hangup. */
+  close(callId: string): Promise<void>;
+}
+
 export interface DirectOptions extends TrafficHooks {
   ariUrl: string;
   user: string;
@@ -35,6 +49,7 @@ export interface DirectOptions extends TrafficHooks {
   runId: string;
   drainMs?: number;
   signal?: AbortSignal;
+  route?: MediaRoute;
 }
 
 export interface DirectResult {
@@ -56,6 +71,7 @@ interface DirectCall {
   setupStartMs: number;
   setupMs: number | null;
   setup: Promise<void> | null;
+  routeOpen: boolean;
 }
 
 export async function runDirect(o: DirectOptions): Promise<DirectResult> {
@@ -79,15 +95,22 @@ export async function runDirect(o: DirectOptions): Promise<DirectResult> {
         if (emStarted.has(call.emId)) return resolve();
         emWaiters.set(call.emId, resolve);
       });
-      await rest.externalMedia({
+      let externalHost = `${o.echoHost}:${o.echoPort}`;
+      if (o.route) {
+        const target = await o.route.open(call.callerId);
+        call.routeOpen = true;
+        externalHost = `${target.host}:${target.port}`;
+      }
+      const em = await rest.externalMedia({
         channelId: call.emId,
         app: BENCH_APP,
-        externalHost: `${o.echoHost}:${o.echoPort}`,
+        externalHost,
         format: o.format,
         encapsulation: 'rtp',
         transport: 'udp',
         direction: 'both',
       });
+      await o.route?.connect(call.callerId, {address: em.localAddress, port: em.localPort});
       await Promise.race([started, sleep(5000)]);
       emWaiters.delete(call.emId);
       await addChannelWhenInStasis(rest, bridge.id, [call.emId], {attempts: 12});
@@ -110,6 +133,11 @@ export async function runDirect(o: DirectOptions): Promise<DirectResult> {
     call.setup = setUp(call);
   });
 
+  const closeRoute = async (call: DirectCall): Promise<void> => {
+    if (!o.route || !call.routeOpen) return;
+    call.routeOpen = false;
+    await o.route.close(call.callerId).catch(() => undefined);
+  };
   const teardown = async (call: DirectCall): Promise<void> => {
     if (call.bridgeId && call.setUp) {
       await rest.removeChannel(call.bridgeId, [call.emId]).catch(() => undefined);
@@ -117,6 +145,7 @@ export async function runDirect(o: DirectOptions): Promise<DirectResult> {
     }
     await Promise.allSettled([rest.hangup(call.callerId), rest.hangup(call.emId)]);
     if (call.bridgeId) await rest.destroyBridge(call.bridgeId).catch(() => undefined);
+    await closeRoute(call);
   };
 
   const holds: Promise<void>[] = [];
@@ -129,7 +158,7 @@ export async function runDirect(o: DirectOptions): Promise<DirectResult> {
       const callerId = `${o.runId}-${i}`;
       const call: DirectCall = {
         index: i, callerId, emId: `${callerId}-em`, bridgeId: null, originated: false, setUp: false, error: null,
-        setupStartMs: Date.now(), setupMs: null, setup: null,
+        setupStartMs: Date.now(), setupMs: null, setup: null, routeOpen: false,
       };
       calls.set(callerId, call);
       holds.push((async () => {
@@ -154,7 +183,7 @@ export async function runDirect(o: DirectOptions): Promise<DirectResult> {
   } finally {
     stop.dispose();
     // nothing this phase created stays up
-    await Promise.allSettled([...calls.values()].map((c) => Promise.allSettled([rest.hangup(c.callerId), rest.hangup(c.emId)])));
+    await Promise.allSettled([...calls.values()].map((c) => Promise.allSettled([rest.hangup(c.callerId), rest.hangup(c.emId), closeRoute(c)])));
     await conn.close();
   }
   const all = [...calls.values()];

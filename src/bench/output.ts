@@ -1,24 +1,29 @@
-/** Rendering of a benchmark result: the vega-lite SVG chart and the cli-table3 console table. */
+/**
+ * Rendering of a benchmark result: the chart's vega-lite spec (data inline, always written), its
+ * SVG (vega and vega-lite are loaded only here, on demand) and the cli-table3 console table.
+ */
 import Table from 'cli-table3';
-import * as vega from 'vega';
-import * as vl from 'vega-lite';
-import type {BenchResult, PathResult} from './types.js';
+import type {TopLevelSpec} from 'vega-lite';
+import {PATH_NAMES, type BenchResult, type NResult, type PathName, type PathResult} from './types.js';
 
-/** Round trip (as the sim measures it) p50/p99/p99.9 against N, both paths, log-log axes. */
-export async function renderChartSvg(r: BenchResult): Promise<string> {
+const PATH_COLOURS: Record<PathName, string> = {direct: '#4c78a8', native: '#54a24b', node: '#e45756', rtpengine: '#b279a2'};
+
+/** Round trip (as the sim measures it) p50/p99/p99.9 against N, every path, log-log axes. */
+export function chartSpec(r: BenchResult): TopLevelSpec {
   const rows: Array<{calls: number; path: string; percentile: string; ms: number}> = [];
   for (const n of r.results) {
-    for (const p of [n.direct, n.relay]) {
+    for (const name of PATH_NAMES) {
+      const p = n[name];
       if (!p || p.roundTripMs.count === 0) continue;
-      rows.push({calls: n.calls, path: p.path, percentile: 'p50', ms: p.roundTripMs.p50});
-      rows.push({calls: n.calls, path: p.path, percentile: 'p99', ms: p.roundTripMs.p99});
-      rows.push({calls: n.calls, path: p.path, percentile: 'p99.9', ms: p.roundTripMs.p999});
+      rows.push({calls: n.calls, path: name, percentile: 'p50', ms: p.roundTripMs.p50});
+      rows.push({calls: n.calls, path: name, percentile: 'p99', ms: p.roundTripMs.p99});
+      rows.push({calls: n.calls, path: name, percentile: 'p99.9', ms: p.roundTripMs.p999});
     }
   }
-  const spec: vl.TopLevelSpec = {
+  return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
-      text: 'rtpsla: RTP round trip (sim → [serve relay] → echo → sim) vs concurrent calls',
+      text: 'rtpsla: RTP round trip (sim → [relay] → echo → sim) vs concurrent calls',
       subtitle: `${r.machine.cpus}× ${r.machine.cpuModel}, Node ${r.machine.node}, ${r.startedAt.slice(0, 10)}, ${r.params.durationMs / 1000} s per phase`,
     },
     width: 640,
@@ -29,61 +34,88 @@ export async function renderChartSvg(r: BenchResult): Promise<string> {
     encoding: {
       x: {field: 'calls', type: 'quantitative', title: 'concurrent calls (N)', scale: {type: 'log'}, axis: {values: r.results.map((n) => n.calls)}},
       y: {field: 'ms', type: 'quantitative', title: 'round trip (ms, log)', scale: {type: 'log'}},
-      color: {field: 'path', type: 'nominal', title: 'path', scale: {domain: ['direct', 'relay'], range: ['#4c78a8', '#e45756']}},
+      color: {field: 'path', type: 'nominal', title: 'path', scale: {domain: [...PATH_NAMES], range: PATH_NAMES.map((p) => PATH_COLOURS[p])}},
       strokeDash: {field: 'percentile', type: 'nominal', title: 'percentile', sort: ['p50', 'p99', 'p99.9']},
       shape: {field: 'percentile', type: 'nominal', sort: ['p50', 'p99', 'p99.9']},
       tooltip: [{field: 'calls'}, {field: 'path'}, {field: 'percentile'}, {field: 'ms'}],
     },
   };
-  const compiled = vl.compile(spec).spec;
-  const view = new vega.View(vega.parse(compiled), {renderer: 'none'});
+}
+
+/** The spec as SVG; vega and vega-lite are imported here only (rejects when they are not installed). */
+export async function renderChartSvg(spec: TopLevelSpec): Promise<string> {
+  const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')]);
+  const view = new vega.View(vega.parse(vl.compile(spec).spec), {renderer: 'none'});
   const svg = await view.toSVG();
   view.finalize();
   return svg;
 }
 
 const f = (v: number | null | undefined, d = 2): string => (v === null || v === undefined || Number.isNaN(v) ? '–' : v.toFixed(d));
+const signed = (v: number, d = 2): string => (v >= 0 ? '+' : '') + v.toFixed(d);
 const pct = (v: number | null | undefined): string => (v === null || v === undefined ? '–' : `${(v * 100).toFixed(3)}%`);
 const mb = (v: number | undefined): string => (v ? (v / 1048576).toFixed(0) : '–');
 
+function relayCpu(p: PathResult): string {
+  const c = p.window.cpuPercent;
+  if (p.path === 'rtpengine') return f(c.rtpengine, 0);
+  if (c.serve === undefined) return '–';
+  return c.engine !== undefined ? `${c.serve.toFixed(0)} (${c.engine.toFixed(0)})` : c.serve.toFixed(0);
+}
+
+function usPerPacket(p: PathResult): string {
+  if (p.relayCpuUsPerPacket === null) return '–';
+  return p.engineCpuUsPerPacket !== null ? `${f(p.relayCpuUsPerPacket, 1)} (${f(p.engineCpuUsPerPacket, 1)})` : f(p.relayCpuUsPerPacket, 1);
+}
+
+function pathLabel(p: PathResult): string {
+  if (p.path === 'direct' || p.path === 'rtpengine') return p.path;
+  // the engine serve says it forwarded with, when it differs from the one asked for
+  return p.engines.relay && p.engines.relay !== p.path ? `${p.path} (serve: ${p.engines.relay})` : p.path;
+}
+
 export function renderTable(r: BenchResult): string {
   const t = new Table({
-    head: ['N', 'path', 'RT p50', 'RT p99', 'RT p99.9', 'RT max', 'relay lat p99', 'late', 'loss', 'max consec', 'CPU sim/echo/serve/bench %', 'µs/pkt', 'serve RSS MB', 'ELD p99 ms', 'UDP rcvbuf/in err', 'steal ms', 'SLA'],
+    head: [
+      'N', 'path', 'RT p50', 'RT p99', 'RT p99.9', 'RT max', 'adds p50/p99/p99.9/max', 'relay lat p99', 'late', 'loss', 'max consec',
+      'CPU % sim/echo/bench', 'relay CPU % (engine)', 'relay µs/pkt (engine)', 'relay RSS MB', 'ELD p99 ms', 'UDP rcvbuf/in err', 'steal ms', 'SLA',
+    ],
     style: {head: [], border: []},
   });
-  const line = (n: number, p: PathResult | null, ratio?: string) => {
+  const line = (n: NResult, p: PathResult | null) => {
     if (!p) return;
     const c = p.window.cpuPercent;
+    const over = p.path === 'direct' ? null : n.overDirect[p.path];
     t.push([
-      String(n),
-      p.path + (ratio ? `\n${ratio}` : ''),
+      String(n.calls),
+      pathLabel(p),
       f(p.roundTripMs.p50),
       f(p.roundTripMs.p99),
       f(p.roundTripMs.p999),
       f(p.roundTripMs.max),
+      over ? [over.addsMs.p50, over.addsMs.p99, over.addsMs.p999, over.addsMs.max].map((v) => signed(v)).join('/') : '–',
       p.relay ? f(p.relay.latenessMs.p99) : '–',
       pct(p.lateRatio),
       pct(p.lossRatio),
       p.maxConsecutiveMisses === null ? '–' : String(p.maxConsecutiveMisses),
-      [c.sim, c.echo, c.serve, c.harness].map((v) => (v === undefined ? '–' : v.toFixed(0))).join('/'),
-      f(p.relayCpuUsPerPacket, 1),
-      mb(p.window.rssPeakBytes.serve),
+      [c.sim, c.echo, c.harness].map((v) => (v === undefined ? '–' : v.toFixed(0))).join('/'),
+      relayCpu(p),
+      usPerPacket(p),
+      mb(p.window.rssPeakBytes.serve ?? p.window.rssPeakBytes.rtpengine),
       p.serve?.eventLoopDelayMs ? f(p.serve.eventLoopDelayMs.p99) : '–',
       `${p.window.udp.rcvbufErrors}/${p.window.udp.inErrors}`,
       String(p.window.hostSteal.phaseMs),
       p.relay ? (p.relay.sla.pass ? 'PASS' : `FAIL ${p.relay.sla.failed.join(',')}`) : '',
     ]);
   };
-  for (const n of r.results) {
-    line(n.calls, n.direct);
-    const ratio = n.ratios ? `×${f(n.ratios.p50)}/${f(n.ratios.p99)}/${f(n.ratios.p999)}` : undefined;
-    line(n.calls, n.relay, ratio);
-  }
+  for (const n of r.results) for (const name of PATH_NAMES) line(n, n[name]);
   const lines = [
     t.toString(),
-    'RT = round trip measured by the sim, ms; relay row: relay/direct ratio of RT p50/p99/p99.9; steal = CPU time the hypervisor took from this VM during the phase (all CPUs).',
+    'RT = round trip measured by the sim, ms; adds = relay − direct of RT p50/p99/p99.9/max, ms; relay = serve with its engine child (the native engine alone in',
+    'parentheses) or the rtpengine daemon; steal = CPU time the hypervisor took from this VM during the phase (all CPUs).',
   ];
-  lines.push(`Largest SLA-clean N (relay path): ${r.largestSlaCleanCalls ?? 'none'}`);
+  for (const s of r.skipped) lines.push(`skipped: ${s.path}: ${s.reason}`);
+  lines.push(`Largest SLA-clean N: native ${r.largestSlaCleanCalls.native ?? 'none'}, node ${r.largestSlaCleanCalls.node ?? 'none'}`);
   for (const [k, v] of Object.entries(r.targets)) lines.push(`target ${k}: ${v.met === null ? 'not measured' : v.met ? 'MET' : 'NOT MET'} (${v.detail})`);
   return lines.join('\n');
 }

@@ -72,3 +72,42 @@ export function udpDelta(a: UdpCounters, b: UdpCounters): UdpCounters {
     sndbufErrors: b.sndbufErrors - a.sndbufErrors,
   };
 }
+
+/** Direct children of `pid` (from every thread's `children` list); [] when it is gone. */
+export function childPids(pid: number): number[] {
+  const out: number[] = [];
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/)) if (c) out.push(Number(c));
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+  } catch {
+    return out;
+  }
+  return out;
+}
+
+/** `pid` and all its descendants. */
+export function processTree(pid: number): number[] {
+  const all: number[] = [];
+  const todo = [pid];
+  while (todo.length > 0) {
+    const p = todo.pop()!;
+    if (all.includes(p)) continue;
+    all.push(p);
+    todo.push(...childPids(p));
+  }
+  return all;
+}
+
+/** The process name (`comm`, at most 15 characters); '' when it is gone. */
+export function processName(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}

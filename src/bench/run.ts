@@ -1,7 +1,9 @@
 /**
- * `rtpsla bench`: for each N, the direct path (sim → echo, the benchmark as Stasis app) and the
- * relay path (sim → serve → echo, driven by `load`), each with fresh child processes, measured
- * over the steady window; then the result JSON, an SVG chart and a console table.
+ * `rtpsla bench`: for each N, the direct path (sim → echo, the benchmark as Stasis app), the
+ * rtpsla relay with the native engine and with the node engine (sim → serve → echo, driven by
+ * `load`), and rtpengine in userspace (sim → rtpengine → echo, set up per call over ng), each with
+ * fresh child processes, measured over the steady window; then the result JSON, the chart's spec
+ * (and SVG when vega is installed) and a console table.
  */
 import type {SimStats} from '../sim/index.js';
 import {randomBytes} from 'node:crypto';
@@ -14,16 +16,24 @@ import {evaluateReport} from '../sla/evaluate.js';
 import {LEVELS, buildProfile, defaultProfile, type SlaLevel, type SlaProfile} from '../sla/profile.js';
 import type {Report} from '../metrics/report.js';
 import {errorMessage} from '../errors.js';
-import {ChildRegistry, pidOf, startPhaseProcesses, type BenchCredentials, type PhaseProcesses} from './children.js';
+import {parsePortRange} from '../config/parse.js';
+import {ChildRegistry, pidOf, startPhaseProcesses, type BenchCredentials, type EngineName, type PhaseProcesses} from './children.js';
 import {runDirect} from './direct.js';
 import {clockTicksPerSec} from '../metrics/host.js';
 import {NODE_FLAGS, hasNodeFlags} from '../runtime/gc.js';
 import {fdCount, rssBytes} from './proc.js';
 import {PhaseWindow, round, type WindowResult} from './window.js';
-import {BENCH_SCHEMA_ID, type BenchResult, type NResult, type PathResult, type PercentilesMsN, type TargetCheck} from './types.js';
-import {renderChartSvg, renderTable} from './output.js';
+import {
+  BENCH_SCHEMA_ID, PATH_NAMES, RELAY_PATH_NAMES, type BenchResult, type NResult, type OverDirect, type PathName, type PathResult, type PercentilesMsN,
+  type TargetCheck,
+} from './types.js';
+import {chartSpec, renderChartSvg, renderTable} from './output.js';
+import {planPaths, parseEchoPacing} from './paths.js';
+import {relayedPackets, rtpengineVersion, startRtpengine, type RunningRtpengine} from './rtpengine/daemon.js';
+import {NG_FLAGS, RtpengineRoute} from './rtpengine/route.js';
 
 export const DEFAULT_CALLS = [30, 100, 150, 300, 600, 1000];
+export const DEFAULT_RTPENGINE_PORT_RANGE = '20000-29999';
 
 export interface BenchOptions {
   calls: number[];
@@ -36,8 +46,12 @@ export interface BenchOptions {
   outDir: string;
   simRtpRange: string;
   relayPortRange: string;
-  /** `paths` to run (default both). */
-  paths?: Array<'direct' | 'relay'>;
+  /** rtpengine's media ports (4 a call). */
+  rtpenginePortRange?: string;
+  /** Paths to run (default all); those that cannot run here are skipped with a note. */
+  paths?: PathName[];
+  /** Render the SVG chart (vega, loaded only then); the chart's spec is written either way. */
+  chartSvg?: boolean;
   serveCpuProfDir?: string;
   signal?: AbortSignal;
   log?: (line: string) => void;
@@ -46,7 +60,8 @@ export interface BenchOptions {
 export interface BenchOutput {
   result: BenchResult;
   jsonPath: string;
-  svgPath: string;
+  chartSpecPath: string;
+  svgPath: string | null;
   table: string;
 }
 
@@ -57,6 +72,8 @@ interface ServeMetricsBody {
   portsHeld: number;
   rssBytes: number;
   eventLoopDelayMs: {p50: number; p99: number; max: number} | null;
+  /** Which media engine serve forwards with (`native` / `node`); absent on a serve without engines. */
+  engine?: string;
 }
 
 /** `20261122-041455`: UTC, sortable, a file name. */
@@ -130,36 +147,55 @@ interface PhaseCtx {
   creds: BenchCredentials;
   o: BenchOptions;
   runStamp: string;
+  simEchoEngine: EngineName;
+  rtpengine: string | null;
+  rtpenginePorts: {min: number; max: number};
   log: (line: string) => void;
+  notes: string[];
+  /** The command line of the first rtpengine daemon of the run. */
+  rtpengineArgs?: string[];
 }
 
-async function runPhase(ctx: PhaseCtx, n: number, pathName: 'direct' | 'relay'): Promise<PathResult> {
+const perPacket = (cpuUs: number | undefined, packets: number | null) => (cpuUs !== undefined && packets && packets > 0 ? round(cpuUs / packets, 2) : null);
+
+async function runPhase(ctx: PhaseCtx, n: number, pathName: PathName): Promise<PathResult> {
   const {reg, creds, o, log} = ctx;
+  const rtpsla = pathName === 'native' || pathName === 'node';
   let procs: PhaseProcesses | null = null;
+  let daemon: RunningRtpengine | null = null;
   let window: PhaseWindow | null = null;
   try {
     procs = await startPhaseProcesses(reg, {
-      withServe: pathName === 'relay',
+      withServe: rtpsla,
+      simEchoEngine: ctx.simEchoEngine,
+      serveEngine: rtpsla ? pathName : undefined,
+      echoFinalStats: true,
       creds,
       simRtpRange: o.simRtpRange,
       relayPortRange: o.relayPortRange,
       format: o.format,
-      serveCpuProfDir: pathName === 'relay' && o.serveCpuProfDir ? path.join(o.serveCpuProfDir, `serve-N${n}`) : undefined,
+      serveCpuProfDir: rtpsla && o.serveCpuProfDir ? path.join(o.serveCpuProfDir, `serve-${pathName}-N${n}`) : undefined,
     });
     const p = procs;
-    const w = new PhaseWindow({sim: pidOf(p.sim), echo: pidOf(p.echo), serve: pidOf(p.serve), harness: process.pid});
+    if (pathName === 'rtpengine') {
+      daemon = await startRtpengine(reg, ctx.rtpengine!, ctx.rtpenginePorts);
+      ctx.rtpengineArgs ??= daemon.args;
+    }
+    const d = daemon;
+    const w = new PhaseWindow({sim: pidOf(p.sim), echo: pidOf(p.echo), serve: pidOf(p.serve), rtpengine: d?.pid ?? null, harness: process.pid});
     window = w;
     let metricsAtStart: Promise<ServeMetricsBody | null> = Promise.resolve(null);
     let metricsAtEnd: Promise<ServeMetricsBody | null> = Promise.resolve(null);
-    if (p.serveUrl) {
-      const url = p.serveUrl;
-      w.onStart = () => {
-        metricsAtStart = serveMetrics(url);
-      };
-    }
+    let relayedAtStart: Promise<number | null> = Promise.resolve(null);
+    let relayedAtEnd: Promise<number | null> = Promise.resolve(null);
+    w.onStart = () => {
+      if (p.serveUrl) metricsAtStart = serveMetrics(p.serveUrl);
+      if (d) relayedAtStart = relayedPackets(d.ng);
+    };
     const onFirstHangup = () => {
       w.firstHangup();
       if (p.serveUrl) metricsAtEnd = serveMetrics(p.serveUrl);
+      if (d) relayedAtEnd = relayedPackets(d.ng);
     };
     const runId = `bench-${ctx.runStamp}-${pathName}-n${n}-${randomBytes(2).toString('hex')}`;
     log(`bench: N=${n} ${pathName}: ${n} calls, ${o.durationMs} ms each, ${o.delayBetweenMs} ms apart`);
@@ -167,11 +203,12 @@ async function runPhase(ctx: PhaseCtx, n: number, pathName: 'direct' | 'relay'):
     let direct: Awaited<ReturnType<typeof runDirect>> | null = null;
     let report: Report | null = null;
     let reportPath = '';
-    if (pathName === 'direct') {
+    if (!rtpsla) {
       direct = await runDirect({
         ariUrl: p.simUrl, user: creds.user, pass: creds.pass, echoHost: '127.0.0.1', echoPort: p.echoPort,
         count: n, durationMs: o.durationMs, delayBetweenMs: o.delayBetweenMs, format: o.format, endpoint: o.endpoint, runId,
         signal: o.signal, onAllOriginated: () => w.allOriginated(o.settleMs), onFirstHangup,
+        route: d ? new RtpengineRoute(d.ng, {echoHost: '127.0.0.1', echoPort: p.echoPort, format: o.format}) : undefined,
       });
     } else {
       let holding = false;
@@ -198,16 +235,27 @@ async function runPhase(ctx: PhaseCtx, n: number, pathName: 'direct' | 'relay'):
     window = null;
     if (!win.steady) log(`bench: N=${n} ${pathName}: no steady window (setup took longer than the hold); CPU is over the whole phase`);
     const stats = await simStats(p.simUrl, creds);
-    const [mStart, mEnd] = await Promise.all([metricsAtStart, metricsAtEnd]);
+    const [mStart, mEnd, rStart, rEnd] = await Promise.all([metricsAtStart, metricsAtEnd, relayedAtStart, relayedAtEnd]);
     const mFinal = p.serveUrl ? await serveMetrics(p.serveUrl) : null;
+    // echo writes its final counters when it stops
+    await reg.stop([p.serve, d?.child]);
+    await reg.stop([p.sim, p.echo]);
+    const echoPacing = parseEchoPacing(p.echo.output);
 
     const media = stats.totals.media;
     const simLoss = media.packetsSent > 0 ? Math.max(0, media.packetsSent - media.packetsReceived) / media.packetsSent : 0;
     const over20 = fractionOver(stats.rttUs.histogram, 20_000);
-    const forwarded = mStart && mEnd ? mEnd.packetsUp + mEnd.packetsBack - (mStart.packetsUp + mStart.packetsBack) : null;
-    const serveCpu = win.cpuTimeUs.serve;
+    const forwarded = rtpsla
+      ? mStart && mEnd ? mEnd.packetsUp + mEnd.packetsBack - (mStart.packetsUp + mStart.packetsBack) : null
+      : rStart !== null && rEnd !== null ? rEnd - rStart : null;
+    const relayEngine = rtpsla ? ((mFinal ?? mEnd)?.engine ?? null) : d ? 'rtpengine' : null;
+    if (rtpsla && relayEngine !== pathName) {
+      const why = relayEngine === null ? 'serve\'s /metrics did not say which engine forwarded' : `serve forwarded with the ${relayEngine} engine`;
+      ctx.notes.push(`N=${n} ${pathName}: asked serve for RTPSLA_ENGINE=${pathName}, but ${why}.`);
+    }
     const result: PathResult = {
       path: pathName,
+      engines: {sim: ctx.simEchoEngine, echo: ctx.simEchoEngine, relayRequested: rtpsla ? pathName : null, relay: relayEngine},
       calls: n,
       callsSetUp: direct ? direct.callsSetUp : report!.summary.callsAnswered - report!.summary.callsFailed,
       callsFailed: direct ? direct.callsFailed : report!.summary.callsFailed,
@@ -225,8 +273,11 @@ async function runPhase(ctx: PhaseCtx, n: number, pathName: 'direct' | 'relay'):
       lossRatio: report ? report.summary.lossRatio : round(simLoss, 6),
       maxConsecutiveMisses: report ? Math.max(report.summary.maxConsecutiveLate, ...report.calls.map((c) => c.maxConsecutiveLate)) : null,
       window: win,
-      relayCpuUsPerPacket: serveCpu !== undefined && forwarded && forwarded > 0 ? round(serveCpu / forwarded, 2) : null,
+      relayCpuUsPerPacket: perPacket(rtpsla ? win.cpuTimeUs.serve : d ? win.cpuTimeUs.rtpengine : undefined, forwarded),
+      engineCpuUsPerPacket: perPacket(win.cpuTimeUs.engine, forwarded),
       packetsForwardedInWindow: forwarded,
+      echoPacingErrorUs: echoPacing,
+      ...(echoPacing ? {} : {echoPacingNote: 'echo\'s final stats have no pacingErrorUs (p50/p99/p999/max)'}),
       serve: mFinal ? {eventLoopDelayMs: (mEnd ?? mFinal).eventLoopDelayMs, rssBytesAtEnd: mFinal.rssBytes, portsHeldAtEnd: mFinal.portsHeld} : null,
       relay: null,
       setupMs: direct ? direct.setupMs : null,
@@ -240,18 +291,22 @@ async function runPhase(ctx: PhaseCtx, n: number, pathName: 'direct' | 'relay'):
         peakConcurrent: s.peakConcurrent, sla: {pass: v.pass, judgedAt, level: v.level, levelCalls: v.levelCalls, failed: v.failed},
       };
     }
+    const c = win.cpuPercent;
     log(
       `bench: N=${n} ${pathName}: RT p50 ${result.roundTripMs.p50} ms, p99 ${result.roundTripMs.p99} ms, p99.9 ${result.roundTripMs.p999} ms, max ${result.roundTripMs.max} ms; ` +
-        `CPU sim ${win.cpuPercent.sim}% echo ${win.cpuPercent.echo}%${win.cpuPercent.serve !== undefined ? ` serve ${win.cpuPercent.serve}%` : ''} over ${win.durationMs} ms` +
+        `CPU sim ${c.sim}% echo ${c.echo}%${c.serve !== undefined ? ` serve ${c.serve}%` : ''}${c.engine !== undefined ? ` (engine ${c.engine}%)` : ''}` +
+        `${c.rtpengine !== undefined ? ` rtpengine ${c.rtpengine}%` : ''} over ${win.durationMs} ms` +
+        (result.relayCpuUsPerPacket !== null ? `; relay ${result.relayCpuUsPerPacket} µs/packet` : '') +
         (result.relay ? `; SLA ${result.relay.sla.pass ? 'PASS' : `FAIL (${result.relay.sla.failed.join(', ')})`}` : ''),
     );
     return result;
   } catch (err) {
-    for (const c of [procs?.sim, procs?.echo, procs?.serve]) if (c && c.output.trim()) log(c.tail(8));
+    for (const c of [procs?.sim, procs?.echo, procs?.serve, daemon?.child]) if (c && c.output.trim()) log(c.tail(8));
     throw err;
   } finally {
     window?.finish();
-    if (procs) await reg.stop([procs.serve]);
+    daemon?.ng.close();
+    await reg.stop([procs?.serve, daemon?.child]);
     if (procs) await reg.stop([procs.sim, procs.echo]);
   }
 }
@@ -260,35 +315,75 @@ function ratio(a: number, b: number): number {
   return b > 0 ? round(a / b, 3) : 0;
 }
 
-export function compare(direct: PathResult | null, relay: PathResult | null): Pick<NResult, 'ratios' | 'relayAddsMs'> {
-  if (!direct || !relay || direct.roundTripMs.count === 0 || relay.roundTripMs.count === 0) return {ratios: null, relayAddsMs: null};
+/** What `relay` adds over `direct` (both measured by the sim), null when either is missing. */
+export function compare(direct: PathResult | null, relay: PathResult | null): OverDirect | null {
+  if (!direct || !relay || direct.roundTripMs.count === 0 || relay.roundTripMs.count === 0) return null;
   const d = direct.roundTripMs;
   const r = relay.roundTripMs;
   return {
     ratios: {p50: ratio(r.p50, d.p50), p99: ratio(r.p99, d.p99), p999: ratio(r.p999, d.p999), max: ratio(r.max, d.max)},
-    relayAddsMs: {p50: round(r.p50 - d.p50, 3), p99: round(r.p99 - d.p99, 3), p999: round(r.p999 - d.p999, 3), max: round(r.max - d.max, 3)},
+    addsMs: {p50: round(r.p50 - d.p50, 3), p99: round(r.p99 - d.p99, 3), p999: round(r.p999 - d.p999, 3), max: round(r.max - d.max, 3)},
   };
 }
 
-export function targets(results: NResult[]): Record<string, TargetCheck> {
-  const clean = results.filter((r) => r.slaClean === true).map((r) => r.calls);
-  const largest = clean.length ? Math.max(...clean) : null;
-  const at150 = results.find((r) => r.calls === 150);
-  const at1000 = results.find((r) => r.calls === 1000);
-  const rss1000 = at1000?.relay?.window.rssPeakBytes.serve;
-  const measured600 = results.some((r) => r.calls >= 600 && r.relay);
+function largestClean(results: NResult[], engine: 'native' | 'node'): number | null {
+  const clean = results.filter((r) => r.slaClean[engine] === true).map((r) => r.calls);
+  return clean.length ? Math.max(...clean) : null;
+}
+
+/** Issue 11's targets, judged on this run. A figure that was not measured is null with why. */
+export function targets(results: NResult[], skipped: BenchResult['skipped']): Record<string, TargetCheck> {
+  const why = (p: PathName) => skipped.find((s) => s.path === p)?.reason ?? `the ${p} path did not run`;
+  // the native targets count only where serve says it forwarded with the native engine
+  const notNative = (r: NResult) => r.native !== null && r.native.engines.relay !== 'native';
+  const nativeWhy = (r: NResult) =>
+    r.native ? `serve forwarded with the ${r.native.engines.relay ?? 'unreported'} engine on the native path at ${r.calls} calls` : `native: ${why('native')}`;
+  const at = (n: number) => results.find((r) => r.calls === n);
+  const largest = largestClean(results.filter((r) => !notNative(r)), 'native');
+  const measured600 = results.some((r) => r.calls >= 600 && r.native?.relay && !notNative(r));
+  const at150 = at(150);
+  const cpuBelow = (n: number): TargetCheck => {
+    const r = at(n);
+    if (!r) return {met: null, detail: `N=${n} not run`};
+    if (notNative(r)) return {met: null, detail: nativeWhy(r)};
+    const nat = r.native?.relayCpuUsPerPacket ?? null;
+    const rte = r.rtpengine?.relayCpuUsPerPacket ?? null;
+    if (nat === null) return {met: null, detail: r.native ? `native relay CPU per packet not measured at ${n} calls` : nativeWhy(r)};
+    if (rte === null) return {met: null, detail: r.rtpengine ? `rtpengine CPU per packet not measured at ${n} calls` : `rtpengine: ${why('rtpengine')}`};
+    return {met: nat < rte, detail: `native relay (serve + engine) ${nat} µs vs rtpengine ${rte} µs CPU per forwarded packet at ${n} calls (target: below)`};
+  };
+  const pacing = results.flatMap((r) => PATH_NAMES.map((p) => ({n: r.calls, p, v: r[p]?.echoPacingErrorUs ?? null}))).filter((x) => x.v !== null);
+  const worstPacing = pacing.length ? pacing.reduce((a, b) => (b.v!.p99 > a.v!.p99 ? b : a)) : null;
+  const relay1000 = at(1000)?.native ?? at(1000)?.node;
+  const rss1000 = relay1000?.window.rssPeakBytes.serve;
   return {
     slaCleanAt600: {
       met: measured600 ? largest !== null && largest >= 600 : null,
-      detail: `largest SLA-clean N = ${largest ?? 'none'} (target ≥ 600 co-located calls)`,
+      detail: measured600
+        ? `largest SLA-clean N (native sim chain) = ${largest ?? 'none'} (target ≥ 600 co-located calls)`
+        : 'native path (serve forwarding with the native engine) at N ≥ 600 not measured',
     },
     relayAddsP99At150: {
-      met: at150?.relayAddsMs ? at150.relayAddsMs.p99 <= 0.3 : null,
-      detail: at150?.relayAddsMs ? `relay adds ${at150.relayAddsMs.p99} ms at p99 over direct at 150 calls (target ≤ 0.3 ms)` : 'N=150 not run',
+      met: at150?.overDirect.native && !notNative(at150) ? at150.overDirect.native.addsMs.p99 <= 0.3 : null,
+      detail: !at150
+        ? 'N=150 not run'
+        : !at150.native || notNative(at150)
+          ? nativeWhy(at150)
+          : at150.overDirect.native
+            ? `native relay adds ${at150.overDirect.native.addsMs.p99} ms at p99 over direct at 150 calls (target ≤ 0.3 ms)`
+            : 'direct path at 150 not measured',
+    },
+    relayCpuBelowRtpengineAt150: cpuBelow(150),
+    relayCpuBelowRtpengineAt600: cpuBelow(600),
+    echoPacingP99: {
+      met: worstPacing ? worstPacing.v!.p99 <= 100 : null,
+      detail: worstPacing
+        ? `echo pacing error p99 ${round(worstPacing.v!.p99 / 1000, 3)} ms at worst (N=${worstPacing.n} ${worstPacing.p}; target ≤ 0.1 ms)`
+        : 'echo did not report its pacing error (pacingErrorUs in its final stats)',
     },
     serveRssAt1000: {
       met: rss1000 ? rss1000 <= 200 * 1048576 : null,
-      detail: rss1000 ? `serve peak RSS ${(rss1000 / 1048576).toFixed(1)} MB at 1000 calls (target ≤ 200 MB)` : 'N=1000 not run',
+      detail: rss1000 ? `serve (+ engine) peak RSS ${(rss1000 / 1048576).toFixed(1)} MB at 1000 calls, ${relay1000!.path} path (target ≤ 200 MB)` : 'N=1000 relay not run',
     },
   };
 }
@@ -298,24 +393,33 @@ export async function runBench(o: BenchOptions, reg: ChildRegistry): Promise<Ben
   const started = new Date();
   const runStamp = timestamp(started);
   const creds: BenchCredentials = {user: 'rtpsla', pass: randomBytes(12).toString('hex')};
-  const paths = o.paths ?? ['direct', 'relay'];
-  const ctx: PhaseCtx = {reg, creds, o, runStamp, log};
-  const results: NResult[] = [];
+  const plan = planPaths(o.paths ?? PATH_NAMES);
+  const rtpenginePortRange = o.rtpenginePortRange ?? DEFAULT_RTPENGINE_PORT_RANGE;
+  const range = parsePortRange(rtpenginePortRange, '--rtpengine-port-range');
   const notes: string[] = [
-    'Round trip = the sim\'s own per-packet measurement (send of a sequence number → the same one back), on both paths.',
-    'Direct path: late ratio = share of round trips > 20 ms (the sim has no playout deadline); max consecutive misses is relay-only.',
-    'CPU % = utime+stime delta of /proc/<pid>/stat over the steady window (all calls originated + settle → first hangup); 100 % = one core.',
+    'Round trip = the sim\'s own per-packet measurement (send of a sequence number → the same one back), on every path.',
+    `sim and echo run the ${plan.simEchoEngine} engine on every path (RTPSLA_ENGINE), so the paths differ only in the relay.`,
+    'direct and rtpengine paths: late ratio = share of round trips > 20 ms (the sim has no playout deadline); max consecutive misses is rtpsla-only.',
+    'CPU % = utime+stime delta of /proc/<pid>/stat (with child processes) over the steady window (all calls originated + settle → first hangup); 100 % = one core.',
+    'Relay µs/packet = the relay\'s CPU over the window / packets it forwarded in both directions: serve with its native engine child (engine alone in parentheses); the rtpengine daemon (its relayedpackets_user).',
     'UDP RcvbufErrors/InErrors are /proc/net/snmp deltas over the window: host-wide, so other processes on the machine count too.',
     'SLA: N = 30/100/150 are judged at their SPEC level; any other N at the stress limits with the level call count set to N.',
+    ...plan.skipped.map((s) => `${s.path} path skipped: ${s.reason}.`),
   ];
+  for (const s of plan.skipped) log(`bench: ${s.path} path skipped: ${s.reason}`);
+  const ctx: PhaseCtx = {reg, creds, o, runStamp, simEchoEngine: plan.simEchoEngine, rtpengine: plan.rtpengine, rtpenginePorts: {min: range.low, max: range.high}, log, notes};
+  const results: NResult[] = [];
   let partial = false;
   for (const n of o.calls) {
     if (o.signal?.aborted) {
       partial = true;
       break;
     }
-    const nr: NResult = {calls: n, direct: null, relay: null, ratios: null, relayAddsMs: null, slaClean: null};
-    for (const p of paths) {
+    const nr: NResult = {
+      calls: n, direct: null, native: null, node: null, rtpengine: null,
+      overDirect: {native: null, node: null, rtpengine: null}, slaClean: {native: null, node: null},
+    };
+    for (const p of plan.paths) {
       if (o.signal?.aborted) break;
       try {
         nr[p] = await runPhase(ctx, n, p);
@@ -325,12 +429,13 @@ export async function runBench(o: BenchOptions, reg: ChildRegistry): Promise<Ben
         notes.push(`N=${n} ${p}: failed: ${errorMessage(err)}`);
       }
     }
-    Object.assign(nr, compare(nr.direct, nr.relay));
-    nr.slaClean = nr.relay?.relay ? nr.relay.relay.sla.pass : null;
+    for (const p of RELAY_PATH_NAMES) nr.overDirect[p] = compare(nr.direct, nr[p]);
+    nr.slaClean = {native: nr.native?.relay ? nr.native.relay.sla.pass : null, node: nr.node?.relay ? nr.node.relay.sla.pass : null};
     results.push(nr);
     if (o.signal?.aborted) partial = true;
   }
-  const clean = results.filter((r) => r.slaClean === true).map((r) => r.calls);
+  const jsonPath = path.join(o.outDir, `${runStamp}.json`);
+  const chartSpecPath = path.join(o.outDir, `${runStamp}.chart.json`);
   const result: BenchResult = {
     schema: BENCH_SCHEMA_ID,
     startedAt: started.toISOString(),
@@ -339,19 +444,32 @@ export async function runBench(o: BenchOptions, reg: ChildRegistry): Promise<Ben
     machine: machineInfo(),
     params: {
       calls: o.calls, durationMs: o.durationMs, delayBetweenMs: o.delayBetweenMs, settleMs: o.settleMs, format: o.format,
-      endpoint: o.endpoint, simRtpRange: o.simRtpRange, relayPortRange: o.relayPortRange,
+      endpoint: o.endpoint, simRtpRange: o.simRtpRange, relayPortRange: o.relayPortRange, rtpenginePortRange, paths: plan.paths,
     },
+    skipped: plan.skipped,
+    rtpengine: plan.paths.includes('rtpengine') && plan.rtpengine
+      ? {executable: plan.rtpengine, version: rtpengineVersion(plan.rtpengine), args: ctx.rtpengineArgs ?? [], ngFlags: {...NG_FLAGS}}
+      : null,
     notes,
     results,
-    largestSlaCleanCalls: clean.length ? Math.max(...clean) : null,
-    targets: targets(results),
+    largestSlaCleanCalls: {native: largestClean(results, 'native'), node: largestClean(results, 'node')},
+    targets: targets(results, plan.skipped),
+    chartSpecPath,
   };
-  const jsonPath = path.join(o.outDir, `${runStamp}.json`);
-  const svgPath = path.join(o.outDir, `${runStamp}.svg`);
   writeFileAtomic(jsonPath, JSON.stringify(result, null, 2) + '\n', '--out');
-  writeFileAtomic(svgPath, await renderChartSvg(result), '--out');
-  log(`bench: wrote ${jsonPath} and ${svgPath}`);
-  return {result, jsonPath, svgPath, table: renderTable(result)};
+  writeFileAtomic(chartSpecPath, JSON.stringify(chartSpec(result), null, 2) + '\n', '--out');
+  let svgPath: string | null = null;
+  if (o.chartSvg !== false) {
+    try {
+      const svg = await renderChartSvg(chartSpec(result));
+      svgPath = path.join(o.outDir, `${runStamp}.svg`);
+      writeFileAtomic(svgPath, svg, '--out');
+    } catch (err) {
+      log(`bench: no SVG chart (${errorMessage(err)}); the chart's spec and data are in ${chartSpecPath}`);
+    }
+  }
+  log(`bench: wrote ${jsonPath}, ${chartSpecPath}${svgPath ? ` and ${svgPath}` : ''}`);
+  return {result, jsonPath, chartSpecPath, svgPath, table: renderTable(result)};
 }
 
 // ---------------------------------------------------------------- soak

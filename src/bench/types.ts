@@ -1,4 +1,8 @@
-/** Shapes of the benchmark result file `reports/bench/<timestamp>.json` (schema rtpsla.bench/v1). */
+/**
+ * Shapes of the benchmark result file `reports/bench/<timestamp>.json` (schema rtpsla.bench/v1,
+ * extended: per N one result per path — direct, rtpsla relay with the native engine, rtpsla relay
+ * with the node engine, rtpengine userspace — and what each relay adds over direct).
+ */
 import type {PercentilesWithCount} from '../metrics/histogram.js';
 import type {SlaLevel} from '../sla/profile.js';
 import type {WindowResult} from './window.js';
@@ -7,8 +11,33 @@ export const BENCH_SCHEMA_ID = 'rtpsla.bench/v1';
 
 export type PercentilesMsN = PercentilesWithCount;
 
+/** The media paths, in the order they run for each N. */
+export const PATH_NAMES = ['direct', 'native', 'node', 'rtpengine'] as const;
+export type PathName = (typeof PATH_NAMES)[number];
+/** The relays measured against the direct path. */
+export type RelayPathName = Exclude<PathName, 'direct'>;
+export const RELAY_PATH_NAMES: readonly RelayPathName[] = ['native', 'node', 'rtpengine'];
+
+export interface PathEngines {
+  /** RTPSLA_ENGINE given to sim and echo (the same on every path of a run). */
+  sim: string;
+  echo: string;
+  /** rtpsla paths: RTPSLA_ENGINE given to serve. */
+  relayRequested: string | null;
+  /** rtpsla paths: `engine` from serve's /metrics JSON (null when serve did not say); `rtpengine`; null on direct. */
+  relay: string | null;
+}
+
+export interface PercentilesUs {
+  p50: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
 export interface PathResult {
-  path: 'direct' | 'relay';
+  path: PathName;
+  engines: PathEngines;
   calls: number;
   callsSetUp: number;
   callsFailed: number;
@@ -27,16 +56,25 @@ export interface PathResult {
     /** Times the sim's scheduler had to skip frames (it was too far behind). */
     schedulerSkips: number;
   };
-  /** Late ratio: relay path from serve's report (§4); direct path: round trips > 20 ms (proxy). */
+  /** Late ratio: rtpsla paths from serve's report (§4); direct and rtpengine: round trips > 20 ms (proxy). */
   lateRatio: number;
-  /** Loss ratio: relay path from serve's report (§4); direct path from the sim's counts. */
+  /** Loss ratio: rtpsla paths from serve's report (§4); direct and rtpengine from the sim's counts. */
   lossRatio: number;
-  /** Relay path only (needs the per-sequence view of serve); null on the direct path. */
+  /** rtpsla paths only (needs the per-sequence view of serve); null otherwise. */
   maxConsecutiveMisses: number | null;
   window: WindowResult;
-  /** serve CPU time / packets it forwarded in both directions during the window. */
+  /**
+   * The relay's CPU time / packets it forwarded in both directions during the window: serve with
+   * its engine child (rtpsla paths), the daemon (rtpengine); null on direct.
+   */
   relayCpuUsPerPacket: number | null;
+  /** The native engine process alone (CPU / forwarded packets); null when serve has no engine child. */
+  engineCpuUsPerPacket: number | null;
+  /** From serve's /metrics (rtpsla paths) or rtpengine's `statistics` (relayedpackets) at the window's ends. */
   packetsForwardedInWindow: number | null;
+  /** echo's pacing error (send − due), µs, from its final stats; null with `echoPacingNote` when echo does not report it. */
+  echoPacingErrorUs: PercentilesUs | null;
+  echoPacingNote?: string;
   serve: null | {
     eventLoopDelayMs: {p50: number; p99: number; max: number} | null;
     rssBytesAtEnd: number;
@@ -56,15 +94,28 @@ export interface PathResult {
   setupMs: {p50: number; max: number} | null;
 }
 
+export interface OverDirect {
+  /** relay / direct of the round-trip percentiles. */
+  ratios: {p50: number; p99: number; p999: number; max: number};
+  /** relay − direct of the round-trip percentiles, ms. */
+  addsMs: {p50: number; p99: number; p999: number; max: number};
+}
+
 export interface NResult {
   calls: number;
   direct: PathResult | null;
-  relay: PathResult | null;
-  /** relay / direct of the round-trip percentiles. */
-  ratios: {p50: number; p99: number; p999: number; max: number} | null;
-  /** relay − direct of the round-trip percentiles, ms. */
-  relayAddsMs: {p50: number; p99: number; p999: number; max: number} | null;
-  slaClean: boolean | null;
+  native: PathResult | null;
+  node: PathResult | null;
+  rtpengine: PathResult | null;
+  /** Each relay against the direct path of the same N (null when either was not measured). */
+  overDirect: Record<RelayPathName, OverDirect | null>;
+  /** The SLA verdict of serve's report on each rtpsla path (null when not measured). */
+  slaClean: {native: boolean | null; node: boolean | null};
+}
+
+export interface SkippedPath {
+  path: PathName;
+  reason: string;
 }
 
 export interface TargetCheck {
@@ -78,9 +129,19 @@ export interface BenchResult {
   endedAt: string;
   partial?: boolean;
   machine: {cpus: number; cpuModel: string; totalMemBytes: number; node: string; platform: string; kernel: string; loadAvgAtStart: number[]; clockTicksPerSec: number; nodeFlags: readonly string[]; harnessHasNodeFlags: boolean};
-  params: {calls: number[]; durationMs: number; delayBetweenMs: number; settleMs: number; format: string; endpoint: string; simRtpRange: string; relayPortRange: string};
+  params: {
+    calls: number[]; durationMs: number; delayBetweenMs: number; settleMs: number; format: string; endpoint: string; simRtpRange: string; relayPortRange: string;
+    rtpenginePortRange: string; paths: PathName[];
+  };
+  /** Paths asked for but not run (binary missing, …), each with why. */
+  skipped: SkippedPath[];
+  /** The rtpengine daemon as run (null when the path did not run). */
+  rtpengine: null | {executable: string; version: string | null; args: string[]; ngFlags: Record<string, unknown>};
   notes: string[];
   results: NResult[];
-  largestSlaCleanCalls: number | null;
+  /** Largest N whose rtpsla relay report passed the SLA, per engine. */
+  largestSlaCleanCalls: {native: number | null; node: number | null};
   targets: Record<string, TargetCheck>;
+  /** The chart's vega-lite spec with its data inline (also written beside the result). */
+  chartSpecPath: string;
 }

@@ -4,9 +4,17 @@
  * sampled each second over the whole phase (peak kept).
  */
 import {hostStealUs} from '../metrics/host.js';
-import {cpuTimeUs, rssBytes, udpCounters, udpDelta, type UdpCounters} from './proc.js';
+import {cpuTimeUs, processName, processTree, rssBytes, udpCounters, udpDelta, type UdpCounters} from './proc.js';
 
-export type ProcName = 'sim' | 'echo' | 'serve' | 'harness';
+/**
+ * sim, echo and serve count with their child processes (a native engine they start);
+ * `engine` is serve's native engine child alone (part of `serve` too); `rtpengine` the daemon.
+ */
+export type ProcName = 'sim' | 'echo' | 'serve' | 'engine' | 'rtpengine' | 'harness';
+type RootName = Exclude<ProcName, 'engine'>;
+
+/** The executable name (`comm`) of the native media engine serve starts. */
+export const ENGINE_COMM = 'rtpsla-engine';
 
 export interface WindowResult {
   /** False when the window could not be taken between "all originated + settle" and "first hangup". */
@@ -29,7 +37,8 @@ export interface WindowResult {
 interface Mark {
   tUs: number;
   stealUs: number;
-  cpu: Partial<Record<ProcName, number>>;
+  /** CPU µs per process id, for each name (a process and its descendants). */
+  cpu: Partial<Record<ProcName, Map<number, number>>>;
   udp: UdpCounters;
 }
 
@@ -43,22 +52,36 @@ export class PhaseWindow {
   /** Called right after the start mark (e.g. to read serve's counters). */
   onStart?: () => void;
 
-  constructor(private readonly pids: Partial<Record<ProcName, number | null>>) {
+  constructor(private readonly pids: Partial<Record<RootName, number | null>>) {
     this.phaseStart = this.mark();
     this.sampleRss();
     this.rssTimer = setInterval(() => this.sampleRss(), 1000);
   }
 
+  /** The processes counted under each name right now. */
+  private members(): Partial<Record<ProcName, number[]>> {
+    const m: Partial<Record<ProcName, number[]>> = {};
+    for (const [name, pid] of Object.entries(this.pids) as Array<[RootName, number | null]>) {
+      if (!pid) continue;
+      // the harness's children are the measured processes themselves
+      m[name] = name === 'harness' ? [pid] : processTree(pid);
+    }
+    if (m.serve) {
+      const engine = m.serve.filter((p) => p !== this.pids.serve && processName(p).startsWith(ENGINE_COMM));
+      if (engine.length > 0) m.engine = engine;
+    }
+    return m;
+  }
+
   private mark(): Mark {
-    const cpu: Partial<Record<ProcName, number>> = {};
-    for (const [name, pid] of Object.entries(this.pids) as Array<[ProcName, number | null]>) if (pid) cpu[name] = cpuTimeUs(pid);
+    const cpu: Partial<Record<ProcName, Map<number, number>>> = {};
+    for (const [name, pids] of Object.entries(this.members()) as Array<[ProcName, number[]]>) cpu[name] = new Map(pids.map((p) => [p, cpuTimeUs(p)]));
     return {tUs: Number(process.hrtime.bigint() / 1000n), stealUs: hostStealUs() ?? 0, cpu, udp: udpCounters()};
   }
 
   private sampleRss(): void {
-    for (const [name, pid] of Object.entries(this.pids) as Array<[ProcName, number | null]>) {
-      if (!pid) continue;
-      const v = rssBytes(pid);
+    for (const [name, pids] of Object.entries(this.members()) as Array<[ProcName, number[]]>) {
+      const v = pids.reduce((sum, p) => sum + rssBytes(p), 0);
       if (v > (this.rssPeak[name] ?? 0)) this.rssPeak[name] = v;
     }
   }
@@ -91,8 +114,10 @@ export class PhaseWindow {
     const durUs = Math.max(1, b.tUs - a.tUs);
     const cpuPercent: Partial<Record<ProcName, number>> = {};
     const cpuTime: Partial<Record<ProcName, number>> = {};
-    for (const name of Object.keys(b.cpu) as ProcName[]) {
-      const d = (b.cpu[name] ?? 0) - (a.cpu[name] ?? 0);
+    for (const [name, end] of Object.entries(b.cpu) as Array<[ProcName, Map<number, number>]>) {
+      // a process born inside the window counts from 0; one that ended inside it is not counted
+      let d = 0;
+      for (const [pid, us] of end) d += us - (a.cpu[name]?.get(pid) ?? 0);
       cpuTime[name] = d;
       cpuPercent[name] = round((d / durUs) * 100, 1);
     }

@@ -12,9 +12,11 @@ export class RtpslaChild {
   output = '';
   private readonly exited: Promise<number | null>;
 
-  constructor(name: string, args: string[], env: NodeJS.ProcessEnv) {
+  /** `executable`: run that program with `args` instead of `node rtpsla …` (the bench's rtpengine). */
+  constructor(name: string, args: string[], env: NodeJS.ProcessEnv, executable?: string) {
     this.name = name;
-    this.proc = spawn(process.execPath, [...NODE_FLAGS, RTPSLA_BIN, ...args], {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']});
+    const [file, argv] = executable ? [executable, args] : [process.execPath, [...NODE_FLAGS, RTPSLA_BIN, ...args]];
+    this.proc = spawn(file, argv, {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']});
     const keep = (d: Buffer) => {
       this.output += d.toString();
       if (this.output.length > 200_000) this.output = this.output.slice(-100_000);

@@ -1,0 +1,126 @@
+import {chmodSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {parseEchoPacing, parsePaths, planPaths} from '../../src/bench/paths.js';
+import {compare, targets} from '../../src/bench/run.js';
+import type {NResult, PathName, PathResult} from '../../src/bench/types.js';
+
+describe('which paths run', () => {
+  let dir: string;
+  let exe: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'rtpsla-plan-'));
+    exe = path.join(dir, 'rtpsla-engine');
+    writeFileSync(exe, '#!/bin/sh\n');
+    chmodSync(exe, 0o755);
+  });
+  afterAll(() => rmSync(dir, {recursive: true, force: true}));
+
+  test('all four when the native engine is built and rtpengine is installed; sim and echo on the native engine', () => {
+    const plan = planPaths(['direct', 'native', 'node', 'rtpengine'], {nativeBin: exe, rtpengine: '/usr/bin/rtpengine'});
+    expect(plan).toEqual({paths: ['direct', 'native', 'node', 'rtpengine'], skipped: [], simEchoEngine: 'native', rtpengine: '/usr/bin/rtpengine'});
+  });
+
+  test('a missing engine or daemon skips its path with the reason; sim and echo fall back to node', () => {
+    const plan = planPaths(['direct', 'native', 'node', 'rtpengine'], {nativeBin: path.join(dir, 'missing'), rtpengine: null});
+    expect(plan.paths).toEqual(['direct', 'node']);
+    expect(plan.simEchoEngine).toBe('node');
+    expect(plan.skipped.map((s) => s.path)).toEqual(['native', 'rtpengine']);
+    expect(plan.skipped[0].reason).toMatch(/native engine is not built/);
+    expect(plan.skipped[1].reason).toMatch(/rtpengine-daemon/);
+  });
+
+  test('only the paths asked for, in the fixed order', () => {
+    expect(planPaths(['rtpengine', 'direct'], {nativeBin: exe, rtpengine: '/x/rtpengine'}).paths).toEqual(['direct', 'rtpengine']);
+  });
+
+  test('--paths accepts names in any order, or all; anything else is one clear message', () => {
+    expect(parsePaths('rtpengine, direct')).toEqual(['direct', 'rtpengine']);
+    expect(parsePaths('all')).toEqual(['direct', 'native', 'node', 'rtpengine']);
+    expect(parsePaths('direct,relay')).toMatch(/^--paths: "direct,relay" is not a comma-separated list of direct, native, node, rtpengine/);
+    expect(typeof parsePaths('')).toBe('string');
+  });
+});
+
+describe('echo pacing error from its final stats line', () => {
+  test('reads pacingErrorUs as the logger writes an object (quoted JSON)', () => {
+    const line = `2026-12-01T14:00:00.000Z info echo.stopped signal=SIGTERM packetsIn=100 pacingErrorUs=${JSON.stringify(JSON.stringify({p50: 12, p99: 80, p999: 140, max: 900}))} late=0`;
+    expect(parseEchoPacing(`echo listening on 127.0.0.1:4000\n${line}\n`)).toEqual({p50: 12, p99: 80, p999: 140, max: 900});
+  });
+
+  test('null when echo does not report it or the value is incomplete', () => {
+    expect(parseEchoPacing('2026-12-01T14:00:00.000Z info echo.stopped signal=SIGTERM packetsIn=100 late=0\n')).toBeNull();
+    expect(parseEchoPacing('')).toBeNull();
+    expect(parseEchoPacing(`x info echo.stopped pacingErrorUs=${JSON.stringify(JSON.stringify({p50: 1}))}`)).toBeNull();
+  });
+});
+
+function pathResult(p: PathName, rt: {p50: number; p99: number; p999: number; max: number}, extra: Partial<PathResult> = {}): PathResult {
+  return {
+    path: p,
+    engines: {sim: 'native', echo: 'native', relayRequested: p === 'native' || p === 'node' ? p : null, relay: p === 'direct' ? null : p},
+    roundTripMs: {count: 1000, p95: rt.p99, ...rt},
+    relayCpuUsPerPacket: null,
+    engineCpuUsPerPacket: null,
+    echoPacingErrorUs: null,
+    relay: null,
+    window: {rssPeakBytes: {}} as PathResult['window'],
+    ...extra,
+  } as PathResult;
+}
+
+function nResult(calls: number, paths: Partial<Record<PathName, PathResult>>): NResult {
+  const direct = paths.direct ?? null;
+  return {
+    calls,
+    direct,
+    native: paths.native ?? null,
+    node: paths.node ?? null,
+    rtpengine: paths.rtpengine ?? null,
+    overDirect: {native: compare(direct, paths.native ?? null), node: compare(direct, paths.node ?? null), rtpengine: compare(direct, paths.rtpengine ?? null)},
+    slaClean: {native: null, node: null},
+  };
+}
+
+describe('relay against direct and the targets', () => {
+  test('what a relay adds over direct is the difference of the round-trip percentiles', () => {
+    const o = compare(pathResult('direct', {p50: 0.2, p99: 1, p999: 2, max: 4}), pathResult('rtpengine', {p50: 0.3, p99: 1.25, p999: 1.5, max: 5}));
+    expect(o).toEqual({addsMs: {p50: 0.1, p99: 0.25, p999: -0.5, max: 1}, ratios: {p50: 1.5, p99: 1.25, p999: 0.75, max: 1.25}});
+    expect(compare(null, pathResult('node', {p50: 1, p99: 1, p999: 1, max: 1}))).toBeNull();
+  });
+
+  test('the native targets at 150 from this run: p99 added, CPU per packet against rtpengine', () => {
+    const r = nResult(150, {
+      direct: pathResult('direct', {p50: 0.2, p99: 1, p999: 2, max: 4}),
+      native: pathResult('native', {p50: 0.25, p99: 1.2, p999: 2.5, max: 5}, {relayCpuUsPerPacket: 6}),
+      rtpengine: pathResult('rtpengine', {p50: 0.3, p99: 1.4, p999: 3, max: 6}, {relayCpuUsPerPacket: 9}),
+    });
+    const t = targets([r], []);
+    expect(t.relayAddsP99At150.met).toBe(true);
+    expect(t.relayCpuBelowRtpengineAt150).toEqual({met: true, detail: expect.stringMatching(/6 µs vs rtpengine 9 µs/)});
+    expect(t.relayCpuBelowRtpengineAt600.met).toBeNull();
+    expect(t.echoPacingP99.met).toBeNull();
+    expect(t.slaCleanAt600.met).toBeNull();
+  });
+
+  test('not measured (null, with the reason) when rtpengine was skipped or serve did not forward natively', () => {
+    const skipped = [{path: 'rtpengine' as const, reason: 'rtpengine is not installed'}];
+    const direct = pathResult('direct', {p50: 0.2, p99: 1, p999: 2, max: 4});
+    const t = targets([nResult(150, {direct, native: pathResult('native', {p50: 0.3, p99: 1.2, p999: 2, max: 4}, {relayCpuUsPerPacket: 6})})], skipped);
+    expect(t.relayCpuBelowRtpengineAt150).toEqual({met: null, detail: 'rtpengine: rtpengine is not installed'});
+
+    const fellBack = pathResult('native', {p50: 0.3, p99: 1.2, p999: 2, max: 4}, {relayCpuUsPerPacket: 6});
+    fellBack.engines.relay = 'node';
+    const t2 = targets([nResult(150, {direct, native: fellBack})], []);
+    expect(t2.relayAddsP99At150).toEqual({met: null, detail: expect.stringMatching(/node engine on the native path/)});
+    expect(t2.relayCpuBelowRtpengineAt150.met).toBeNull();
+  });
+
+  test('echo pacing: the worst p99 of any phase against 0.1 ms', () => {
+    const ok = pathResult('direct', {p50: 0.2, p99: 1, p999: 2, max: 4}, {echoPacingErrorUs: {p50: 5, p99: 60, p999: 90, max: 300}});
+    const bad = pathResult('node', {p50: 0.2, p99: 1, p999: 2, max: 4}, {echoPacingErrorUs: {p50: 5, p99: 150, p999: 400, max: 900}});
+    expect(targets([nResult(30, {direct: ok})], []).echoPacingP99.met).toBe(true);
+    const t = targets([nResult(30, {direct: ok, node: bad})], []);
+    expect(t.echoPacingP99).toEqual({met: false, detail: expect.stringMatching(/0\.15 ms at worst \(N=30 node/)});
+  });
+});
