@@ -21,8 +21,11 @@ export interface ServeEndFacts {
   /** When serve began tearing the call down, ms after startedAt (absent from older serves). */
   endMs?: number;
   endReason?: string;
+  /** Longest stretch between two up packets and when it began (ms after startedAt). */
   upGapMaxMs?: number;
   upGapAtMs?: number | null;
+  /** The last up packet, ms after startedAt (null: no media at all; silentCalls covers that). */
+  lastUpMs?: number | null;
 }
 
 /** What load knows: the hold it asked for and when it hung up (wall-clock ms; null: never). */
@@ -38,7 +41,9 @@ function seconds(ms: number): string {
 /**
  * "ended by Asterisk after 5.4 s of 20.0 s" when serve tore the call down before load hung it up,
  * "media stopped after 5.0 s of 20.0 s (no packet from Asterisk for 15.0 s)" when the up stream
- * stopped for more than MEDIA_STOP_LIMIT_MS while the call was up; null otherwise.
+ * stopped for more than MEDIA_STOP_LIMIT_MS while the call was up — between two packets, or from
+ * the last packet to the end of the call (serve's teardown or load's hangup, whichever came first,
+ * so a teardown delayed by a late event is not taken for silence); null otherwise.
  */
 export function callEndError(serve: ServeEndFacts, load: LoadEndFacts): string | null {
   const of = `of ${seconds(load.durationMs)}`;
@@ -49,10 +54,18 @@ export function callEndError(serve: ServeEndFacts, load: LoadEndFacts): string |
       return `ended by ${by} after ${seconds(serve.endMs)} ${of}`;
     }
   }
-  const gap = serve.upGapMaxMs ?? 0;
-  if (gap > MEDIA_STOP_LIMIT_MS && serve.upGapAtMs !== null && serve.upGapAtMs !== undefined) {
-    return `media stopped after ${seconds(serve.upGapAtMs)} ${of} (no packet from Asterisk for ${seconds(gap)})`;
+  let gapMs = serve.upGapAtMs !== null && serve.upGapAtMs !== undefined ? (serve.upGapMaxMs ?? 0) : 0;
+  let atMs = serve.upGapAtMs ?? 0;
+  if (serve.lastUpMs !== null && serve.lastUpMs !== undefined && serve.endMs !== undefined) {
+    const startMs = Date.parse(serve.startedAt);
+    const upUntilMs = Math.min(startMs + serve.endMs, load.hungUpAtMs ?? Infinity);
+    const trailingMs = Math.round(upUntilMs - (startMs + serve.lastUpMs));
+    if (trailingMs > gapMs) {
+      gapMs = trailingMs;
+      atMs = serve.lastUpMs;
+    }
   }
+  if (gapMs > MEDIA_STOP_LIMIT_MS) return `media stopped after ${seconds(atMs)} ${of} (no packet from Asterisk for ${seconds(gapMs)})`;
   return null;
 }
 

@@ -371,7 +371,7 @@ export class CallLifecycle {
       otherFormatPackets: s?.seen.otherPackets ?? 0,
       endReason: call.endReason,
       endMs: round3(Math.max(0, call.tEndUs - call.tStartUs) / 1000),
-      ...upGap(s, call.tEndUs, call.tStartUs),
+      ...upGap(s, call.tStartUs),
       rttMs: s?.rttMs ?? {...ZERO_PERCENTILES_MS},
       jitterMs: s?.jitterBackMs ?? 0,
       jitterUpMs: s?.jitterUpMs ?? 0,
@@ -487,18 +487,18 @@ class CallEndedDuringSetup extends Error {
 }
 
 /**
- * The longest stretch without an up packet while the call was up: between two packets, or from
- * the last one to the start of teardown (media that stopped before the call ended).
+ * When the up stream went quiet: the longest stretch between two up packets (and when it began)
+ * and the last up packet, in ms after the call started. Whether the stream stopped while the call
+ * was up (up to teardown, or to load's hangup) is load's to judge (src/load/call-outcome.ts).
  */
-function upGap(s: CallStats | null, tEndUs: number, tStartUs: number): {upGapMaxMs: number; upGapAtMs: number | null} {
-  if (!s || s.firstUpUs === 0) return {upGapMaxMs: 0, upGapAtMs: null};
-  let gapUs = s.upGapMaxUs;
-  let atUs = s.upGapAtUs;
-  if (tEndUs - s.lastUpUs > gapUs) {
-    gapUs = tEndUs - s.lastUpUs;
-    atUs = s.lastUpUs;
-  }
-  return gapUs > 0 ? {upGapMaxMs: round3(gapUs / 1000), upGapAtMs: round3(Math.max(0, atUs - tStartUs) / 1000)} : {upGapMaxMs: 0, upGapAtMs: null};
+function upGap(s: CallStats | null, tStartUs: number): {upGapMaxMs: number; upGapAtMs: number | null; lastUpMs: number | null} {
+  if (!s || s.firstUpUs === 0) return {upGapMaxMs: 0, upGapAtMs: null, lastUpMs: null};
+  const since = (tUs: number) => round3(Math.max(0, tUs - tStartUs) / 1000);
+  return {
+    upGapMaxMs: round3(s.upGapMaxUs / 1000),
+    upGapAtMs: s.upGapMaxUs > 0 ? since(s.upGapAtUs) : null,
+    lastUpMs: since(s.lastUpUs),
+  };
 }
 
 function round3(x: number): number {

@@ -28,10 +28,12 @@ export type ServeCallRecord = CallRecord &
     endReason: string;
     /** When serve began tearing the call down, ms after `startedAt` (the call was up until then). */
     endMs: number;
-    /** Longest stretch without an up packet while the call was up (to teardown for the last one), ms; 0 without media. */
+    /** Longest stretch between two up packets, ms (0: fewer than two). */
     upGapMaxMs: number;
     /** When that stretch began (the last packet before it), ms after `startedAt`; null without one. */
     upGapAtMs: number | null;
+    /** The last up packet, ms after `startedAt` (null: none came). */
+    lastUpMs: number | null;
     /** Up packets whose payload type or size differed from the first one. */
     otherFormatPackets: number;
   };

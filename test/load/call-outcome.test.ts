@@ -7,7 +7,7 @@ const startedAt = new Date(T).toISOString();
 describe('callEndError: a call that ends before load hangs it up, or whose media stops, is failed', () => {
   test('Asterisk restarted 5.4 s into a 20 s hold: ended by Asterisk, with when', () => {
     const err = callEndError(
-      {startedAt, endMs: 5_400, endReason: 'caller StasisEnd', upGapMaxMs: 25, upGapAtMs: 1_000},
+      {startedAt, endMs: 5_400, endReason: 'caller StasisEnd', upGapMaxMs: 25, upGapAtMs: 1_000, lastUpMs: 5_390},
       {durationMs: 20_000, hungUpAtMs: T + 20_050},
     );
     expect(err).toBe('ended by Asterisk after 5.4 s of 20.0 s');
@@ -29,14 +29,29 @@ describe('callEndError: a call that ends before load hangs it up, or whose media
     ).toBe('ended by Asterisk after 19.0 s of 20.0 s');
   });
 
-  test('media that stopped for more than 1 s while the call was up fails the call, with when and for how long', () => {
-    const err = callEndError({startedAt, endMs: 20_010, endReason: 'caller StasisEnd', upGapMaxMs: 15_000, upGapAtMs: 5_000}, {durationMs: 20_000, hungUpAtMs: T + 20_000});
+  const hung = {durationMs: 20_000, hungUpAtMs: T + 20_000};
+
+  test('media that stopped for good mid-call: from the last packet to the end of the call, with when and for how long', () => {
+    const err = callEndError({startedAt, endMs: 20_010, endReason: 'caller StasisEnd', upGapMaxMs: 40, upGapAtMs: 3_000, lastUpMs: 5_000}, hung);
     expect(err).toBe('media stopped after 5.0 s of 20.0 s (no packet from Asterisk for 15.0 s)');
+  });
+
+  test('media that stopped and came back: the longest stretch between two packets', () => {
+    const err = callEndError({startedAt, endMs: 20_010, upGapMaxMs: 1_500, upGapAtMs: 7_000, lastUpMs: 19_990}, hung);
+    expect(err).toBe('media stopped after 7.0 s of 20.0 s (no packet from Asterisk for 1.5 s)');
     // exactly the limit is not a stop; just above it is
-    expect(callEndError({startedAt, endMs: 20_010, upGapMaxMs: MEDIA_STOP_LIMIT_MS, upGapAtMs: 7_000}, {durationMs: 20_000, hungUpAtMs: T + 20_000})).toBeNull();
-    expect(callEndError({startedAt, endMs: 20_010, upGapMaxMs: MEDIA_STOP_LIMIT_MS + 1, upGapAtMs: 7_000}, {durationMs: 20_000, hungUpAtMs: T + 20_000})).toBe(
+    expect(callEndError({startedAt, endMs: 20_010, upGapMaxMs: MEDIA_STOP_LIMIT_MS, upGapAtMs: 7_000, lastUpMs: 19_990}, hung)).toBeNull();
+    expect(callEndError({startedAt, endMs: 20_010, upGapMaxMs: MEDIA_STOP_LIMIT_MS + 1, upGapAtMs: 7_000, lastUpMs: 19_990}, hung)).toBe(
       'media stopped after 7.0 s of 20.0 s (no packet from Asterisk for 1.0 s)',
     );
+  });
+
+  test('media until load hung up, and a teardown 2.5 s late (a late StasisEnd): the call was whole', () => {
+    expect(callEndError({startedAt, endMs: 22_500, endReason: 'caller StasisEnd', upGapMaxMs: 60, upGapAtMs: 9_000, lastUpMs: 19_990}, hung)).toBeNull();
+  });
+
+  test('a call that never had media is no media stop (silentCalls judges it)', () => {
+    expect(callEndError({startedAt, endMs: 20_010, upGapMaxMs: 0, upGapAtMs: null, lastUpMs: null}, hung)).toBeNull();
   });
 
   test('a record from an older serve (no end facts) is judged by nothing it lacks', () => {
