@@ -13,6 +13,9 @@ import {
   startEcho,
   statsFields,
 } from '../echo/index.js';
+import {engineFlag} from '../config/flags.js';
+import {parseEngineChoice, selectEngine} from '../engine/engine-select.js';
+import {startNativeEcho} from '../engine/native-echo.js';
 import {createLogger, parseLogLevel} from '../log/logger.js';
 
 export default class Echo extends BaseCommand {
@@ -23,7 +26,8 @@ export default class Echo extends BaseCommand {
       'Early packets wait for their slot, late ones go at once, and the datagram is returned byte-identical. ' +
       'Malformed datagrams are counted and not echoed; idle sources expire.',
     '',
-    'Prints one "echo listening on HOST:PORT (rcvbuf N, sndbuf N)" line on stdout once bound, periodic stats on stderr, ' +
+    'With --engine native (or auto, when the engine is built) the native media engine reflects the packets with kernel receive times. ' +
+      'Prints one "ENGINE engine: echo listening on HOST:PORT (rcvbuf N, sndbuf N)" line on stdout once bound, periodic stats on stderr, ' +
       'and the final counters on stderr at SIGINT/SIGTERM (exit 0).',
   ].join('\n');
 
@@ -47,6 +51,7 @@ export default class Echo extends BaseCommand {
     'max-hold-ms': Flags.string({description: 'A packet due further ahead than this re-anchors its source (timestamp jump).', env: 'ECHO_MAX_HOLD_MS', default: String(DEFAULT_MAX_HOLD_MS)}),
     'stats-interval-sec': Flags.string({description: 'Seconds between stats lines on stderr (0 = off).', env: 'ECHO_STATS_INTERVAL_SEC', default: '10'}),
     'log-level': Flags.string({description: 'Log level on stderr: debug, info, warn, error, silent.', env: 'LOG_LEVEL', default: 'info'}),
+    ...engineFlag,
   };
 
   async run(): Promise<void> {
@@ -61,6 +66,7 @@ export default class Echo extends BaseCommand {
     if (level === undefined) throw new ConfigError(`--log-level/LOG_LEVEL: "${flags['log-level']}" is not one of debug, info, warn, error, silent`);
     const host = flags.host.trim();
     if (host === '') throw new ConfigError('--host/ECHO_HOST: empty');
+    const engineChoice = parseEngineChoice(flags.engine);
 
     // Handlers first: whoever reads the listening line may signal us right away.
     const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
@@ -68,12 +74,24 @@ export default class Echo extends BaseCommand {
       process.once('SIGTERM', () => resolve('SIGTERM'));
     });
     const logger = createLogger({level});
-    const echo = await startEcho({host, port, clockRateHz, ptClockRates, idleExpiryMs, maxHoldMs, statsIntervalSec, logger});
-    process.stdout.write(listeningLine(echo) + '\n');
+    const engine = await selectEngine(engineChoice);
+    if (engine.fallbackReason !== null) logger.info('engine.fallback', {engine: 'node', reason: engine.fallbackReason});
+    const echoOptions = {host, port, clockRateHz, ptClockRates, idleExpiryMs, maxHoldMs, statsIntervalSec, logger};
+    const echo = await (engine.native ? startNativeEcho(engine.native, echoOptions) : startEcho(echoOptions)).catch(async (err: unknown) => {
+      await engine.native?.close();
+      throw err;
+    });
+    engine.native?.on('error', (err: Error) => {
+      logger.error('engine.exited', {error: err.message});
+      process.exitCode = 1;
+      process.kill(process.pid, 'SIGTERM');
+    });
+    process.stdout.write(`${engine.kind} engine: ${listeningLine(echo)}\n`);
 
     const signal = await stopSignal;
     const final = await echo.close();
-    logger.info('echo.stopped', {signal, ...statsFields(final)});
+    await engine.native?.close();
+    logger.info('echo.stopped', {signal, engine: engine.kind, ...statsFields(final)});
   }
 }
 
