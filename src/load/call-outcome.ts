@@ -39,14 +39,14 @@ function seconds(ms: number): string {
 }
 
 /**
- * "ended by Asterisk after 5.4 s of 20.0 s" when serve tore the call down before load hung it up,
- * "media stopped after 5.0 s of 20.0 s (no packet from Asterisk for 15.0 s)" when the up stream
+ * "ended by Asterisk after 5.4 s of 20 s" when serve tore the call down before load hung it up,
+ * "media stopped after 5.0 s of 20 s (no packet from Asterisk for 15.0 s)" when the up stream
  * stopped for more than MEDIA_STOP_LIMIT_MS while the call was up — between two packets, or from
  * the last packet to the end of the call (serve's teardown or load's hangup, whichever came first,
  * so a teardown delayed by a late event is not taken for silence); null otherwise.
  */
 export function callEndError(serve: ServeEndFacts, load: LoadEndFacts): string | null {
-  const of = `of ${seconds(load.durationMs)}`;
+  const of = `of ${Number((load.durationMs / 1000).toFixed(1))} s`; // "of 20 s", "of 2.5 s"
   if (serve.endMs !== undefined && load.hungUpAtMs !== null) {
     const serveEndAtMs = Date.parse(serve.startedAt) + serve.endMs;
     if (serveEndAtMs < load.hungUpAtMs - CUT_SHORT_SLACK_MS) {

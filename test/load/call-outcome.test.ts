@@ -10,12 +10,12 @@ describe('callEndError: a call that ends before load hangs it up, or whose media
       {startedAt, endMs: 5_400, endReason: 'caller StasisEnd', upGapMaxMs: 25, upGapAtMs: 1_000, lastUpMs: 5_390},
       {durationMs: 20_000, hungUpAtMs: T + 20_050},
     );
-    expect(err).toBe('ended by Asterisk after 5.4 s of 20.0 s');
+    expect(err).toBe('ended by Asterisk after 5.4 s of 20 s');
   });
 
   test('serve tearing the call down itself is named as serve', () => {
     const err = callEndError({startedAt, endMs: 3_000, endReason: 'serve shutting down', upGapMaxMs: 20, upGapAtMs: 100}, {durationMs: 20_000, hungUpAtMs: T + 20_000});
-    expect(err).toBe('ended by serve (serve shutting down) after 3.0 s of 20.0 s');
+    expect(err).toBe('ended by serve (serve shutting down) after 3.0 s of 20 s');
   });
 
   test('a call that ends when load hangs it up (teardown a few ms after the hangup) is not cut short', () => {
@@ -26,23 +26,23 @@ describe('callEndError: a call that ends before load hangs it up, or whose media
     ).toBeNull();
     expect(
       callEndError({startedAt, endMs: 20_000 - CUT_SHORT_SLACK_MS - 1, endReason: 'caller StasisEnd', upGapMaxMs: 40, upGapAtMs: 9_000}, {durationMs: 20_000, hungUpAtMs: T + 20_000}),
-    ).toBe('ended by Asterisk after 19.0 s of 20.0 s');
+    ).toBe('ended by Asterisk after 19.0 s of 20 s');
   });
 
   const hung = {durationMs: 20_000, hungUpAtMs: T + 20_000};
 
   test('media that stopped for good mid-call: from the last packet to the end of the call, with when and for how long', () => {
     const err = callEndError({startedAt, endMs: 20_010, endReason: 'caller StasisEnd', upGapMaxMs: 40, upGapAtMs: 3_000, lastUpMs: 5_000}, hung);
-    expect(err).toBe('media stopped after 5.0 s of 20.0 s (no packet from Asterisk for 15.0 s)');
+    expect(err).toBe('media stopped after 5.0 s of 20 s (no packet from Asterisk for 15.0 s)');
   });
 
   test('media that stopped and came back: the longest stretch between two packets', () => {
     const err = callEndError({startedAt, endMs: 20_010, upGapMaxMs: 1_500, upGapAtMs: 7_000, lastUpMs: 19_990}, hung);
-    expect(err).toBe('media stopped after 7.0 s of 20.0 s (no packet from Asterisk for 1.5 s)');
+    expect(err).toBe('media stopped after 7.0 s of 20 s (no packet from Asterisk for 1.5 s)');
     // exactly the limit is not a stop; just above it is
     expect(callEndError({startedAt, endMs: 20_010, upGapMaxMs: MEDIA_STOP_LIMIT_MS, upGapAtMs: 7_000, lastUpMs: 19_990}, hung)).toBeNull();
     expect(callEndError({startedAt, endMs: 20_010, upGapMaxMs: MEDIA_STOP_LIMIT_MS + 1, upGapAtMs: 7_000, lastUpMs: 19_990}, hung)).toBe(
-      'media stopped after 7.0 s of 20.0 s (no packet from Asterisk for 1.0 s)',
+      'media stopped after 7.0 s of 20 s (no packet from Asterisk for 1.0 s)',
     );
   });
 
