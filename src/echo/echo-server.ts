@@ -2,14 +2,17 @@
  * The RTP echo (SPEC §5): one UDP socket that sends every RTP datagram back to its sender,
  * byte-identical, re-paced by its RTP timestamp.
  *
- * Model. A source is (remote address, remote port, SSRC). Its anchor is (t0', ts0): arrival time
- * and timestamp of its first packet. A packet with timestamp ts is due at
+ * Model. A source is (remote address, remote port, SSRC). Its anchor is (t0', ts0) (src/echo/anchor.ts):
+ * t0' starts as the arrival time of its first packet and only ever moves earlier, to the earliest
+ * phase seen (SPEC §5). A packet with timestamp ts is due at
  *   due = t0' + tsDiff(ts, ts0) / clock_rate        (signed 32-bit difference, so wrap is fine)
- * and is sent at max(now, due): early packets wait, late ones go at once. Clock rate comes from
+ * and is sent at max(now, due); late ones go at once and are counted late. Because t0' follows
+ * the earliest phase, a packet is never due after its arrival: a first packet delayed by a stall
+ * no longer holds the stream back, and a burst is echoed as it comes. Clock rate comes from
  * the payload type of the source's first packet (0/3/8/9/18 → 8000, 118 → 16000, other →
  * --clock-rate). A source silent for --idle-expiry-ms is forgotten; if it comes back it
- * re-anchors. A timestamp more than --max-hold-ms ahead of now (a jump, or a sender clocking
- * faster than we think) re-anchors too, so nothing is ever held for long.
+ * re-anchors. An anchor that moves earlier by more than --max-hold-ms (a timestamp jump) is
+ * counted in `reanchors`.
  *
  * Design (cost per packet). No timer per packet:
  *  - source lookup: Map address → Map<(port·2^32 + ssrc), Source>, with the last address's
@@ -35,9 +38,10 @@ import {lookup as dnsLookup} from 'node:dns/promises';
 import {isIP} from 'node:net';
 import {ConfigError, errorMessage} from '../errors.js';
 import {nullLogger, type Logger} from '../log/logger.js';
-import {tsDiff, nowUs} from '../rtp/clock.js';
+import {nowUs} from '../rtp/clock.js';
 import {newRtpPacket, parseRtp, RtpParse} from '../rtp/packet.js';
 import {mediaSocketOptions} from '../rtp/udp-lookup.js';
+import {anchorDueUs} from './anchor.js';
 import {usPerTickTable} from './clock-rates.js';
 import {PacketQueue} from './packet-queue.js';
 import {SourceHeap, type HeapItem} from './source-heap.js';
@@ -66,7 +70,7 @@ export interface EchoOptions {
   ptClockRates?: Readonly<Record<number, number>>;
   /** A source silent this long is forgotten (default 10000). */
   idleExpiryMs?: number;
-  /** A packet due further ahead than this re-anchors its source (default 2000). */
+  /** An anchor moving earlier by more than this counts as a re-anchor (a timestamp jump; default 2000). */
   maxHoldMs?: number;
   /** Packets a source may have waiting; beyond it the oldest goes early (default 4096). */
   maxQueuePerSource?: number;
@@ -98,7 +102,7 @@ export interface EchoStats {
   sourcesActive: number;
   sourcesTotal: number;
   sourcesExpired: number;
-  /** Timestamp jumps beyond --max-hold-ms that re-anchored a source. */
+  /** Timestamp jumps beyond --max-hold-ms: the anchor moved earlier by more than that. */
   reanchors: number;
   /** Packets sent before their slot because their source's queue was full. */
   queueOverflows: number;
@@ -296,13 +300,11 @@ class Echo implements EchoServer {
       return;
     }
     src.lastSeenUs = now;
-    let dueUs = src.t0Us + tsDiff(pkt.timestamp, src.ts0) * src.usPerTick;
-    if (dueUs > now + this.maxHoldUs) {
-      // Timestamp jump (or a faster clock than assumed): send what waits, then re-anchor here.
+    const t0BeforeUs = src.t0Us;
+    const dueUs = anchorDueUs(src, pkt.timestamp, now);
+    if (t0BeforeUs - src.t0Us > this.maxHoldUs) {
+      // a timestamp jump: under the old anchor it would have been held beyond --max-hold-ms
       this.flushSource(src, now);
-      src.t0Us = now;
-      src.ts0 = pkt.timestamp;
-      dueUs = now;
       this.reanchors++;
     }
     if (dueUs <= now + SEND_EARLY_US) {
