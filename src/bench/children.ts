@@ -19,6 +19,8 @@ export interface PhaseProcesses {
   serve: RtpslaChild | null;
   simUrl: string;
   echoPort: number;
+  /** The engine echo says it runs in its listening line ("native engine: echo listening on …"); null when it does not say. */
+  echoEngine: string | null;
   serveUrl: string | null;
 }
 
@@ -76,8 +78,8 @@ export interface StartOptions {
   simEchoEngine?: EngineName;
   /** RTPSLA_ENGINE of serve (default: inherited). */
   serveEngine?: EngineName;
-  /** echo logs its final counters (info) when stopped, for its pacing error. */
-  echoFinalStats?: boolean;
+  /** echo logs its counters (info) each second and when stopped, for its pacing error. */
+  echoStats?: boolean;
   creds: BenchCredentials;
   simRtpRange: string;
   relayPortRange: string;
@@ -94,15 +96,16 @@ export async function startPhaseProcesses(reg: ChildRegistry, o: StartOptions): 
   const sim = reg.spawn('sim', ['sim', '--port', '0', '--rtp-range', o.simRtpRange, '--log-level', 'warn'], {...env, ...engineEnv(o.simEchoEngine)});
   const echo = reg.spawn(
     'echo',
-    ['echo', '--port', '0', '--stats-interval-sec', '0', '--log-level', o.echoFinalStats ? 'info' : 'warn'],
+    ['echo', '--port', '0', '--stats-interval-sec', o.echoStats ? '1' : '0', '--log-level', o.echoStats ? 'info' : 'warn'],
     {NODE_OPTIONS: '', ...engineEnv(o.simEchoEngine)},
   );
   const [simM, echoM] = await Promise.all([
     sim.ready(/listening on (http:\/\/[\d.]+:\d+)/, READY_MS),
-    echo.ready(/echo listening on [\d.]+:(\d+)/, READY_MS),
+    echo.ready(/(?:(\w+) engine: )?echo listening on [\d.]+:(\d+)/, READY_MS),
   ]);
   const simUrl = simM[1];
-  const echoPort = Number(echoM[1]);
+  const echoPort = Number(echoM[2]);
+  const echoEngine = echoM[1] ?? null;
   let serve: RtpslaChild | null = null;
   let serveUrl: string | null = null;
   if (o.withServe) {
@@ -119,7 +122,7 @@ export async function startPhaseProcesses(reg: ChildRegistry, o: StartOptions): 
     );
     serveUrl = (await serve.ready(/serve listening on (http:\/\/[\d.]+:\d+)/, READY_MS))[1];
   }
-  return {sim, echo, serve, simUrl, echoPort, serveUrl};
+  return {sim, echo, serve, simUrl, echoPort, echoEngine, serveUrl};
 }
 
 export function pidOf(c: RtpslaChild | null): number | null {

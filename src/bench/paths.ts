@@ -7,7 +7,7 @@ import {accessSync, constants} from 'node:fs';
 import {fileURLToPath} from 'node:url';
 import type {EngineName} from './children.js';
 import {findRtpengine} from './rtpengine/daemon.js';
-import {PATH_NAMES, type PathName, type PercentilesUs, type SkippedPath} from './types.js';
+import {PATH_NAMES, type EchoPacingUs, type PathName, type SkippedPath} from './types.js';
 
 /** The native media engine serve, echo and sim start (built by `npm install`). */
 export const NATIVE_ENGINE_BIN = fileURLToPath(new URL('../../native/build/rtpsla-engine', import.meta.url));
@@ -53,22 +53,38 @@ export function parsePaths(text: string): PathName[] | string {
 }
 
 /**
- * echo's pacing error (send − due, µs) from its final `echo.stopped` line: a `pacingErrorUs`
- * field holding {p50, p99, p999, max} (quoted JSON, as the logger writes objects).
+ * echo's pacing error (send − due, µs, cumulative since it started) from its last line that
+ * carries it: the final `echo.stopped`, else the last periodic `echo.stats`. Either a
+ * `pacingErrorUs` object {p50, p99, p999, max} (quoted JSON, as the logger writes objects) or the
+ * scalars `pacingErrorP99Us` (required), `pacingErrorP50Us`, `pacingErrorP999Us`, `pacingErrorMaxUs`.
  */
-export function parseEchoPacing(output: string): PercentilesUs | null {
-  const lines = output.split('\n').filter((l) => l.includes('echo.stopped'));
-  const line = lines.at(-1);
-  if (!line) return null;
-  const m = /\bpacingErrorUs=("(?:[^"\\]|\\.)*"|\{[^\s]*\})/.exec(line);
-  if (!m) return null;
-  try {
-    const raw: unknown = JSON.parse(m[1].startsWith('"') ? (JSON.parse(m[1]) as string) : m[1]);
-    const o = raw as Partial<Record<keyof PercentilesUs, unknown>>;
-    const keys: Array<keyof PercentilesUs> = ['p50', 'p99', 'p999', 'max'];
-    if (keys.some((k) => typeof o[k] !== 'number')) return null;
-    return {p50: o.p50 as number, p99: o.p99 as number, p999: o.p999 as number, max: o.max as number};
-  } catch {
-    return null;
+export function parseEchoPacing(output: string): EchoPacingUs | null {
+  const lines = output.split('\n').filter((l) => /\becho\.(stopped|stats)\b/.test(l));
+  const ordered = [...lines.filter((l) => l.includes('echo.stopped')).reverse(), ...lines.filter((l) => l.includes('echo.stats')).reverse()];
+  for (const line of ordered) {
+    const v = pacingFromLine(line);
+    if (v) return v;
   }
+  return null;
+}
+
+function pacingFromLine(line: string): EchoPacingUs | null {
+  const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  const obj = /\bpacingErrorUs=("(?:[^"\\]|\\.)*"|\{\S*\})/.exec(line);
+  if (obj) {
+    try {
+      const o = JSON.parse(obj[1].startsWith('"') ? (JSON.parse(obj[1]) as string) : obj[1]) as Record<string, unknown>;
+      const p99 = num(o.p99);
+      if (p99 !== null) return {p50: num(o.p50), p99, p999: num(o.p999), max: num(o.max)};
+    } catch {
+      // not JSON: try the scalars
+    }
+  }
+  const field = (name: string): number | null => {
+    const m = new RegExp(`\\b${name}=(-?\\d+(?:\\.\\d+)?)(?:\\s|$)`).exec(line);
+    return m ? Number(m[1]) : null;
+  };
+  const p99 = field('pacingErrorP99Us');
+  if (p99 === null) return null;
+  return {p50: field('pacingErrorP50Us'), p99, p999: field('pacingErrorP999Us'), max: field('pacingErrorMaxUs')};
 }

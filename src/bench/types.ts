@@ -19,8 +19,9 @@ export type RelayPathName = Exclude<PathName, 'direct'>;
 export const RELAY_PATH_NAMES: readonly RelayPathName[] = ['native', 'node', 'rtpengine'];
 
 export interface PathEngines {
-  /** RTPSLA_ENGINE given to sim and echo (the same on every path of a run). */
+  /** RTPSLA_ENGINE given to sim (the same on every path of a run). */
   sim: string;
+  /** The engine echo says it runs (its listening line), else the RTPSLA_ENGINE it was given (the same as sim's). */
   echo: string;
   /** rtpsla paths: RTPSLA_ENGINE given to serve. */
   relayRequested: string | null;
@@ -28,11 +29,12 @@ export interface PathEngines {
   relay: string | null;
 }
 
-export interface PercentilesUs {
-  p50: number;
+/** echo's pacing error (send − due), µs; the percentiles echo does not report are null. */
+export interface EchoPacingUs {
+  p50: number | null;
   p99: number;
-  p999: number;
-  max: number;
+  p999: number | null;
+  max: number | null;
 }
 
 export interface PathResult {
@@ -72,8 +74,8 @@ export interface PathResult {
   engineCpuUsPerPacket: number | null;
   /** From serve's /metrics (rtpsla paths) or rtpengine's `statistics` (relayedpackets) at the window's ends. */
   packetsForwardedInWindow: number | null;
-  /** echo's pacing error (send − due), µs, from its final stats; null with `echoPacingNote` when echo does not report it. */
-  echoPacingErrorUs: PercentilesUs | null;
+  /** echo's pacing error (send − due), µs, from its stats lines; null with `echoPacingNote` when echo does not report it. */
+  echoPacingErrorUs: EchoPacingUs | null;
   echoPacingNote?: string;
   serve: null | {
     eventLoopDelayMs: {p50: number; p99: number; max: number} | null;

@@ -42,16 +42,31 @@ describe('which paths run', () => {
   });
 });
 
-describe('echo pacing error from its final stats line', () => {
-  test('reads pacingErrorUs as the logger writes an object (quoted JSON)', () => {
-    const line = `2026-12-01T14:00:00.000Z info echo.stopped signal=SIGTERM packetsIn=100 pacingErrorUs=${JSON.stringify(JSON.stringify({p50: 12, p99: 80, p999: 140, max: 900}))} late=0`;
-    expect(parseEchoPacing(`echo listening on 127.0.0.1:4000\n${line}\n`)).toEqual({p50: 12, p99: 80, p999: 140, max: 900});
+describe('echo pacing error from its stats lines', () => {
+  const T = '2026-12-01T14:00:00.000Z info';
+  test('the scalars the native echo writes in echo.stats: the last line counts (cumulative)', () => {
+    const out = [
+      'echo listening on 127.0.0.1:4000 (rcvbuf 1, sndbuf 1)',
+      `${T} echo.stats packetsIn=50 engine=native pacingErrorP99Us=900 pacingErrorMaxUs=2000`,
+      `${T} echo.stats packetsIn=100 engine=native pacingErrorP99Us=61.5 pacingErrorMaxUs=3100`,
+      `${T} echo.stopped signal=SIGTERM engine=native packetsIn=100`,
+    ].join('\n');
+    expect(parseEchoPacing(out)).toEqual({p50: null, p99: 61.5, p999: null, max: 3100});
   });
 
-  test('null when echo does not report it or the value is incomplete', () => {
-    expect(parseEchoPacing('2026-12-01T14:00:00.000Z info echo.stopped signal=SIGTERM packetsIn=100 late=0\n')).toBeNull();
+  test('echo.stopped wins when it carries the figure, as an object (quoted JSON, as the logger writes objects)', () => {
+    const out = [
+      `${T} echo.stats pacingErrorP99Us=900 pacingErrorMaxUs=2000`,
+      `${T} echo.stopped signal=SIGTERM pacingErrorUs=${JSON.stringify(JSON.stringify({p50: 12, p99: 80, p999: 140, max: 900}))} late=0`,
+    ].join('\n');
+    expect(parseEchoPacing(out)).toEqual({p50: 12, p99: 80, p999: 140, max: 900});
+  });
+
+  test('null when echo does not report it (the node echo) or without a p99', () => {
+    expect(parseEchoPacing(`${T} echo.stopped signal=SIGTERM packetsIn=100 late=0\n`)).toBeNull();
     expect(parseEchoPacing('')).toBeNull();
-    expect(parseEchoPacing(`x info echo.stopped pacingErrorUs=${JSON.stringify(JSON.stringify({p50: 1}))}`)).toBeNull();
+    expect(parseEchoPacing(`${T} echo.stopped pacingErrorUs=${JSON.stringify(JSON.stringify({p50: 1}))}`)).toBeNull();
+    expect(parseEchoPacing(`${T} echo.stats pacingErrorMaxUs=2000`)).toBeNull();
   });
 });
 
