@@ -236,7 +236,7 @@ static int parse_pt_rates(const char *text, double *table) {
   return 0;
 }
 
-static void echo_free(struct echo *e) {
+static void echo_free_sources(struct echo *e) {
   for (size_t i = 0; i < e->nbuckets; i++) {
     struct source *s = e->buckets[i];
     while (s != NULL) {
@@ -246,6 +246,12 @@ static void echo_free(struct echo *e) {
     }
   }
   free(e->buckets);
+  e->buckets = NULL;
+  e->nbuckets = 0;
+}
+
+static void echo_free(struct echo *e) {
+  echo_free_sources(e);
   free(e);
 }
 
@@ -324,14 +330,13 @@ void echo_command(const char *cmd, double id, const struct json_obj *o) {
   }
   if (strcmp(cmd, "echo.close") == 0) {
     echo_counters(e, extra, sizeof extra);
-    loop_del(&e->h);
-    close(e->h.fd);
     for (struct echo **pp = &g_echoes; *pp != NULL; pp = &(*pp)->next)
       if (*pp == e) {
         *pp = e->next;
         break;
       }
-    echo_free(e);
+    echo_free_sources(e);
+    loop_retire(&e->h);
     return reply_ok(id, extra);
   }
   reply_err(id, "EINVAL", "unknown command");

@@ -77,6 +77,28 @@ int loop_add(struct handle *h, uint32_t events) {
 
 void loop_del(struct handle *h) { epoll_ctl(g_epfd, EPOLL_CTL_DEL, h->fd, NULL); }
 
+static struct handle **g_retired;
+static size_t g_retired_n, g_retired_cap;
+
+void loop_retire(struct handle *h) {
+  loop_del(h);
+  close(h->fd);
+  h->fd = -1;
+  if (g_retired_n == g_retired_cap) {
+    size_t cap = g_retired_cap ? g_retired_cap * 2 : 64;
+    struct handle **p = realloc(g_retired, cap * sizeof *p);
+    if (p == NULL) return; /* leak one object rather than risk a dangling pointer */
+    g_retired = p;
+    g_retired_cap = cap;
+  }
+  g_retired[g_retired_n++] = h;
+}
+
+static void loop_free_retired(void) {
+  for (size_t i = 0; i < g_retired_n; i++) free(g_retired[i]);
+  g_retired_n = 0;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* sockets                                                                                      */
 
@@ -635,15 +657,13 @@ static void relay_command(const char *cmd, double id, const struct json_obj *o) 
   if (strcmp(cmd, "relay.close") == 0) {
     relay_on_readable(r); /* whatever already arrived is still recorded */
     relay_counters(r, extra, sizeof extra);
-    loop_del(&r->h);
-    close(r->h.fd);
     for (struct relay **pp = &g_relays; *pp != NULL; pp = &(*pp)->next)
       if (*pp == r) {
         *pp = r->next;
         break;
       }
     g_relay_count--;
-    free(r);
+    loop_retire(&r->h);
     return reply_ok(id, extra);
   }
   if (strcmp(cmd, "relay.stats") == 0) {
@@ -782,6 +802,7 @@ int main(void) {
     now = mono_ns();
     for (int i = 0; i < nev; i++) {
       struct handle *h = evs[i].data.ptr;
+      if (h->fd < 0) continue; /* closed by a command earlier in this batch */
       switch (h->type) {
         case H_RELAY: relay_on_readable((struct relay *)h); break;
         case H_ECHO:
@@ -791,6 +812,7 @@ int main(void) {
         default: break;
       }
     }
+    loop_free_retired();
     now = mono_ns();
     if (g_rec_n > 0 && (nev <= 0 || now - g_rec_first_ns >= FLUSH_NS)) {
       out_flush_records();

@@ -69,6 +69,9 @@ struct handle {
 };
 int loop_add(struct handle *h, uint32_t events);
 void loop_del(struct handle *h);
+/* close the handle's fd now and free the malloc'd object it heads once the current batch of
+ * epoll events is handled (a later event of the same batch may still point at it) */
+void loop_retire(struct handle *h);
 
 /* ---- datagram batch I/O (recvmmsg / sendmmsg or one-at-a-time) ---- */
 #define RX_BATCH 32

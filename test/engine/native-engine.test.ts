@@ -202,6 +202,22 @@ describe('native engine control', () => {
     expect(s.relays).toBe(0);
   });
 
+  test('relays and echoes closed while datagrams stream in leave the engine running', async () => {
+    const peer = await bound();
+    for (let round = 0; round < 20; round++) {
+      const r = await engine.command('relay.open', {bindIp: '127.0.0.1', port: 0, echoAddress: '127.0.0.1', echoPort: peer.address().port});
+      const e = await engine.command('echo.open', {host: '127.0.0.1', port: 0});
+      for (let i = 0; i < 200; i++) {
+        peer.send(rtpPacket({seq: i, ts: 160 * i, ssrc: 1}), r.port as number, '127.0.0.1');
+        peer.send(rtpPacket({seq: i, ts: 160 * i, ssrc: 2}), e.port as number, '127.0.0.1');
+      }
+      await Promise.all([engine.command('relay.close', {relayId: r.relayId as number}), engine.command('echo.close', {echoId: e.echoId as number})]);
+    }
+    peer.close();
+    expect(engine.alive).toBe(true);
+    expect((await engine.stats()).relays).toBe(0);
+  });
+
   test('the engine exiting is detected: pending commands reject and exit is emitted', async () => {
     const exited = new Promise<unknown>((resolve) => engine.once('exit', resolve));
     const errors: unknown[] = [];
