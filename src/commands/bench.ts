@@ -57,7 +57,7 @@ export default class Bench extends BaseCommand {
     parsePortRange(flags['sim-rtp-range'], '--sim-rtp-range');
     parsePortRange(flags['relay-port-range'], '--relay-port-range');
     parsePortRange(flags['rtpengine-port-range'], '--rtpengine-port-range');
-    if (flags.paths !== undefined && flags.path !== undefined) throw new ConfigError('bench: give --paths or --path, not both');
+    if (flags.paths !== undefined && flags.path !== undefined) throw new ConfigError('give --paths or --path, not both');
     let paths: PathName[] | undefined;
     if (flags.paths !== undefined) {
       const parsed = parsePaths(flags.paths);
