@@ -19,6 +19,7 @@ import {EventEmitter} from 'node:events';
 import ariClient from 'ari-client';
 import {ConnectError} from '../errors.js';
 import {nullLogger, type Logger} from '../log/logger.js';
+import {redactSecrets} from '../log/redact.js';
 import {checkAri, ariOrigin, messageOf, type AriCheckResult} from './check.js';
 import {captureStdout, guardUncaught, isAriClientFault, patchSwaggerFail} from './guard.js';
 import {AriRest} from './rest.js';
@@ -405,5 +406,5 @@ function describeFailure(err: unknown): string {
 
 /** The events URL carries `api_key=user:pass`; nothing derived from it may be printed. */
 function sanitize(text: string): string {
-  return text.replace(/api_key=[^&\s]*/g, 'api_key=[redacted]');
+  return redactSecrets(text);
 }

@@ -118,6 +118,15 @@ export class AriRest {
     return this.request<AsteriskInfo>('GET', '/asterisk/info');
   }
 
+  /** A global dialplan variable ("" when unset, as Asterisk answers). */
+  async getGlobalVar(variable: string): Promise<string> {
+    return (await this.request<{value?: string}>('GET', '/asterisk/variable', {variable}))?.value ?? '';
+  }
+
+  async setGlobalVar(variable: string, value: string): Promise<void> {
+    await this.request('POST', '/asterisk/variable', {variable, value});
+  }
+
   // ---- channels ----
   listChannels(): Promise<AriChannel[]> {
     return this.request<AriChannel[]>('GET', '/channels');

@@ -31,14 +31,37 @@ export interface AriSettings {
   app: string;
 }
 
-/** Validate the ARI flags: URL with scheme, credentials present, app name non-empty. */
+/**
+ * Characters a Stasis application name may have: it travels unescaped in ARI URLs
+ * (`?app=…`, `/applications/…`) and in appArgs, where `?`, `#`, `/`, `,`, `&`, spaces… change
+ * the request.
+ */
+const APP_NAME_SAFE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/**
+ * Validate the ARI flags: URL with scheme and its userinfo taken out (`http://user:pass@host`
+ * gives the credentials when ARI_USER/ARI_PASS are not set, and is never stored or printed),
+ * credentials present, app name within a safe set of characters.
+ */
 export function ariSettings(flags: {'ari-url': string; 'ari-user'?: string; 'ari-pass'?: string; app: string}): AriSettings {
-  const ariUrl = parseHttpUrl(flags['ari-url'], '--ari-url/ARI_URL');
-  const ariUser = requireCredential(flags['ari-user'], '--ari-user/ARI_USER');
-  const ariPass = requireCredential(flags['ari-pass'], '--ari-pass/ARI_PASS');
+  const {url: ariUrl, user, pass} = splitUserinfo(parseHttpUrl(flags['ari-url'], '--ari-url/ARI_URL'));
+  const ariUser = requireCredential(flags['ari-user'] || user, '--ari-user/ARI_USER');
+  const ariPass = requireCredential(flags['ari-pass'] || pass, '--ari-pass/ARI_PASS');
   const app = flags.app.trim();
-  if (app === '' || /[\s,/]/.test(app)) throw new ConfigError(`--app/APP_NAME: "${flags.app}" is not a valid Stasis application name`);
+  if (!APP_NAME_SAFE.test(app))
+    throw new ConfigError(`--app/APP_NAME: "${flags.app}" is not a usable Stasis application name (letters, digits, . _ - only)`);
   return {ariUrl, ariUser, ariPass, app};
+}
+
+/** `url` without its userinfo, and the user and password it carried (decoded), if any. */
+export function splitUserinfo(url: string): {url: string; user?: string; pass?: string} {
+  const u = new URL(url);
+  if (u.username === '' && u.password === '') return {url};
+  const user = u.username !== '' ? decodeURIComponent(u.username) : undefined;
+  const pass = u.password !== '' ? decodeURIComponent(u.password) : undefined;
+  u.username = '';
+  u.password = '';
+  return {url: u.toString().replace(/\/+$/, ''), user, pass};
 }
 
 export function logLevel(text: string): LogLevel {

@@ -28,6 +28,8 @@ const ORIGINATE_PARAMS = [
 
 export const API_OPS: readonly ApiOp[] = [
   {resource: 'asterisk', method: 'GET', path: '/asterisk/info', nickname: 'getInfo', responseClass: 'AsteriskInfo', params: ['only*'], summary: 'Gets Asterisk system information.'},
+  {resource: 'asterisk', method: 'GET', path: '/asterisk/variable', nickname: 'getGlobalVar', responseClass: 'Variable', params: ['variable!'], summary: 'Get the value of a global variable.'},
+  {resource: 'asterisk', method: 'POST', path: '/asterisk/variable', nickname: 'setGlobalVar', responseClass: 'void', params: ['variable!', 'value'], summary: 'Set the value of a global variable.'},
 
   {resource: 'channels', method: 'GET', path: '/channels', nickname: 'list', responseClass: 'List[Channel]', params: [], summary: 'List all active channels in Asterisk.'},
   {resource: 'channels', method: 'POST', path: '/channels', nickname: 'originate', responseClass: 'Channel', params: ORIGINATE_PARAMS, summary: 'Create a new channel (originate).'},

@@ -160,6 +160,8 @@ export interface CoreCounters {
 
 export class SimCore {
   readonly channels = new Map<string, SimChannel>();
+  /** Global dialplan variables (GET/POST /asterisk/variable); gone with the process, as in Asterisk. */
+  readonly globals = new Map<string, string>();
   readonly bridges = new Map<string, SimBridge>();
   readonly counters: CoreCounters = {
     originated: 0, externalMediaCreated: 0, channelsDestroyed: 0, bridgesCreated: 0, bridgesDestroyed: 0,
@@ -597,6 +599,20 @@ export class SimCore {
     return undefined;
   }
 
+  /** Asterisk: an unset global reads as "" (200), as pbx_builtin_getvar_helper gives NULL. */
+  getGlobalVar(p: Params): OpResult {
+    const variable = p.get('variable') ?? '';
+    if (variable === '') throw new AriError(400, 'Variable name is required');
+    return {status: 200, body: {value: this.globals.get(variable) ?? ''}};
+  }
+
+  setGlobalVar(p: Params): OpResult {
+    const variable = p.get('variable') ?? '';
+    if (variable === '') throw new AriError(400, 'Variable name is required');
+    this.globals.set(variable, p.get('value') ?? '');
+    return {status: 204};
+  }
+
   setChannelVar(id: string, p: Params): OpResult {
     const variable = p.get('variable') ?? '';
     if (variable === '') throw new AriError(400, 'Variable name is required');
@@ -978,6 +994,7 @@ export class SimCore {
    */
   restart(): void {
     this.counters.restarts++;
+    this.globals.clear();
     const all = [...this.channels.values()];
     const byKind = (k: ChanKind): SimChannel[] => all.filter((c) => c.kind === k);
     for (const c of [...byKind('local2'), ...byKind('unicast'), ...byKind('local1')]) this.emit(c, hangupRequest(c, this, 4, true));

@@ -8,6 +8,7 @@ import type {Duplex} from 'node:stream';
 import {timingSafeEqual} from 'node:crypto';
 import {WebSocketServer} from 'ws';
 import type {Logger} from '../log/logger.js';
+import {redactSecrets} from '../log/redact.js';
 import {apiDeclaration, matchRoute, opId, resourceListing, type ApiOp, type ApiResource} from './api.js';
 import {AriError, type OpResult, type Params, type SimCore} from './core.js';
 import type {EventHub} from './events.js';
@@ -36,7 +37,7 @@ export function createSimHttpServer(d: HttpDeps): Server {
   const wss = new WebSocketServer({noServer: true, perMessageDeflate: false, clientTracking: false});
   const server = createServer((req, res) => {
     handle(d, req, res).catch((err: unknown) => {
-      d.log.error('sim.http.error', {err: err instanceof Error ? err.message : String(err), url: req.url});
+      d.log.error('sim.http.error', {err: redactSecrets(err instanceof Error ? err.message : String(err)), url: redactSecrets(req.url ?? '')});
       if (!res.headersSent) send(res, 500, {message: 'An internal error prevented this request from being handled'});
       else res.destroy();
     });
@@ -254,6 +255,10 @@ function dispatch(d: HttpDeps, op: ApiOp, pp: Record<string, string>, p: Params)
       const keys = only.split(',').map((s) => s.trim());
       return {status: 200, body: Object.fromEntries(Object.entries(info).filter(([k]) => keys.includes(k)))};
     }
+    case 'asterisk.getGlobalVar':
+      return core.getGlobalVar(p);
+    case 'asterisk.setGlobalVar':
+      return core.setGlobalVar(p);
     case 'channels.list':
       return core.listChannels();
     case 'channels.originate':
