@@ -36,6 +36,12 @@ export const ZERO_PERCENTILES_MS: Readonly<PercentilesMs> = Object.freeze({p50: 
 export class LatencyHistogram {
   readonly h: Histogram;
   private exactMaxUs = 0;
+  /**
+   * Sum of the recorded values (µs), kept as they are recorded so Prometheus' `_sum` costs
+   * nothing per scrape (HdrHistogram's `mean` walks every bucket). A histogram decoded from
+   * base64 starts from its mean × count, computed once.
+   */
+  sumUs = 0;
 
   constructor(maxUs: number = HISTOGRAM_MAX_US, from?: Histogram) {
     this.h =
@@ -49,7 +55,10 @@ export class LatencyHistogram {
         useWebAssembly: false,
       });
     this.limitUs = this.h.highestTrackableValue;
-    if (from) this.exactMaxUs = from.totalCount === 0 ? 0 : from.maxValue;
+    if (from) {
+      this.exactMaxUs = from.totalCount === 0 ? 0 : from.maxValue;
+      this.sumUs = from.totalCount === 0 ? 0 : from.mean * from.totalCount;
+    }
   }
 
   private readonly limitUs: number;
@@ -62,6 +71,7 @@ export class LatencyHistogram {
   recordUs(valueUs: number): void {
     const v = valueUs <= 0 ? 0 : Math.round(valueUs);
     if (v > this.exactMaxUs) this.exactMaxUs = v;
+    this.sumUs += v;
     this.h.recordValue(v >= this.limitUs ? this.limitUs : v);
   }
 
@@ -72,6 +82,7 @@ export class LatencyHistogram {
   /** Adds all counts of `other` into this histogram. */
   merge(other: LatencyHistogram): void {
     this.h.add(other.h);
+    this.sumUs += other.sumUs;
     if (other.exactMaxUs > this.exactMaxUs) this.exactMaxUs = other.exactMaxUs;
   }
 
@@ -106,6 +117,7 @@ export class LatencyHistogram {
   reset(): void {
     this.h.reset();
     this.exactMaxUs = 0;
+    this.sumUs = 0;
   }
 
   /**

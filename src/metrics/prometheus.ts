@@ -19,7 +19,7 @@ export interface HistogramSample {
 
 /**
  * Prometheus text exposition format 0.0.4. Histograms are exported in seconds (Prometheus'
- * base unit) with cumulative `le` buckets, `_sum` (estimated from the HDR mean) and `_count`.
+ * base unit) with cumulative `le` buckets, `_sum` (the running sum kept while recording: no walk of the buckets per scrape) and `_count`.
  */
 export function renderPrometheus(samples: readonly MetricSample[], histograms: readonly HistogramSample[]): string {
   const lines: string[] = [];
@@ -38,8 +38,7 @@ export function renderPrometheus(samples: readonly MetricSample[], histograms: r
     PROMETHEUS_BUCKETS_MS.forEach((ms, i) => lines.push(`${h.name}_bucket{le="${ms / 1000}"} ${cum[i]}`));
     const count = h.histogram.count;
     lines.push(`${h.name}_bucket{le="+Inf"} ${count}`);
-    const meanUs = count === 0 ? 0 : h.histogram.h.mean;
-    lines.push(`${h.name}_sum ${formatNumber((meanUs * count) / 1e6)}`);
+    lines.push(`${h.name}_sum ${formatNumber(h.histogram.sumUs / 1e6)}`);
     lines.push(`${h.name}_count ${count}`);
   }
   return lines.join('\n') + '\n';

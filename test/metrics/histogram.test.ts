@@ -97,3 +97,15 @@ describe('LatencyHistogram.cumulativeCountsUs', () => {
     expect(new LatencyHistogram().cumulativeCountsUs([1, 2])).toEqual([0, 0]);
   });
 });
+
+describe('Prometheus histogram _sum', () => {
+  test('is the exact running sum, and a scrape never walks the buckets for a mean', async () => {
+    const {renderPrometheus} = await import('../../src/metrics/prometheus.js');
+    const h = new LatencyHistogram();
+    for (const us of [1000, 2500, 20_000, 123_456]) h.recordUs(us);
+    Object.defineProperty(h.h, 'mean', {get: () => { throw new Error('mean computed during a scrape'); }});
+    const text = renderPrometheus([], [{name: 'x_seconds', help: 'x', histogram: h}]);
+    expect(text).toContain('x_seconds_sum 0.146956\n');
+    expect(text).toContain('x_seconds_count 4\n');
+  });
+});
