@@ -5,6 +5,7 @@
  */
 import {fileURLToPath} from 'node:url';
 import {RtpslaChild} from '../demo/children.js';
+import type {EngineKind} from '../engine/engine-types.js';
 
 const PROFILE_PRELOAD = fileURLToPath(new URL('./cpu-profile-preload.js', import.meta.url));
 
@@ -69,8 +70,8 @@ export class ChildRegistry {
   }
 }
 
-/** RTPSLA_ENGINE values (serve, echo and sim read it). */
-export type EngineName = 'native' | 'node';
+/** RTPSLA_ENGINE values the bench gives (serve, echo and sim read it). */
+export type EngineName = EngineKind;
 
 export interface StartOptions {
   withServe: boolean;

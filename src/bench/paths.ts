@@ -4,13 +4,10 @@
  * cannot run is skipped with a reason (the bench never builds or installs anything).
  */
 import {accessSync, constants} from 'node:fs';
-import {fileURLToPath} from 'node:url';
+import {engineBinaryPath} from '../engine/engine-select.js';
 import type {EngineName} from './children.js';
 import {findRtpengine} from './rtpengine/daemon.js';
 import {PATH_NAMES, type EchoPacingUs, type PathName, type SkippedPath} from './types.js';
-
-/** The native media engine serve, echo and sim start (built by `npm install`). */
-export const NATIVE_ENGINE_BIN = fileURLToPath(new URL('../../native/build/rtpsla-engine', import.meta.url));
 
 function executable(file: string): boolean {
   try {
@@ -30,13 +27,14 @@ export interface PathPlan {
 }
 
 export function planPaths(requested: readonly PathName[], env: {nativeBin?: string; rtpengine?: string | null} = {}): PathPlan {
-  const nativeBuilt = executable(env.nativeBin ?? NATIVE_ENGINE_BIN);
+  const nativeBin = env.nativeBin ?? engineBinaryPath();
+  const nativeBuilt = executable(nativeBin);
   const rtpengine = env.rtpengine === undefined ? findRtpengine() : env.rtpengine;
   const paths: PathName[] = [];
   const skipped: SkippedPath[] = [];
   for (const p of PATH_NAMES) {
     if (!requested.includes(p)) continue;
-    if (p === 'native' && !nativeBuilt) skipped.push({path: p, reason: `the native engine is not built (${env.nativeBin ?? NATIVE_ENGINE_BIN} is missing; npm install builds it)`});
+    if (p === 'native' && !nativeBuilt) skipped.push({path: p, reason: `the native engine is not built (${nativeBin} is missing; npm install builds it)`});
     else if (p === 'rtpengine' && !rtpengine) skipped.push({path: p, reason: 'rtpengine is not installed (Debian package rtpengine-daemon: apt-get install rtpengine-daemon)'});
     else paths.push(p);
   }
