@@ -7,7 +7,7 @@ import {LatencyHistogram, ZERO_PERCENTILES_MS} from '../metrics/histogram.js';
 import {HostStallWatch, hostStealUs} from '../metrics/host.js';
 import {REPORT_SCHEMA_ID, buildSummary, encodeHistograms, writeReportAtomic, type CallRecord, type Leaked, type LoadHost, type Report} from '../metrics/report.js';
 import type {ServeCallRecord} from '../serve/run-store.js';
-import {LOAD_APP_ARG} from '../serve/call-lifecycle.js';
+import {loadAppArgs, newRunToken} from '../protocol/app-args.js';
 import {TOOL_VERSION} from '../version.js';
 import {stallNoteFor, stealNoteFor} from './host-notes.js';
 import {callEndError, formatMismatchError, measuredFormat} from './call-outcome.js';
@@ -77,6 +77,8 @@ interface LoadCall {
  */
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const runId = o.runId ?? newRunId();
+  // the run's secret: serve lets only its holder consume the run's records
+  const token = newRunToken();
   const progress: LoadProgress = {phase: 'checking', count: o.count, originated: 0, failed: 0, active: 0, hungUp: 0, measured: 0};
   const emit = (phase?: LoadPhase) => {
     if (phase) progress.phase = phase;
@@ -118,7 +120,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
           await rest.originate({
             endpoint: o.endpoint,
             app: o.app,
-            appArgs: [LOAD_APP_ARG, runId, String(i)],
+            appArgs: loadAppArgs(runId, i, token),
             formats: o.format,
             channelId: call.channelId,
           });
@@ -145,7 +147,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
 
     emit('collecting');
     const originated = calls.filter((c) => c.originatedAtMs !== null).length;
-    const run = await collect(serve, runId, originated, o.collectTimeoutMs ?? 15_000, (n) => {
+    const run = await collect(serve, runId, token, originated, o.collectTimeoutMs ?? 15_000, (n) => {
       progress.measured = n;
       emit();
     });
@@ -238,9 +240,9 @@ async function hangup(rest: AriRest, call: LoadCall): Promise<void> {
 
 /**
  * Poll serve's cheap progress view until every originated call of the run is recorded and none
- * is live (or the timeout), then fetch the records and histograms once.
+ * is live (or the timeout), then fetch the records and histograms once, consuming them with the run's token.
  */
-async function collect(serve: ServeClient, runId: string, expected: number, timeoutMs: number, onCount: (n: number) => void) {
+async function collect(serve: ServeClient, runId: string, token: string, expected: number, timeoutMs: number, onCount: (n: number) => void) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     let progress: Awaited<ReturnType<ServeClient['runProgress']>>;
@@ -254,7 +256,7 @@ async function collect(serve: ServeClient, runId: string, expected: number, time
     await sleep(100);
   }
   try {
-    return await serve.run(runId);
+    return await serve.run(runId, {token});
   } catch {
     return undefined;
   }

@@ -1,4 +1,5 @@
 import {ConnectError, errorMessage} from '../errors.js';
+import {RUN_TOKEN_HEADER} from '../protocol/app-args.js';
 import type {RunRecords} from '../serve/run-store.js';
 import type {LiveCallView} from '../serve/call-lifecycle.js';
 
@@ -23,11 +24,22 @@ export class ServeClient {
     return {format: typeof body.format === 'string' ? body.format : null};
   }
 
-  /** The run's records, or undefined when serve has none (yet). */
-  async run(runId: string, consume = false): Promise<RunRecords | undefined> {
-    const res = await fetch(`${this.baseUrl}/runs/${encodeURIComponent(runId)}${consume ? '?consume=1' : ''}`, {
-      signal: AbortSignal.timeout(this.timeoutMs),
-    });
+  /**
+   * The run's records, or undefined when serve has none (yet). With `consume` and the run's
+   * token (from the calls' appArgs), serve drops them once the run has no live call.
+   */
+  async run(runId: string, consume?: {token: string}): Promise<RunRecords | undefined> {
+    let res: Response;
+    // serve answers 503 while it sheds HTTP load (a scrape storm): wait as told and ask again
+    for (let attempt = 1; ; attempt++) {
+      res = await fetch(`${this.baseUrl}/runs/${encodeURIComponent(runId)}${consume ? '?consume=1' : ''}`, {
+        signal: AbortSignal.timeout(this.timeoutMs),
+        headers: consume ? {[RUN_TOKEN_HEADER]: consume.token} : {},
+      });
+      if (res.status !== 503 || attempt >= 20) break;
+      await res.arrayBuffer().catch(() => undefined);
+      await new Promise((r) => setTimeout(r, Math.min(1000, 50 * attempt)));
+    }
     if (res.status === 404) return undefined;
     if (!res.ok) throw new Error(`serve answered /runs/${runId} with ${res.status}`);
     return (await res.json()) as RunRecords;

@@ -13,10 +13,9 @@ import type {MeasuringRelay, RelayOpener} from '../relay/relay-types.js';
 import {PortPool, PortPoolExhaustedError} from '../relay/port-pool.js';
 import {clockRateFor} from '../rtp/packet.js';
 import {nowUs} from '../rtp/clock.js';
+import {parseLoadAppArgs} from '../protocol/app-args.js';
 import {RunStore, type ServeCallRecord} from './run-store.js';
 
-/** appArgs[0] of calls originated by `rtpsla load`: `rtpsla-load,<runId>,<index>` (SPEC §3). */
-export const LOAD_APP_ARG = 'rtpsla-load';
 
 export type AriOps = Pick<
   AriRest,
@@ -201,10 +200,10 @@ export class CallLifecycle {
   }
 
   private startCall(ch: AriChannel, args: readonly string[]): void {
-    const isLoad = args[0] === LOAD_APP_ARG && args.length >= 3;
-    const runId = isLoad ? args[1] : null;
-    const parsedIndex = isLoad ? Number(args[2]) : NaN;
-    const index = Number.isInteger(parsedIndex) && parsedIndex >= 0 ? parsedIndex : this.nextIndex++;
+    const load = parseLoadAppArgs(args);
+    const runId = load?.runId ?? null;
+    const index = load ? load.index : this.nextIndex++;
+    if (load?.token) this.runs.claim(load.runId, load.token);
     const emId = `${this.config.app}-em-${randomUUID()}`;
     const bridgeId = randomUUID();
     const log = this.log.child({callId: ch.id, ...(runId ? {runId, index} : {})});

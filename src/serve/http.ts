@@ -1,33 +1,100 @@
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http';
 import type {IntervalHistogram} from 'node:perf_hooks';
+import {performance} from 'node:perf_hooks';
 import {renderPrometheus} from '../metrics/prometheus.js';
+import {RUN_TOKEN_HEADER} from '../protocol/app-args.js';
 import type {CallLifecycle} from './call-lifecycle.js';
 import {metricHistograms, metricSamples, metricsJson, snapshotMetrics} from './metrics.js';
 
 export interface ServeHttpDeps {
   calls: CallLifecycle;
   ariConnected: () => boolean;
+  /** Why serve cannot do its job although ARI is connected (e.g. ApplicationReplaced), or null. */
+  unhealthyReason?: () => string | null;
   /** serve's event-loop delay (perf_hooks), reported in /metrics. */
   eventLoop?: IntervalHistogram;
+  limits?: Partial<HttpLimits>;
+  /** Monotonic ms (tests drive it); default performance.now. */
+  nowMs?: () => number;
+}
+
+/**
+ * What HTTP may cost serve, whose event loop also relays media: requests whose answer is not
+ * yet written out are bounded (503 beyond), the Prometheus/JSON metrics are rendered at most
+ * once per `metricsCacheMs`, and the requests that build large answers (/runs/:runId records,
+ * /calls) are limited to `heavyPerSec` (a token bucket; 503 with Retry-After beyond).
+ */
+export interface HttpLimits {
+  maxInFlight: number;
+  metricsCacheMs: number;
+  heavyPerSec: number;
+  maxConnections: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({maxInFlight: 16, metricsCacheMs: 1000, heavyPerSec: 10, maxConnections: 128});
+
+interface HttpState {
+  limits: HttpLimits;
+  nowMs: () => number;
+  inFlight: number;
+  heavyTokens: number;
+  heavyRefilledAtMs: number;
+  metricsText: {atMs: number; body: string} | null;
+  metricsJson: {atMs: number; body: string} | null;
+  /** Requests answered 503 because of the limits (since start). */
+  shed: number;
 }
 
 /**
  * serve's HTTP endpoint (SPEC §8): /health, /metrics (Prometheus text, or JSON with
  * `Accept: application/json`), /calls (live calls), /runs/:runId (per-call records for load;
- * `?consume=1` drops them once the run has no live call left; `?brief=1` gives only
+ * `?consume=1`, with the run's token, drops them once the run has no live call left; `?brief=1` gives only
  * {activeCalls, recorded}, cheap enough to poll while calls stream).
  */
-export function createServeHttp(deps: ServeHttpDeps): Server {
-  return createServer((req, res) => {
+export function createServeHttp(deps: ServeHttpDeps): Server & {httpShed: () => number} {
+  const limits = {...DEFAULT_HTTP_LIMITS, ...deps.limits};
+  const nowMs = deps.nowMs ?? (() => performance.now());
+  const st: HttpState = {limits, nowMs, inFlight: 0, heavyTokens: limits.heavyPerSec, heavyRefilledAtMs: nowMs(), metricsText: null, metricsJson: null, shed: 0};
+  const server = createServer((req, res) => {
+    if (st.inFlight >= limits.maxInFlight) {
+      shed(st, res, 'too many requests in flight');
+      return;
+    }
+    st.inFlight++;
+    res.once('close', () => st.inFlight--);
     try {
-      route(deps, req, res);
+      route(deps, st, req, res);
     } catch (err) {
       send(res, 500, {message: err instanceof Error ? err.message : String(err)});
     }
   });
+  // connections beyond this are closed as they are accepted (cheap); slow clients time out
+  server.maxConnections = limits.maxConnections;
+  server.headersTimeout = 5000;
+  server.requestTimeout = 10_000;
+  return Object.assign(server, {httpShed: () => st.shed});
 }
 
-function route(deps: ServeHttpDeps, req: IncomingMessage, res: ServerResponse): void {
+/** 503 without doing the work: a tiny constant answer, the connection closed after it. */
+function shed(st: HttpState, res: ServerResponse, why: string): void {
+  st.shed++;
+  const text = `{"message":"serve is busy (${why}); try again"}`;
+  res.writeHead(503, {'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'retry-after': '1', connection: 'close'});
+  res.end(text);
+}
+
+/** Take one token of the heavy-request bucket (refilled at heavyPerSec, up to heavyPerSec). */
+function takeHeavy(st: HttpState): boolean {
+  const now = st.nowMs();
+  const rate = st.limits.heavyPerSec;
+  st.heavyTokens = Math.min(rate, st.heavyTokens + ((now - st.heavyRefilledAtMs) / 1000) * rate);
+  st.heavyRefilledAtMs = now;
+  if (st.heavyTokens < 1) return false;
+  st.heavyTokens--;
+  return true;
+}
+
+function route(deps: ServeHttpDeps, st: HttpState, req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url ?? '/', 'http://localhost');
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     send(res, 405, {message: 'only GET is supported'});
@@ -36,9 +103,12 @@ function route(deps: ServeHttpDeps, req: IncomingMessage, res: ServerResponse): 
   const path = url.pathname.replace(/\/+$/, '') || '/';
   if (path === '/health') {
     const connected = deps.ariConnected();
-    send(res, connected ? 200 : 503, {
-      status: connected ? 'ok' : 'degraded',
+    const reason = deps.unhealthyReason?.() ?? null;
+    const ok = connected && reason === null;
+    send(res, ok ? 200 : 503, {
+      status: ok ? 'ok' : 'degraded',
       ari: connected ? 'connected' : 'disconnected',
+      ...(reason !== null ? {reason} : {}),
       callsActive: deps.calls.calls.size,
       // load refuses to start when it would originate with another format (issue 12)
       format: deps.calls.format,
@@ -46,17 +116,32 @@ function route(deps: ServeHttpDeps, req: IncomingMessage, res: ServerResponse): 
     return;
   }
   if (path === '/metrics') {
-    const snap = snapshotMetrics(deps.calls, deps.ariConnected(), deps.eventLoop);
-    if ((req.headers.accept ?? '').includes('application/json')) {
-      send(res, 200, metricsJson(snap));
-      return;
+    // rendered at most once per metricsCacheMs, however many scrapers ask
+    const json = (req.headers.accept ?? '').includes('application/json');
+    const now = st.nowMs();
+    const cached = json ? st.metricsJson : st.metricsText;
+    let body: string;
+    if (cached && now - cached.atMs < st.limits.metricsCacheMs) body = cached.body;
+    else {
+      const snap = snapshotMetrics(deps.calls, deps.ariConnected(), deps.eventLoop);
+      body = json ? JSON.stringify(metricsJson(snap)) : renderPrometheus(metricSamples(snap), metricHistograms(snap));
+      if (json) st.metricsJson = {atMs: now, body};
+      else st.metricsText = {atMs: now, body};
     }
-    const text = renderPrometheus(metricSamples(snap), metricHistograms(snap));
-    res.writeHead(200, {'content-type': 'text/plain; version=0.0.4; charset=utf-8'});
-    res.end(text);
+    res.writeHead(200, {
+      'content-type': json ? 'application/json; charset=utf-8' : 'text/plain; version=0.0.4; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+    });
+    res.end(body);
     return;
   }
+  const heavyLimited = (): boolean => {
+    if (takeHeavy(st)) return false;
+    shed(st, res, `more than ${st.limits.heavyPerSec} record requests per second`);
+    return true;
+  };
   if (path === '/calls') {
+    if (heavyLimited()) return;
     send(res, 200, {calls: deps.calls.liveCalls()});
     return;
   }
@@ -71,12 +156,25 @@ function route(deps: ServeHttpDeps, req: IncomingMessage, res: ServerResponse): 
       else send(res, 200, {runId, activeCalls: active, recorded});
       return;
     }
-    const run = deps.calls.runs.get(runId, active, url.searchParams.get('consume') === '1');
+    const consume = url.searchParams.get('consume') === '1';
+    const owner = deps.calls.runs.mayConsume(runId, headerValue(req.headers[RUN_TOKEN_HEADER]));
+    if (consume && !owner) {
+      // only the load that owns the run (its token came with the calls' appArgs) may consume it
+      send(res, 403, {message: `consume=1 needs run ${runId}'s token (header ${RUN_TOKEN_HEADER})`});
+      return;
+    }
+    // the run's owner is never rate-limited: a flood of others' requests cannot keep load from its records
+    if (!owner && heavyLimited()) return;
+    const run = deps.calls.runs.get(runId, active, consume);
     if (!run) send(res, 404, {message: `no calls recorded for run ${runId}`});
     else send(res, 200, {...run, engine: deps.calls.engine});
     return;
   }
   send(res, 404, {message: `no such endpoint: ${path}`});
+}
+
+function headerValue(h: string | string[] | undefined): string | undefined {
+  return Array.isArray(h) ? h[0] : h;
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

@@ -1,3 +1,4 @@
+import {timingSafeEqual} from 'node:crypto';
 import {LatencyHistogram} from '../metrics/histogram.js';
 import type {CallStats} from '../metrics/call-stats.js';
 import type {CallRecord} from '../metrics/report.js';
@@ -62,6 +63,8 @@ export interface RunHistograms {
 }
 
 interface RunEntry extends RunHistograms {
+  /** The run's token from its calls' appArgs (the first one seen); null: none given. */
+  token: string | null;
   calls: ServeCallRecord[];
   touchedAtMs: number;
 }
@@ -93,6 +96,7 @@ export class RunStore {
     let e = this.runs.get(runId);
     if (!e) {
       e = {
+        token: null,
         calls: [],
         lateness: new LatencyHistogram(),
         rtt: new LatencyHistogram(),
@@ -104,6 +108,21 @@ export class RunStore {
       this.evict();
     }
     return e;
+  }
+
+  /** Remember the run's token (from its first call's appArgs); later tokens never replace it. */
+  claim(runId: string, token: string): void {
+    const e = this.entry(runId);
+    e.token ??= token;
+  }
+
+  /** True when `token` is the run's token: only the load that owns a run may consume it. */
+  mayConsume(runId: string, token: string | undefined): boolean {
+    const own = this.runs.get(runId)?.token;
+    if (!own || token === undefined) return false;
+    const a = Buffer.from(own);
+    const b = Buffer.from(token);
+    return a.length === b.length && timingSafeEqual(a, b);
   }
 
   get(runId: string, activeCalls: number, consume = false): RunRecords | undefined {
