@@ -379,6 +379,7 @@ static const char *parse_string(const char *p, char *out, size_t outsz) {
 
 int json_parse_flat(const char *text, struct json_obj *o) {
   o->n = 0;
+  o->arena_used = 0;
   const char *p = skip_ws(text);
   if (*p != '{') return -1;
   p = skip_ws(p + 1);
@@ -393,10 +394,12 @@ int json_parse_flat(const char *text, struct json_obj *o) {
     p = skip_ws(p + 1);
     m->is_string = 0;
     m->num = 0;
+    m->str = o->arena + o->arena_used;
     m->str[0] = 0;
     if (*p == '"') {
-      p = parse_string(p, m->str, sizeof m->str);
+      p = parse_string(p, m->str, sizeof o->arena - o->arena_used);
       if (p == NULL) return -1;
+      o->arena_used += strlen(m->str) + 1;
       m->is_string = 1;
     } else if (strncmp(p, "true", 4) == 0) {
       m->num = 1;
@@ -705,6 +708,7 @@ static void handle_line(char *line) {
   if (cmd == NULL) return reply_err(id, "EINVAL", "missing cmd");
   if (strncmp(cmd, "relay.", 6) == 0) return relay_command(cmd, id, &o);
   if (strncmp(cmd, "echo.", 5) == 0) return echo_command(cmd, id, &o);
+  if (strncmp(cmd, "source.", 7) == 0) return source_command(cmd, id, &o);
   if (strcmp(cmd, "stats") == 0) return engine_stats(id);
   reply_err(id, "EINVAL", "unknown command");
 }
@@ -807,6 +811,8 @@ int main(void) {
         case H_RELAY: relay_on_readable((struct relay *)h); break;
         case H_ECHO:
         case H_TIMER: echo_on_readable(h, now); break;
+        case H_SOURCE: source_on_readable(h); break;
+        case H_SOURCE_TIMER: source_on_timer(h); break;
         case H_STDIN: stdin_readable(); break;
         case H_STDOUT: out_try_write(); break;
         default: break;

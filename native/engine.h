@@ -22,7 +22,12 @@ enum rec_kind {
   REC_FOREIGN = 2,   /* from neither peer: dropped */
   REC_MALFORMED = 3, /* not RTP: dropped; aux = parse reason */
   REC_SEND_ERROR = 4,/* reserved: send errors are flagged on the up/back record */
-  REC_ECHO = 5       /* echo reflected a packet; aux = send - due (us, >= 0 means late) */
+  REC_ECHO = 5,      /* echo reflected a packet; aux = send - due (us, >= 0 means late) */
+  /* sim media sources (source.c); id = source id */
+  REC_SRC_SENT = 6,      /* a frame sent: t_recv_ns = its deadline, t_sent_ns = after the send; aux = frames skipped before it */
+  REC_SRC_RECEIVED = 7,  /* RTP from the learned peer: t_sent_ns = send time of the same SSRC+seq (0 = none) */
+  REC_SRC_FOREIGN = 8,   /* from an address not (yet) learned: dropped */
+  REC_SRC_MALFORMED = 9  /* not RTP: aux = parse reason */
 };
 #define REC_F_MARKER 1u
 #define REC_F_SEND_FAILED 2u
@@ -62,7 +67,7 @@ int64_t mono_ns(void);
 int64_t real_to_mono(int64_t real_ns);
 
 /* ---- event loop registration: every epoll data.ptr points at a struct handle ---- */
-enum handle_type { H_STDIN, H_STDOUT, H_RELAY, H_ECHO, H_TIMER };
+enum handle_type { H_STDIN, H_STDOUT, H_RELAY, H_ECHO, H_TIMER, H_SOURCE, H_SOURCE_TIMER };
 struct handle {
   int type;
   int fd;
@@ -125,12 +130,15 @@ extern uint64_t g_records_dropped;
 struct json_member {
   char key[32];
   int is_string;
-  char str[256];
+  char *str; /* into the object's arena */
   double num;
 };
+#define JSON_ARENA_BYTES (1 << 20) /* a command line is at most 1 MiB, so its strings fit */
 struct json_obj {
   int n;
   struct json_member m[JSON_MAX_MEMBERS];
+  size_t arena_used;
+  char arena[JSON_ARENA_BYTES];
 };
 int json_parse_flat(const char *text, struct json_obj *out);
 const char *json_str(const struct json_obj *o, const char *key);
@@ -146,5 +154,10 @@ const char *errno_name(int e);
 void echo_command(const char *cmd, double id, const struct json_obj *o);
 void echo_on_readable(struct handle *h, int64_t now);
 void echo_housekeeping(int64_t now);
+
+/* ---- sim media sources ---- */
+void source_command(const char *cmd, double id, const struct json_obj *o);
+void source_on_readable(struct handle *h);
+void source_on_timer(struct handle *h);
 
 #endif

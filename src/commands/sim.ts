@@ -2,6 +2,8 @@ import {writeFile, rename} from 'node:fs/promises';
 import {Flags} from '@oclif/core';
 import {BaseCommand} from '../base-command.js';
 import {parsePort, parsePortRange} from '../config/parse.js';
+import {engineFlag} from '../config/flags.js';
+import {parseEngineChoice} from '../engine/engine-select.js';
 import {ConfigError} from '../errors.js';
 import {createLogger, parseLogLevel} from '../log/logger.js';
 import {listeningLine, parseFailFlag, SIM_DEFAULTS, startSim, type FailRule} from '../sim/index.js';
@@ -36,6 +38,7 @@ export default class Sim extends BaseCommand {
     'stop-media': Flags.boolean({description: 'Start with media held (no RTP sent) until POST /_sim/faults {"stopMedia":false}.', default: false}),
     'ready-file': Flags.string({description: 'Also write {"url","port","pid"} JSON to this file once listening.'}),
     'log-level': Flags.string({description: 'Log level on stderr: debug, info, warn, error, silent.', env: 'LOG_LEVEL', default: 'info', aliases: ['log']}),
+    ...engineFlag,
   };
 
   async run(): Promise<void> {
@@ -53,6 +56,7 @@ export default class Sim extends BaseCommand {
     if (host === '') throw new ConfigError('--host/SIM_HOST: empty');
     if (flags.user === '') throw new ConfigError('--user/ARI_USER: empty');
     if (flags.pass === '') throw new ConfigError('--pass/ARI_PASS: empty');
+    const engine = parseEngineChoice(flags.engine);
     const fails: FailRule[] = [];
     for (const f of flags.fail ?? []) {
       try {
@@ -64,7 +68,7 @@ export default class Sim extends BaseCommand {
 
     const logger = createLogger({level});
     const sim = await startSim({
-      host, port, user: flags.user, pass: flags.pass, rtpRange, answerDelayMs, seed, logger,
+      host, port, user: flags.user, pass: flags.pass, rtpRange, answerDelayMs, seed, logger, engine,
       faults: {fail: fails, eventDelayMs, stopMedia: flags['stop-media']},
     });
     process.stdout.write(listeningLine(sim) + '\n');

@@ -25,6 +25,14 @@ export const enum RecordKind {
   Malformed = 3,
   SendError = 4,
   Echo = 5,
+  /** A sim source sent a frame: tRecv = its deadline, tSent = after the send, aux = frames skipped before it. */
+  SourceSent = 6,
+  /** RTP from a sim source's learned peer: tSent = send time of the frame with that SSRC+seq (or none). */
+  SourceReceived = 7,
+  /** A datagram to a sim source from an address not (yet) learned. */
+  SourceForeign = 8,
+  /** A datagram to a sim source that is not RTP (aux = RtpParse reason). */
+  SourceMalformed = 9,
 }
 
 /** Record flag bits (byte 6). */
@@ -43,7 +51,7 @@ export const enum RecordFlag {
 export const RECORD_BYTES = 40;
 
 /**
- * Receives the records of one relay or echo, already converted to the nowUs() time base.
+ * Receives the records of one relay, echo or sim source, already converted to the nowUs() time base.
  * `aux`: malformed → RtpParse reason; echo → how late the packet arrived against its slot (µs).
  */
 export interface RecordSink {

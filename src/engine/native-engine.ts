@@ -44,6 +44,7 @@ export class NativeEngine extends EventEmitter {
   private readonly pending = new Map<number, Pending>();
   private readonly relaySinks = new Map<number, RecordSink>();
   private readonly echoSinks = new Map<number, RecordSink>();
+  private readonly sourceSinks = new Map<number, RecordSink>();
   private nextId = 1;
   private buf: Buffer = Buffer.alloc(0);
   private stderrTail = '';
@@ -152,6 +153,15 @@ export class NativeEngine extends EventEmitter {
     this.echoSinks.delete(echoId);
   }
 
+  /** Route records of sim source `sourceId` (kinds SourceSent…SourceMalformed) to `sink`. */
+  registerSource(sourceId: number, sink: RecordSink): void {
+    this.sourceSinks.set(sourceId, sink);
+  }
+
+  unregisterSource(sourceId: number): void {
+    this.sourceSinks.delete(sourceId);
+  }
+
   /** Stop the engine: close its stdin (it exits), kill it if it does not. Idempotent. */
   async close(): Promise<void> {
     if (this.exitError !== null) return;
@@ -215,7 +225,8 @@ export class NativeEngine extends EventEmitter {
     for (let o = start; o + RECORD_BYTES <= end; o += RECORD_BYTES) {
       const kind = b[o + 4] as RecordKind;
       const id = b.readUInt32LE(o);
-      const sink = kind === RecordKind.Echo ? this.echoSinks.get(id) : this.relaySinks.get(id);
+      const sink =
+        kind === RecordKind.Echo ? this.echoSinks.get(id) : kind >= RecordKind.SourceSent ? this.sourceSinks.get(id) : this.relaySinks.get(id);
       if (sink === undefined) continue;
       const tRecvNs = b.readUInt32LE(o + 20) + b.readInt32LE(o + 24) * TWO_POW_32;
       const tSentNs = b.readUInt32LE(o + 28) + b.readInt32LE(o + 32) * TWO_POW_32;

@@ -11,7 +11,7 @@ import {isIP} from 'node:net';
 import type {Logger} from '../log/logger.js';
 import type {PortRange} from '../config/parse.js';
 import type {EventHub, SimEvent} from './events.js';
-import {bindUdp, MediaStream, type MediaEngine} from './media.js';
+import {MediaStream, type MediaEngine, type MediaPort} from './media.js';
 import {StartPhaseModel} from './phase.js';
 import type {SimRng} from './rng.js';
 import {asteriskTimestamp} from './time.js';
@@ -520,7 +520,7 @@ export class SimCore {
     this.enterStasis(c, app, app);
   }
 
-  private async allocatePort(): Promise<{socket: import('node:dgram').Socket; port: number}> {
+  private async allocatePort(): Promise<{socket: MediaPort; port: number}> {
     const {low, high} = this.o.rtpRange;
     const first = low % 2 === 0 ? low : low + 1;
     const count = Math.floor((high - first) / 2) + 1;
@@ -532,7 +532,7 @@ export class SimCore {
       if (this.portsInUse.has(port)) continue;
       this.portsInUse.add(port);
       try {
-        const socket = await bindUdp(this.o.rtpAddress, port);
+        const socket = await this.o.media.bind(this.o.rtpAddress, port);
         return {socket, port};
       } catch {
         // taken by someone else (EADDRINUSE): like Asterisk, try the next even port

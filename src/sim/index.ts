@@ -13,7 +13,10 @@ import {SimCore, type CoreCounters, type RaceModel} from './core.js';
 import {EventHub} from './events.js';
 import {checkRestart, Faults, type FailRule, type FaultRequest, type FaultState, type RestartRule} from './faults.js';
 import {createSimHttpServer} from './http.js';
-import {MediaEngine, percentilesUs, type MediaChannelStats, type MediaTotals, type PercentilesUs} from './media.js';
+import {percentilesUs, type MediaChannelStats, type MediaTotals, type PercentilesUs} from './media.js';
+import {createMediaEngine, NativeMediaEngine} from './native-media.js';
+import {parseEngineChoice} from '../engine/engine-select.js';
+import type {EngineChoice, EngineKind} from '../engine/engine-types.js';
 import {randomSeed, SimRng} from './rng.js';
 import {asteriskTimestamp} from './time.js';
 
@@ -60,10 +63,17 @@ export interface SimOptions {
   logger?: Logger;
   /** Initial faults (same as POST /_sim/faults; `restart` is not a start-up fault). */
   faults?: FaultRequest;
+  /**
+   * Which engine sends and receives the RTP: auto (native when built and starting, else node),
+   * native (EngineUnavailableError when it cannot run), node. Default: RTPSLA_ENGINE, else auto.
+   */
+  engine?: EngineChoice;
 }
 
 export interface SimStats {
   sim: {version: string; seed: number; startedAt: string; uptimeMs: number; url: string};
+  /** The media engine that sends and receives the externalMedia RTP. */
+  engine: EngineKind;
   totals: {
     channels: number;
     bridges: number;
@@ -82,6 +92,8 @@ export interface SimStats {
 export interface SimHandle {
   /** http://host:port (real port when 0 was asked). */
   readonly url: string;
+  /** The media engine that sends and receives the RTP. */
+  readonly engine: EngineKind;
   readonly host: string;
   readonly port: number;
   readonly seed: number;
@@ -109,7 +121,14 @@ export async function startSim(options: SimOptions = {}): Promise<SimHandle> {
 
   const rng = new SimRng(seed);
   const hub = new EventHub(SIM_ASTERISK_ID, log);
-  const media = new MediaEngine();
+  const engineChoice = options.engine ?? parseEngineChoice(process.env.RTPSLA_ENGINE ?? 'auto');
+  const {media, kind: engine, fallbackReason} = await createMediaEngine(engineChoice);
+  if (fallbackReason !== null) log.info('sim.engine.fallback', {engine, reason: fallbackReason});
+  if (media instanceof NativeMediaEngine) {
+    media.native.on('exit', (err: Error | null) => {
+      if (err !== null) log.error('sim.engine.exited', {err: err.message});
+    });
+  }
   const faults = new Faults();
   const core = new SimCore({
     hub, media, rng, log, answerDelayMs, rtpRange, asteriskId: SIM_ASTERISK_ID, race: options.race,
@@ -205,6 +224,7 @@ export async function startSim(options: SimOptions = {}): Promise<SimHandle> {
     const merged = media.merged();
     return {
       sim: {version: SIM_VERSION, seed, startedAt, uptimeMs: Date.now() - core.startedMs, url},
+      engine,
       totals: {
         channels: core.channels.size,
         bridges: core.bridges.size,
@@ -220,23 +240,31 @@ export async function startSim(options: SimOptions = {}): Promise<SimHandle> {
     };
   };
 
-  if (options.faults?.restart) throw new ConfigError('restart is not a start-up fault: POST it to /_sim/faults');
-  if (options.faults) applyFaults(options.faults);
-
   const server = createSimHttpServer({core, hub, faults, log, user, pass, asteriskInfo, stats, applyFaults, isDown: () => faults.down !== null});
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException): void => {
-      reject(err.code === 'EADDRINUSE' ? new ConfigError(`--port: ${host}:${port} is already in use`) : err.code === 'EADDRNOTAVAIL' ? new ConfigError(`--host: cannot bind ${host}`) : err);
-    };
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      resolve();
+  try {
+    if (options.faults?.restart) throw new ConfigError('restart is not a start-up fault: POST it to /_sim/faults');
+    if (options.faults) applyFaults(options.faults);
+    await listen();
+  } catch (err) {
+    await media.close(); // the native engine's process must not outlive a sim that did not start
+    throw err;
+  }
+
+  function listen(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => {
+        reject(err.code === 'EADDRINUSE' ? new ConfigError(`--port: ${host}:${port} is already in use`) : err.code === 'EADDRNOTAVAIL' ? new ConfigError(`--host: cannot bind ${host}`) : err);
+      };
+      server.once('error', onError);
+      server.listen(port, host, () => {
+        server.off('error', onError);
+        resolve();
+      });
     });
-  });
+  }
   realPort = (server.address() as AddressInfo).port;
   url = `http://${host.includes(':') ? `[${host}]` : host}:${realPort}`;
-  log.info('sim.listening', {url, seed, rtpRange: `${rtpRange.low}-${rtpRange.high}`, answerDelayMs});
+  log.info('sim.listening', {url, seed, rtpRange: `${rtpRange.low}-${rtpRange.high}`, answerDelayMs, engine});
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -257,6 +285,7 @@ export async function startSim(options: SimOptions = {}): Promise<SimHandle> {
 
   return {
     url,
+    engine,
     host,
     port: realPort,
     seed,

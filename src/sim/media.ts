@@ -2,6 +2,11 @@
  * The sim's RTP media: one UDP socket per externalMedia channel (bound on
  * UNICASTRTP_LOCAL_PORT, like chan_rtp), one scheduler for all streams.
  *
+ * Two engines share everything here but the packet I/O: `MediaEngine` keeps the streams, their
+ * start/stop, counters, histograms and stats; `NodeMediaEngine` (below) sends and receives with
+ * dgram sockets and a setTimeout scheduler, `NativeMediaEngine` (native-media.ts) with the native
+ * media engine's sources (native/source.c, the same pacing in C with kernel receive times).
+ *
  * Pacing is from absolute deadlines (deadline_n = start + n × 20 ms, never drifting): a single
  * timer wakes for the earliest deadline of a min-heap of running streams and sends every frame
  * that is due. Each stream owns preallocated packet buffers holding the precomputed tone frames;
@@ -18,6 +23,7 @@ import hdr from 'hdr-histogram-js';
 import {HISTOGRAM_MAX_US, LatencyHistogram, type PercentilesWithCount} from '../metrics/histogram.js';
 import {RTP_HEADER_BYTES} from '../rtp/packet.js';
 import {nowUs} from '../rtp/clock.js';
+import type {EngineKind} from '../engine/engine-types.js';
 import {mediaSocketOptions} from '../rtp/udp-lookup.js';
 import {FRAME_MS, formatInfo, type FormatInfo, type SimMediaFormat} from './tone.js';
 
@@ -204,10 +210,29 @@ export class MediaStream {
     }
   }
 
-  /** Starts the deadline clock (first frame FIRST_PACKET_DELAY_US + the phase offset from now). */
+  /** Deadline of the first frame of a start at `now`: FIRST_PACKET_DELAY_US + the phase offset. */
+  firstDeadlineUs(now: number): number {
+    return now + FIRST_PACKET_DELAY_US + this.startOffsetUs;
+  }
+
+  /** One frame sent at `tSentUs` for the deadline `dueUs` (either engine). */
+  noteSent(tSentUs: number, dueUs: number): void {
+    const jitter = tSentUs - dueUs;
+    this.sendJitter.recordUs(jitter);
+    this.aggJitter?.recordUs(jitter);
+    this.packetsSent++;
+  }
+
+  /** One round-trip sample: a frame sent came back (either engine). */
+  noteRtt(rttUs: number): void {
+    this.rtt.recordUs(rttUs);
+    this.aggRtt?.recordUs(rttUs);
+  }
+
+  /** Starts the deadline clock (Node engine; first frame at firstDeadlineUs(now)). */
   start(now: number): void {
     this.running = true;
-    this.nextDeadlineUs = now + FIRST_PACKET_DELAY_US + this.startOffsetUs;
+    this.nextDeadlineUs = this.firstDeadlineUs(now);
     if (this.sentAny) {
       // resumed after a pause: seq continues, ts jumps by the wall-clock gap, marker set (probe B)
       const frames = Math.max(1, Math.round((this.nextDeadlineUs - this.lastDeadlineUs) / FRAME_US));
@@ -235,10 +260,7 @@ export class MediaStream {
     const slot = this.seq & (SEND_RING - 1);
     this.sendTimes[slot] = t;
     this.sendSeqs[slot] = this.seq;
-    const jitter = t - this.nextDeadlineUs;
-    this.sendJitter.recordUs(jitter);
-    this.aggJitter?.recordUs(jitter);
-    this.packetsSent++;
+    this.noteSent(t, this.nextDeadlineUs);
     this.sentAny = true;
     this.marker = false;
     this.lastDeadlineUs = this.nextDeadlineUs;
@@ -286,9 +308,7 @@ export class MediaStream {
     const slot = seq & (SEND_RING - 1);
     if (this.sendSeqs[slot] !== seq) return;
     this.sendSeqs[slot] = -1;
-    const rtt = t - this.sendTimes[slot];
-    this.rtt.recordUs(rtt);
-    this.aggRtt?.recordUs(rtt);
+    this.noteRtt(t - this.sendTimes[slot]);
   }
 
   stats(live: boolean): MediaChannelStats {
@@ -346,31 +366,48 @@ export interface MediaTotals {
 /** Keeps finished channels' figures (without their histograms) for /_sim/stats. */
 const MAX_FINISHED = 10_000;
 
-export class MediaEngine {
-  private readonly heap: MediaStream[] = [];
-  private readonly streams = new Map<string, MediaStream>();
+/** A stream's bound RTP port before and while the engine uses it (a dgram socket, or an engine source). */
+export interface MediaPort {
+  close(): void;
+}
+
+/**
+ * The streams of one sim and everything both engines share: start/stop as the bridge topology
+ * and the stopMedia fault want, counters, per-stream and run-wide histograms, stats. Subclasses
+ * do the packet I/O: bind a port, start and stop sending, release the port.
+ */
+export abstract class MediaEngine {
+  /** Which engine sends and receives the packets. */
+  abstract readonly kind: EngineKind;
+  protected readonly streams = new Map<string, MediaStream>();
   private readonly finished: MediaChannelStats[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private timerAtUs = Infinity;
   private stopped = false;
-  private closed = false;
+  protected closed = false;
   private readonly aggRtt = new LatencyHistogram();
   private readonly aggJitter = new LatencyHistogram();
   private readonly retired = {packetsSent: 0, packetsReceived: 0, foreignPackets: 0, malformedPackets: 0, sendErrors: 0};
   private created = 0;
-  private skips = 0;
-  private readonly onTimer = (): void => this.tick();
+  /** Times a stream skipped frames because it was too far behind. */
+  protected skips = 0;
 
-  add(stream: MediaStream, socket: Socket): void {
-    stream.socket = socket;
+  /** Bind an RTP port on `address:port` (rejects on EADDRINUSE etc.). */
+  abstract bind(address: string, port: number): Promise<MediaPort>;
+  /** The stream now owns `port` (from bind()). */
+  protected abstract attach(stream: MediaStream, port: MediaPort): void;
+  /** Start sending (first frame at stream.firstDeadlineUs(now)). */
+  protected abstract startSending(stream: MediaStream, now: number): void;
+  protected abstract stopSending(stream: MediaStream): void;
+  /** Close the stream's port; resolves when its figures are complete. */
+  protected abstract release(stream: MediaStream): Promise<void>;
+  /** Free what the engine holds once every stream is gone. */
+  protected abstract shutdown(): Promise<void>;
+
+  add(stream: MediaStream, port: MediaPort): void {
     stream.aggRtt = this.aggRtt;
     stream.aggJitter = this.aggJitter;
-    socket.on('message', (msg, rinfo) => stream.onMessage(msg, rinfo.address, rinfo.port));
-    socket.on('error', () => {
-      stream.sendErrors++;
-    });
     this.streams.set(stream.id, stream);
     this.created++;
+    this.attach(stream, port);
   }
 
   get(id: string): MediaStream | undefined {
@@ -401,28 +438,25 @@ export class MediaEngine {
   private apply(s: MediaStream): void {
     const run = s.wanted && !this.stopped && !this.closed;
     if (run && !s.running) {
-      s.start(nowUs());
-      this.push(s);
-      this.arm();
+      s.running = true;
+      this.startSending(s, nowUs());
     } else if (!run && s.running) {
       s.running = false;
-      this.remove(s);
+      this.stopSending(s);
     }
   }
 
-  /** Stops the stream, closes its socket, folds its figures into the totals. */
+  /** Stops the stream, closes its port, folds its figures into the totals. */
   async destroy(id: string): Promise<void> {
     const s = this.streams.get(id);
     if (!s) return;
     this.streams.delete(id);
     if (s.running) {
       s.running = false;
-      this.remove(s);
+      this.stopSending(s);
     }
+    await this.release(s);
     this.retire(s);
-    const socket = s.socket;
-    s.socket = undefined;
-    if (socket) await new Promise<void>((r) => socket.close(() => r()));
   }
 
   private retire(s: MediaStream): void {
@@ -437,9 +471,8 @@ export class MediaEngine {
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
     await Promise.all([...this.streams.keys()].map((id) => this.destroy(id)));
+    await this.shutdown();
   }
 
   totals(): MediaTotals {
@@ -465,6 +498,50 @@ export class MediaEngine {
   /** Run-wide histograms over every stream ever created (3 significant digits). */
   merged(): {rtt: LatencyHistogram; sendJitter: LatencyHistogram} {
     return {rtt: this.aggRtt, sendJitter: this.aggJitter};
+  }
+}
+
+/** The pure-Node engine: dgram sockets, one setTimeout for the earliest deadline of a min-heap. */
+export class NodeMediaEngine extends MediaEngine {
+  readonly kind = 'node' as const;
+  private readonly heap: MediaStream[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private timerAtUs = Infinity;
+  private readonly onTimer = (): void => this.tick();
+
+  bind(address: string, port: number): Promise<Socket> {
+    return bindUdp(address, port);
+  }
+
+  protected attach(stream: MediaStream, port: MediaPort): void {
+    const socket = port as Socket;
+    stream.socket = socket;
+    socket.on('message', (msg, rinfo) => stream.onMessage(msg, rinfo.address, rinfo.port));
+    socket.on('error', () => {
+      stream.sendErrors++;
+    });
+  }
+
+  protected startSending(s: MediaStream, now: number): void {
+    s.start(now);
+    this.push(s);
+    this.arm();
+  }
+
+  protected stopSending(s: MediaStream): void {
+    this.remove(s);
+  }
+
+  protected async release(s: MediaStream): Promise<void> {
+    const socket = s.socket;
+    s.socket = undefined;
+    if (socket) await new Promise<void>((r) => socket.close(() => r()));
+  }
+
+  protected shutdown(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    return Promise.resolve();
   }
 
   // ---- scheduler ----

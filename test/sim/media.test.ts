@@ -5,7 +5,7 @@
  */
 import {createSocket, type Socket} from 'node:dgram';
 import {afterEach, describe, expect, it} from '@jest/globals';
-import {bindUdp, FRAME_US, MediaEngine, MediaStream} from '../../src/sim/media.js';
+import {bindUdp, FRAME_US, NodeMediaEngine, MediaStream} from '../../src/sim/media.js';
 
 interface Rx {
   socket: Socket;
@@ -32,7 +32,7 @@ function busy(ms: number): void {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('sim media scheduler', () => {
-  let engine: MediaEngine | undefined;
+  let engine: NodeMediaEngine | undefined;
   const sockets: Socket[] = [];
 
   afterEach(async () => {
@@ -42,7 +42,7 @@ describe('sim media scheduler', () => {
   });
 
   async function streams(n: number, rxPort: number): Promise<MediaStream[]> {
-    engine = new MediaEngine();
+    engine = new NodeMediaEngine();
     const out: MediaStream[] = [];
     for (let i = 0; i < n; i++) {
       const socket = await bindUdp('127.0.0.1', 0);

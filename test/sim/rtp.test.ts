@@ -2,7 +2,8 @@
  * The RTP a bridged (Local tone source, externalMedia) pair sends, against the recorded
  * headers: version, PT, size, timestamp step, constant SSRC, first timestamp one frame, no
  * marker on the first packet, ~50 packets/s from UNICASTRTP_LOCAL_PORT; echoed packets are
- * counted and give round-trip samples; media stops when the source leaves.
+ * counted and give round-trip samples; media stops when the source leaves. Run with both media
+ * engines (the native engine's sources and the Node sockets).
  */
 import {createSocket, type Socket} from 'node:dgram';
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals';
@@ -65,13 +66,19 @@ function header(b: Buffer) {
   return {size: b.length, version: b[0] >>> 6, marker: b[1] >>> 7, pt: b[1] & 0x7f, seq: b.readUInt16BE(2), ts: b.readUInt32BE(4), ssrc: b.readUInt32BE(8)};
 }
 
-describe('sim RTP media', () => {
+describe.each(['native', 'node'] as const)('sim RTP media (%s engine)', (engine) => {
   let sim: SimHandle;
   let rec: EventRecorder;
 
   beforeAll(async () => {
-    sim = await startSim({port: 0, seed: 11, answerDelayMs: 0});
+    sim = await startSim({port: 0, seed: 11, answerDelayMs: 0, engine});
     rec = await EventRecorder.open(sim.url);
+  });
+
+  it('says which engine sends, in /_sim/stats', async () => {
+    expect(sim.engine).toBe(engine);
+    const res = await fetch(`${sim.url}/_sim/stats`, {headers: {authorization: 'Basic ' + Buffer.from('rtpsla:rtpsla').toString('base64')}});
+    expect(((await res.json()) as {engine: string}).engine).toBe(engine);
   });
 
   afterAll(async () => {
