@@ -6,7 +6,7 @@
  * (MediaStream.noteSent / noteRtt): send jitter = send time − deadline, rtt = kernel receive time
  * − send time of the same SSRC+seq, both taken in the engine.
  */
-import {EngineCommandError, RecordFlag, RecordKind, type EngineChoice, type EngineKind, type RecordSink} from '../engine/engine-types.js';
+import {EngineCommandError, EngineUnavailableError, RecordFlag, RecordKind, type EngineChoice, type EngineKind, type RecordSink} from '../engine/engine-types.js';
 import {selectEngine} from '../engine/engine-select.js';
 import type {NativeEngine} from '../engine/native-engine.js';
 import {FRAME_US, MediaEngine, NodeMediaEngine, STRICT_RTP_PROBATION, type MediaPort, type MediaStream} from './media.js';
@@ -164,6 +164,12 @@ export interface SelectedMediaEngine {
 /** The sim's media engine for --engine / RTPSLA_ENGINE (EngineUnavailableError for `native` when it cannot run). */
 export async function createMediaEngine(choice: EngineChoice): Promise<SelectedMediaEngine> {
   const selected = await selectEngine(choice);
-  if (selected.native !== null) return {media: new NativeMediaEngine(selected.native), kind: 'native', fallbackReason: null};
-  return {media: new NodeMediaEngine(), kind: 'node', fallbackReason: selected.fallbackReason};
+  if (selected.native === null) return {media: new NodeMediaEngine(), kind: 'node', fallbackReason: selected.fallbackReason};
+  // an engine built before sources existed answers "unknown command" (EINVAL), a current one ENOENT
+  const probe = await selected.native.command('source.stats', {sourceId: 0}).catch((err: unknown) => err);
+  if (probe instanceof EngineCommandError && probe.code === 'ENOENT') return {media: new NativeMediaEngine(selected.native), kind: 'native', fallbackReason: null};
+  await selected.native.close();
+  const reason = 'the built engine has no sim sources (built from older sources): run npm install';
+  if (choice === 'native') throw new EngineUnavailableError(reason);
+  return {media: new NodeMediaEngine(), kind: 'node', fallbackReason: reason};
 }

@@ -5,13 +5,11 @@ import {engineBinaryPath} from '../../src/engine/engine-select.js';
 import {NativeEngine} from '../../src/engine/native-engine.js';
 import {ROOT} from './cli.js';
 
-/** Build native/build/rtpsla-engine when it is missing (make -C native); returns its path. */
+/** Build native/build/rtpsla-engine when it is missing or older than its sources (make -C native); returns its path. */
 export function ensureEngineBuilt(): string {
   const bin = engineBinaryPath();
-  if (!existsSync(bin)) {
-    const r = spawnSync('make', ['-C', path.join(ROOT, 'native')], {encoding: 'utf8'});
-    if (r.status !== 0 || !existsSync(bin)) throw new Error(`cannot build the native engine: ${r.stderr || r.error?.message}`);
-  }
+  const r = spawnSync('make', ['-C', path.join(ROOT, 'native')], {encoding: 'utf8'});
+  if (r.status !== 0 || !existsSync(bin)) throw new Error(`cannot build the native engine: ${r.stderr || r.error?.message}`);
   return bin;
 }
 
