@@ -54,6 +54,8 @@ export class NativeEngine extends EventEmitter {
   private readyResolve: (() => void) | null = null;
   /** Records the engine had to drop because this side read too slowly (from the last `stats`). */
   recordsDropped = 0;
+  /** The engine's CPU scheduling, from its ready event: "fifo:10", "nice:-10" or "normal". */
+  scheduling = 'normal';
 
   private constructor(opts: NativeEngineOptions) {
     super();
@@ -208,13 +210,14 @@ export class NativeEngine extends EventEmitter {
   }
 
   private onEvent(text: string): void {
-    let ev: {event?: string};
+    let ev: {event?: string; scheduling?: unknown};
     try {
       ev = JSON.parse(text) as typeof ev;
     } catch {
       return;
     }
     if (ev.event === 'ready' && this.readyResolve !== null) {
+      if (typeof ev.scheduling === 'string') this.scheduling = ev.scheduling;
       this.readyResolve();
       this.readyResolve = null;
     }
