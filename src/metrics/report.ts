@@ -4,7 +4,7 @@
  * from it. `load` writes reports with `writeReportAtomic`, `sla` reads them with
  * `readReportFile`. Unknown extra fields are allowed at every level (forward compatible).
  */
-import {mkdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs';
+import {mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, type Stats} from 'node:fs';
 import path from 'node:path';
 import {z} from 'zod';
 import {ConfigError, InputError, RtpslaError, errorMessage} from '../errors.js';
@@ -260,6 +260,12 @@ export type ReadReportResult = {ok: true; report: Report} | {ok: false; reason: 
 export function tryReadReportFile(file: string): ReadReportResult {
   let text: string;
   try {
+    // a FIFO or device could block the read forever or never end: only regular files, bounded
+    const st = statSync(file);
+    if (st.isDirectory()) return {ok: false, reason: 'is a directory, not a report file'};
+    if (!st.isFile()) return {ok: false, reason: `is a ${fileKind(st)}, not a regular file: refused`};
+    if (st.size > MAX_REPORT_BYTES)
+      return {ok: false, reason: `is ${Math.round(st.size / 2 ** 20)} MB, over the ${MAX_REPORT_BYTES / 2 ** 20} MB limit for a report file`};
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -277,6 +283,17 @@ export function tryReadReportFile(file: string): ReadReportResult {
   const r = validateReport(json);
   if (!r.ok) return {ok: false, reason: `not a valid ${REPORT_SCHEMA_ID} report: ${r.reason}`};
   return r;
+}
+
+/** The largest report file `sla` reads (a 1000-call, 10-minute report is a few MB). */
+export const MAX_REPORT_BYTES = 256 * 2 ** 20;
+
+function fileKind(st: Stats): string {
+  if (st.isFIFO()) return 'FIFO';
+  if (st.isCharacterDevice()) return 'character device';
+  if (st.isBlockDevice()) return 'block device';
+  if (st.isSocket()) return 'socket';
+  return 'special file';
 }
 
 /** Reads and validates a report file; throws InputError("<path>: <reason>") if it cannot be used. */

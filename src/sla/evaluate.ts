@@ -2,6 +2,7 @@
  * Evaluating one report against the SLA (SPEC §7): one row per invariant.
  */
 import {safeRatio, type Report} from '../metrics/report.js';
+import {reportDisagreements} from './consistency.js';
 import {SLA_LEVELS, defaultProfile, limitsFor, type SlaLevel, type SlaProfile} from './profile.js';
 
 export const INVARIANTS = [
@@ -17,6 +18,7 @@ export const INVARIANTS = [
   'leakedChannels',
   'leakedBridges',
   'leakedPorts',
+  'consistent',
 ] as const;
 export type InvariantId = (typeof INVARIANTS)[number];
 
@@ -33,6 +35,7 @@ export const INVARIANT_DESCRIPTIONS: Readonly<Record<InvariantId, string>> = {
   leakedChannels: 'channels left behind after the run',
   leakedBridges: 'bridges left behind after the run',
   leakedPorts: 'relay ports left allocated after the run',
+  consistent: 'the summary agrees with calls[] and the histograms (recomputed, not trusted)',
 };
 
 export type SlaOp = '<=' | '>=' | '=';
@@ -181,6 +184,18 @@ export function evaluateReport(report: Report, profile: SlaProfile = defaultProf
   rows.push(leakRow('leakedChannels', s.leaked.channels, lim.maxLeakedChannels));
   rows.push(leakRow('leakedBridges', s.leaked.bridges, lim.maxLeakedBridges));
   rows.push(leakRow('leakedPorts', s.leaked.ports, lim.maxLeakedPorts));
+
+  const disagreements = reportDisagreements(report);
+  rows.push(
+    row(
+      'consistent',
+      disagreements.length === 0 ? 'consistent' : 'inconsistent',
+      '=',
+      'consistent',
+      disagreements.length === 0 ? 'consistent' : `inconsistent: ${disagreements.join('; ')}`,
+      'consistent',
+    ),
+  );
 
   const failed = rows.filter((r) => !r.pass).map((r) => r.invariant);
   return {

@@ -66,11 +66,18 @@ describe('evaluateReport', () => {
     ['complete', (r) => (r.partial = true)],
     ['peakConcurrent', (r) => (r.summary.peakConcurrent = 80)],
     ['maxLatenessMs', (r) => (r.summary.latenessMs.max = 22.5)],
-    ['maxConsecutiveLate', (r) => (r.calls[7].maxConsecutiveLate = 3)],
+    // each breaker keeps the summary in agreement with its calls[] (else "consistent" fails too)
+    ['maxConsecutiveLate', (r) => (r.calls[7].maxConsecutiveLate = r.summary.maxConsecutiveLate = 3)],
     ['lateRatio', (r) => Object.assign(r.summary, {late: 3, lateRatio: 3 / r.summary.packetsBack})],
     ['lossRatio', (r) => Object.assign(r.summary, {lost: 10, lossRatio: 10 / (r.summary.packetsBack + 10)})],
-    ['callsFailed', (r) => (r.calls[2].error = 'addChannel: 422 Channel not in Stasis application')],
-    ['silentCalls', (r) => (r.calls[5].packetsBack = 0)],
+    ['callsFailed', (r) => {
+      r.calls[2].error = 'addChannel: 422 Channel not in Stasis application';
+      r.summary.callsFailed = 1;
+    }],
+    ['silentCalls', (r) => {
+      r.summary.packetsBack -= r.calls[5].packetsBack;
+      r.calls[5].packetsBack = 0;
+    }],
     ['leakedChannels', (r) => (r.summary.leaked.channels = 1)],
     ['leakedBridges', (r) => (r.summary.leaked.bridges = 2)],
     ['leakedPorts', (r) => (r.summary.leaked.ports = 1)],
@@ -82,13 +89,33 @@ describe('evaluateReport', () => {
   test('limits are inclusive: exactly at the limit passes', () => {
     const atLimit = modify(r100, (r) => {
       r.summary.latenessMs.max = 22;
-      r.calls[0].maxConsecutiveLate = 2;
+      r.calls[0].maxConsecutiveLate = r.summary.maxConsecutiveLate = 2;
+      r.calls[0].packetsBack += 499_000 - r.summary.packetsBack;
       // 499 / 499000 = 0.1 % late; 1000 / (499000 + 1000) = 0.2 % lost
       Object.assign(r.summary, {packetsBack: 499_000, late: 499, lateRatio: 0.001, lost: 1000, lossRatio: 0.002});
     });
     expect(evaluateReport(atLimit).failed).toEqual([]);
     const justOver = modify(atLimit, (r) => Object.assign(r.summary, {late: 500, lost: 1001}));
     expect(evaluateReport(justOver).failed).toEqual(['lateRatio', 'lossRatio']);
+  });
+
+  test('a summary cleaner than its calls[] or histograms fails "consistent", naming each disagreement', () => {
+    const v = evaluateReport(modify(r100, (r) => {
+      r.calls[3].lost = 40;
+      r.calls[4].late = 7;
+      r.calls[9].error = 'hangup failed';
+      r.calls[11].latenessMs.max = 48.5;
+    }));
+    expect(v.failed).toContain('consistent');
+    const row = v.rows.find((x) => x.invariant === 'consistent')!;
+    expect(row.measured).toBe('inconsistent');
+    expect(row.measuredText).toBe(
+      'inconsistent: summary.callsFailed is 0, calls[] say 1; summary.lost is 0, calls[] say 40; summary.late is 0, calls[] say 7; ' +
+        `summary.latenessMs.max is ${r100.summary.latenessMs.max} ms, calls[] say 48.5 ms`,
+    );
+    const hist = evaluateReport(modify(r100, (r) => (r.summary.latenessMs = {p50: 0, p95: 0, p99: 0, p999: 0, max: 0})));
+    expect(hist.rows.find((x) => x.invariant === 'consistent')!.measuredText).toMatch(/summary\.latenessMs\.max is 0 ms, calls\[\] say [\d.]+ ms; .*histograms\.latenessUs say/);
+    expect(evaluateReport(r100).rows.find((x) => x.invariant === 'consistent')!.pass).toBe(true);
   });
 
   test('a ratio recorded lower than its counts say is judged by the counts', () => {

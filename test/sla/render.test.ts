@@ -57,13 +57,13 @@ describe('sla rendering', () => {
     expect(o.reports.map((r) => r.runId)).toEqual(['good', 'fail<&>"x"']);
     expect(o.errors).toHaveLength(1);
     expect(o.errors[0].file).toBe(bad);
-    expect(o.checks).toBe(24);
+    expect(o.checks).toBe(26);
     expect(o.failedChecks).toBe(2);
-    expect(o.verdictLine).toBe(`SLA FAIL: 1 input unusable (${bad}); 2 of 24 checks failed (fail<&>"x": maxLatenessMs, leakedPorts)`);
+    expect(o.verdictLine).toBe(`SLA FAIL: 1 input unusable (${bad}); 2 of 26 checks failed (fail<&>"x": maxLatenessMs, leakedPorts)`);
   });
 
   test('verdict line for a clean pass', () => {
-    expect(evaluateFiles([good]).verdictLine).toBe('SLA PASS: 1 report, 12 checks');
+    expect(evaluateFiles([good]).verdictLine).toBe('SLA PASS: 1 report, 13 checks');
   });
 
   test('duplicate run ids are told apart by file name', () => {
@@ -76,7 +76,7 @@ describe('sla rendering', () => {
     const o = evaluateFiles([good, failing]);
     const plain = renderTable(o);
     expect(plain).not.toMatch(ANSI);
-    expect(plain.split('\n').filter((l) => / (PASS|FAIL) /.test(l))).toHaveLength(24);
+    expect(plain.split('\n').filter((l) => / (PASS|FAIL) /.test(l))).toHaveLength(26);
     expect(plain).toMatch(/│ fail<&>"x" .*│ maxLatenessMs .*│ 30 ms .*│ ≤ 22 ms .*│ FAIL/);
     expect(plain.trimEnd().split('\n').at(-1)).toBe(o.verdictLine);
     expect(renderTable(o, new Chalk({level: 1}))).toMatch(ANSI);
@@ -94,7 +94,7 @@ describe('sla rendering', () => {
       reports: Array<{file: string; runId: string; level: string; pass: boolean; rows: Array<{invariant: string; pass: boolean}>}>;
       errors: Array<{file: string; reason: string}>;
     };
-    expect(j.verdict).toMatchObject({pass: false, exitCode: 2, checks: 24, failedChecks: 2});
+    expect(j.verdict).toMatchObject({pass: false, exitCode: 2, checks: 26, failedChecks: 2});
     expect(j.reports[1]).toMatchObject({file: failing, level: 'high', pass: false});
     expect(j.reports[1].rows.filter((r) => !r.pass).map((r) => r.invariant)).toEqual(['maxLatenessMs', 'leakedPorts']);
     expect(j.errors[0].reason).toMatch(/^not valid JSON/);
@@ -104,16 +104,16 @@ describe('sla rendering', () => {
     const xml = renderJunit(evaluateFiles([good, failing, bad]));
     const root = parseXml(xml);
     expect(root.name).toBe('testsuites');
-    expect(root.attrs).toMatchObject({tests: '25', failures: '2', errors: '1'});
+    expect(root.attrs).toMatchObject({tests: '27', failures: '2', errors: '1'});
     const suites = findAll(root, 'testsuite');
     expect(suites.map((s) => s.attrs.name)).toEqual(['good', 'fail<&>"x"', bad]);
-    expect(findAll(suites[0], 'testcase')).toHaveLength(12);
+    expect(findAll(suites[0], 'testcase')).toHaveLength(13);
     const failures = findAll(suites[1], 'failure');
     expect(failures.map((f) => f.attrs.message)).toEqual([
       'maxLatenessMs: measured 30 ms, limit ≤ 22 ms',
       'leakedPorts: measured 2, limit ≤ 0',
     ]);
-    expect(suites[1].attrs).toMatchObject({tests: '12', failures: '2'});
+    expect(suites[1].attrs).toMatchObject({tests: '13', failures: '2'});
     const errors = findAll(suites[2], 'error');
     expect(errors).toHaveLength(1);
     expect(errors[0].attrs.message).toMatch(/bad\.json: not valid JSON/);

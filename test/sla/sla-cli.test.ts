@@ -1,7 +1,8 @@
 /**
  * `rtpsla sla` end to end through the built binary (npm test builds first).
  */
-import {readFileSync, readdirSync} from 'node:fs';
+import {execFileSync} from 'node:child_process';
+import {readFileSync, readdirSync, truncateSync} from 'node:fs';
 import path from 'node:path';
 import type {Report} from '../../src/metrics/report.js';
 import {runCli} from '../helpers/cli.js';
@@ -35,7 +36,7 @@ describe('rtpsla sla: passing reports', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`${level} (${count})`);
     expect(r.stdout).not.toContain('FAIL');
-    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('SLA PASS: 1 report, 12 checks');
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('SLA PASS: 1 report, 13 checks');
   });
 });
 
@@ -43,11 +44,18 @@ describe('rtpsla sla: each invariant fails on its own', () => {
   const cases: Array<[string, (r: Report) => void]> = [
     ['complete', (r) => (r.partial = true)],
     ['maxLatenessMs', (r) => (r.summary.latenessMs.max = 23.1)],
-    ['maxConsecutiveLate', (r) => (r.calls[3].maxConsecutiveLate = 3)],
+    // each case keeps the summary in agreement with its calls[] (else "consistent" fails too)
+    ['maxConsecutiveLate', (r) => (r.calls[3].maxConsecutiveLate = r.summary.maxConsecutiveLate = 3)],
     ['lateRatio', (r) => Object.assign(r.summary, {late: 5, lateRatio: 5 / r.summary.packetsBack})],
     ['lossRatio', (r) => Object.assign(r.summary, {lost: 9, lossRatio: 9 / (r.summary.packetsBack + 9)})],
-    ['callsFailed', (r) => (r.calls[0].error = 'externalMedia: 500')],
-    ['silentCalls', (r) => (r.calls[9].packetsBack = 0)],
+    ['callsFailed', (r) => {
+      r.calls[0].error = 'externalMedia: 500';
+      r.summary.callsFailed = 1;
+    }],
+    ['silentCalls', (r) => {
+      r.summary.packetsBack -= r.calls[9].packetsBack;
+      r.calls[9].packetsBack = 0;
+    }],
     ['leakedChannels', (r) => (r.summary.leaked.channels = 1)],
     ['leakedBridges', (r) => (r.summary.leaked.bridges = 1)],
     ['leakedPorts', (r) => (r.summary.leaked.ports = 3)],
@@ -58,7 +66,7 @@ describe('rtpsla sla: each invariant fails on its own', () => {
     const failRows = r.stdout.split('\n').filter((l) => / FAIL /.test(l));
     expect(failRows).toHaveLength(1);
     expect(failRows[0]).toContain(` ${invariant} `);
-    expect(r.stdout).toContain(`SLA FAIL: 1 of 12 checks failed (nominal-run: ${invariant})`);
+    expect(r.stdout).toContain(`SLA FAIL: 1 of 13 checks failed (nominal-run: ${invariant})`);
   });
 
   test('a 100-call report that peaked at 80 concurrent calls fails peakConcurrent', async () => {
@@ -76,6 +84,30 @@ describe('rtpsla sla: each invariant fails on its own', () => {
 });
 
 describe('rtpsla sla: bad input', () => {
+  test('a FIFO is refused at once (exit 2 naming it) instead of blocking on its read', async () => {
+    const fifo = path.join(t.dir, 'pipe.json');
+    execFileSync('mkfifo', [fifo]);
+    const r = await runCli(['sla', fifo], {timeoutMs: 20_000});
+    expect(r.signal).toBeNull();
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(`rtpsla sla: ${fifo}: is a FIFO, not a regular file: refused`);
+  });
+
+  test('a file over 256 MB is refused by size, unread (exit 2 naming it)', async () => {
+    const huge = path.join(t.dir, 'huge.json');
+    truncateSync(file('', 'huge.json'), 300 * 2 ** 20); // sparse: no disk used
+    const r = await runCli(['sla', huge], {timeoutMs: 20_000});
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(`rtpsla sla: ${huge}: is 300 MB, over the 256 MB limit for a report file`);
+  });
+
+  test('a report whose summary is clean but whose calls[] are not fails (exit 1, consistent)', async () => {
+    const r = await runCli(['sla', file(modify(base[30], (x) => (x.calls[4].lost = 500)))]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('summary.lost is 0, calls[] say 500');
+    expect(r.stdout).toContain('SLA FAIL: 1 of 13 checks failed (nominal-run: consistent)');
+  });
+
   test('invalid JSON → exit 2 naming the file', async () => {
     const f = file('{"schema": "rtpsla.report/v1", ', 'broken.json');
     const r = await runCli(['sla', f]);
@@ -105,7 +137,7 @@ describe('rtpsla sla: bad input', () => {
     writeJson(t.dir, 'globbed-b.json', modify(base[30], (x) => (x.runId = 'second')));
     const r = await runCli(['sla', path.join(t.dir, 'globbed-?.json')]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('SLA PASS: 2 reports, 24 checks');
+    expect(r.stdout).toContain('SLA PASS: 2 reports, 26 checks');
   });
 
   test('mixed good and bad files: the bad one is named, the good one still evaluated', async () => {
@@ -115,7 +147,7 @@ describe('rtpsla sla: bad input', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${bad}: not a valid rtpsla.report/v1 report: summary.lossRatio: expected number, got string`);
     expect(r.stderr).not.toContain(good);
-    expect(r.stdout.split('\n').filter((l) => l.includes('nominal-run'))).toHaveLength(12);
+    expect(r.stdout.split('\n').filter((l) => l.includes('nominal-run'))).toHaveLength(13);
     expect(r.stdout).toContain('SLA FAIL: 1 input unusable');
   });
 
@@ -144,12 +176,12 @@ describe('rtpsla sla: options and output formats', () => {
       reports: Array<{file: string; runId: string; level: string; pass: boolean; rows: Array<{invariant: string; measured: unknown; limit: unknown; pass: boolean}>}>;
       errors: Array<{file: string; reason: string}>;
     };
-    expect(j.verdict).toMatchObject({pass: false, exitCode: 2, checks: 24, failedChecks: 1});
+    expect(j.verdict).toMatchObject({pass: false, exitCode: 2, checks: 26, failedChecks: 1});
     expect(j.reports.map((x) => [x.runId, x.level, x.pass])).toEqual([
       ['nominal-run', 'nominal', true],
       ['high-run', 'high', false],
     ]);
-    expect(j.reports[1].rows).toHaveLength(12);
+    expect(j.reports[1].rows).toHaveLength(13);
     expect(j.reports[1].rows.find((x) => x.invariant === 'maxLatenessMs')).toMatchObject({measured: 40, limit: 22, pass: false});
     expect(j.errors).toEqual([{file: bad, reason: expect.stringMatching(/^not valid JSON/)}]);
   });
@@ -161,7 +193,7 @@ describe('rtpsla sla: options and output formats', () => {
     const r = await runCli(['sla', '--junit', out, failing, bad]);
     expect(r.code).toBe(2);
     const root = parseXml(readFileSync(out, 'utf8'));
-    expect(root.attrs).toMatchObject({tests: '13', failures: '1', errors: '1'});
+    expect(root.attrs).toMatchObject({tests: '14', failures: '1', errors: '1'});
     const suites = findAll(root, 'testsuite');
     expect(suites).toHaveLength(2);
     expect(findAll(suites[0], 'testcase').map((c) => c.attrs.name)).toContain('leakedBridges');
