@@ -84,12 +84,14 @@ export class PortPool {
   /**
    * Take ports until `bind(port)` succeeds. Ports whose bind fails are released to the tail
    * (tried again later, after the others). Throws PortPoolExhaustedError when `maxAttempts`
-   * ports failed or none is free.
+   * ports (or every free port, each once) failed, or none is free.
    */
   async acquire<T>(bind: (port: number) => Promise<T>, maxAttempts = 64): Promise<{port: number; value: T}> {
     let tried = 0;
     const failures = new Map<string, number>();
-    while (tried < maxAttempts) {
+    // each port free now is tried at most once: a port that failed goes to the tail and would come round again
+    const limit = Math.min(maxAttempts, this.count);
+    while (tried < limit) {
       const port = this.take();
       if (port < 0) break;
       tried++;

@@ -74,6 +74,14 @@ describe('PortPool', () => {
     } finally {
       for (const b of blockers) b.close();
     }
+    // one free port that will not bind is tried once, not 64 times
+    const one = new PortPool({low: 7000, high: 7002});
+    one.take();
+    one.take();
+    let attempts = 0;
+    const inUse = Object.assign(new Error('bind EADDRINUSE'), {code: 'EADDRINUSE'});
+    await expect(one.acquire(async () => { attempts++; throw inUse; })).rejects.toThrow('no free relay port in 7000-7002: 1 tried, none would bind (EADDRINUSE ×1); 2 of 3 held by calls');
+    expect(attempts).toBe(1);
     const full = new PortPool({low: 7000, high: 7001});
     full.take();
     full.take();
