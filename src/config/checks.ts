@@ -3,26 +3,9 @@
  * a ConfigError naming the setting (one line, exit 2), instead of a failure later on.
  */
 import {createSocket} from 'node:dgram';
-import {lookup} from 'node:dns/promises';
 import {accessSync, constants, mkdirSync, statSync, unlinkSync, writeFileSync} from 'node:fs';
-import {isIPv4, isIPv6} from 'node:net';
 import path from 'node:path';
 import {ConfigError, errorMessage} from '../errors.js';
-
-/**
- * The IPv4 address `host` stands for, looked up once (the relay's sockets are udp4 and compare a
- * sender's numeric address with it, so a host name must never reach them).
- */
-export async function resolveIPv4(host: string, setting: string): Promise<string> {
-  if (isIPv4(host)) return host;
-  if (isIPv6(host)) throw new ConfigError(`${setting}: ${host} is an IPv6 address; the relay speaks IPv4 only`);
-  try {
-    return (await lookup(host, {family: 4})).address;
-  } catch (err) {
-    const code = (err as {code?: string}).code ?? errorMessage(err);
-    throw new ConfigError(`${setting}: "${host}" does not resolve to an IPv4 address (${code})`);
-  }
-}
 
 /** Throws unless a UDP socket can bind to `address` (an address of this host). */
 export async function checkLocalAddress(address: string, setting: string): Promise<void> {
@@ -47,7 +30,7 @@ export async function checkLocalAddress(address: string, setting: string): Promi
 /**
  * Make sure `dir` is a directory we can write a file into, creating missing components one at a
  * time (never `mkdir -p` on a pseudo file system: Node's recursive mkdir spins on /proc). Returns
- * the absolute path. Throws a ConfigError naming `setting` otherwise.
+ * `dir` as given. Throws a ConfigError naming `setting` otherwise.
  */
 export function prepareOutDir(dir: string, setting: string): string {
   const abs = path.resolve(dir);
@@ -91,5 +74,5 @@ export function prepareOutDir(dir: string, setting: string): string {
   } catch (err) {
     fail(`a file cannot be created there (${(err as {code?: string}).code ?? errorMessage(err)})`);
   }
-  return abs;
+  return dir;
 }

@@ -51,7 +51,7 @@ export async function selectEngine(choice: EngineChoice, binaryPath = engineBina
 export async function numericHost(host: string, setting = '--echo-host/ECHO_HOST'): Promise<string> {
   if (isIP(host) !== 0) return host;
   try {
-    return (await lookup(host)).address;
+    return (await lookup(host, {family: 4})).address; // the relay's sockets are udp4
   } catch (err) {
     throw new ConfigError(`${setting}: cannot resolve "${host}": ${errorMessage(err)}`);
   }

@@ -2,6 +2,8 @@ import type {Server} from 'node:http';
 import {monitorEventLoopDelay} from 'node:perf_hooks';
 import {AriConnection} from '../ari/connection.js';
 import type {PortRange} from '../config/parse.js';
+import {checkAri} from '../ari/check.js';
+import {checkLocalAddress} from '../config/checks.js';
 import {ConfigError, errorMessage} from '../errors.js';
 import type {Logger} from '../log/logger.js';
 import {PortPool} from '../relay/port-pool.js';
@@ -9,6 +11,7 @@ import {numericHost, selectEngine} from '../engine/engine-select.js';
 import type {EngineChoice} from '../engine/engine-types.js';
 import {relayOpener} from '../relay/relay-factory.js';
 import {clockRateFor} from '../rtp/packet.js';
+import {AppInUseError, AppLock} from './app-lock.js';
 import {CallLifecycle} from './call-lifecycle.js';
 import {createServeHttp} from './http.js';
 import {snapshotMetrics} from './metrics.js';
@@ -43,29 +46,30 @@ export interface RunningServe {
 }
 
 /**
- * Start serve: connect to ARI (credentials checked first, exit 2 on failure), reconcile leftovers
- * of earlier runs, listen for Stasis events, serve HTTP, log one stats line per interval,
- * reconcile periodically and after every reconnect.
+ * Start serve: check BIND_IP and resolve ECHO_HOST, listen on HTTP, take the app's lease (refuse
+ * while another serve holds the app), connect to ARI (credentials checked first, exit 2 on
+ * failure), reconcile leftovers of earlier runs, listen for Stasis events, log one stats line per
+ * interval, reconcile periodically and after every reconnect.
  */
 export async function startServe(o: ServeOptions): Promise<RunningServe> {
   clockRateFor(o.format); // unsupported format → RangeError before anything starts
   const log = o.logger;
+  // settings checked against this host before anything starts (one line, exit 2): the relay
+  // binds to BIND_IP and compares senders with the echo's numeric address, resolved once here
+  const bindIp = await numericHost(o.bindIp, '--bind-ip/BIND_IP');
+  await checkLocalAddress(bindIp, '--bind-ip/BIND_IP');
+  const echoAddress = await numericHost(o.echoHost, '--echo-host/ECHO_HOST');
   const pool = new PortPool(o.portRange);
   const connection = new AriConnection({url: o.ariUrl, user: o.ariUser, pass: o.ariPass, app: o.app, logger: log});
   const engine = await selectEngine(o.engine ?? 'auto');
   if (engine.fallbackReason !== null) log.info('engine.fallback', {engine: 'node', reason: engine.fallbackReason});
   engine.native?.on('error', (err: Error) => log.error('engine.exited', {error: err.message}));
-  // the native engine compares numeric addresses: a host name is resolved once, here
-  const echoAddress = engine.native ? await numericHost(o.echoHost).catch(async (err: unknown) => {
-    await engine.native?.close();
-    throw err;
-  }) : o.echoHost;
   const calls = new CallLifecycle(
     connection.rest,
     pool,
     {
       app: o.app,
-      bindIp: o.bindIp,
+      bindIp,
       echo: {address: echoAddress, port: o.echoPort},
       format: o.format,
       openRelay: relayOpener(engine.native),
@@ -81,7 +85,18 @@ export async function startServe(o: ServeOptions): Promise<RunningServe> {
   connection.on('StasisEnd', (ev) => calls.onChannelGone(ev.channel.id, 'left Stasis'));
   connection.on('ChannelDestroyed', (ev) => calls.onChannelGone(ev.channel.id, 'destroyed'));
   // AriConnection logs connected / disconnected / reconnected itself; serve reconciles after a reconnect.
-  connection.on('reconnected', () => void reconcile('reconnect'));
+  // Another client registered our app: Asterisk now sends its events there, so this serve can
+  // no longer set up or end calls. Unhealthy (/health 503 with the reason) until it takes it back.
+  let replaced: string | null = null;
+  connection.on('reconnected', () => {
+    replaced = null; // registering the app again took it back
+    void reconcile('reconnect');
+  });
+  connection.on('event', (ev) => {
+    if (ev.type !== 'ApplicationReplaced') return;
+    replaced = `ApplicationReplaced: another client registered app "${o.app}"; this serve no longer receives its events`;
+    log.error('serve.app_replaced', {app: o.app});
+  });
 
   async function reconcile(reason: string): Promise<void> {
     try {
@@ -91,29 +106,42 @@ export async function startServe(o: ServeOptions): Promise<RunningServe> {
     }
   }
 
-  try {
-    await connection.connect();
-  } catch (err) {
-    await engine.native?.close();
-    throw err;
-  }
-  await reconcile('start-up');
-
+  // HTTP first: a serve whose port is taken exits here, before it touches ARI (issue 14 item 2)
   const eventLoop = monitorEventLoopDelay({resolution: 10});
-  eventLoop.enable();
-  const http: Server = createServeHttp({calls, ariConnected: () => connection.connected, eventLoop});
+  const http: Server = createServeHttp({calls, ariConnected: () => connection.connected, unhealthyReason: () => replaced, eventLoop});
+  const closeHttp = () =>
+    new Promise<void>((r) => {
+      http.close(() => r());
+      http.closeAllConnections();
+    });
   await new Promise<void>((resolve, reject) => {
     http.once('error', (err: NodeJS.ErrnoException) =>
       reject(new ConfigError(`--metrics-port: cannot listen on ${o.metricsHost}:${o.metricsPort}: ${err.code ?? err.message}`)),
     );
     http.listen(o.metricsPort, o.metricsHost, () => resolve());
   }).catch(async (err) => {
-    await calls.shutdown();
-    await connection.close();
     await engine.native?.close();
     throw err;
   });
   const httpPort = (http.address() as {port: number}).port;
+  eventLoop.enable();
+
+  // then the app's lease: refuse to start while another serve holds the app, before connecting
+  // (registering the app would take its events) or reconciling (which would delete its calls)
+  const lock = new AppLock(connection.rest, o.app, `http://${o.metricsHost.includes(':') ? `[${o.metricsHost}]` : o.metricsHost}:${httpPort}`, log);
+  try {
+    await checkAri(o.ariUrl, o.ariUser, o.ariPass, {timeoutMs: 10_000}); // credentials first: one clear line
+    await lock.acquire();
+    await connection.connect();
+  } catch (err) {
+    eventLoop.disable();
+    if (!(err instanceof AppInUseError)) await lock.release();
+    await connection.close();
+    await closeHttp();
+    await engine.native?.close();
+    throw err;
+  }
+  await reconcile('start-up');
 
   const timers: NodeJS.Timeout[] = [];
   if (o.metricsIntervalSec > 0) {
@@ -153,11 +181,9 @@ export async function startServe(o: ServeOptions): Promise<RunningServe> {
         eventLoop.disable();
         await calls.shutdown();
         if (connection.connected) await reconcile('shutdown');
+        await lock.release();
         await connection.close();
-        await new Promise<void>((r) => {
-          http.close(() => r());
-          http.closeAllConnections();
-        });
+        await closeHttp();
         await engine.native?.close();
       })();
       return closing;

@@ -1,7 +1,8 @@
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {mkdtempSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
-import {checkLocalAddress, prepareOutDir, resolveIPv4} from '../../src/config/checks.js';
+import {checkLocalAddress, prepareOutDir} from '../../src/config/checks.js';
+import {numericHost} from '../../src/engine/engine-select.js';
 import {ariSettings} from '../../src/config/flags.js';
 import {ConfigError} from '../../src/errors.js';
 import {redactSecrets} from '../../src/log/redact.js';
@@ -39,9 +40,9 @@ describe('ARI settings', () => {
 
 describe('settings checked against the machine', () => {
   test('a host name is resolved once to a numeric IPv4 address', async () => {
-    await expect(resolveIPv4('localhost', '--echo-host/ECHO_HOST')).resolves.toBe('127.0.0.1');
-    await expect(resolveIPv4('127.0.0.5', '--echo-host/ECHO_HOST')).resolves.toBe('127.0.0.5');
-    await expect(resolveIPv4('no-such-host.invalid', '--echo-host/ECHO_HOST')).rejects.toThrow(/^--echo-host\/ECHO_HOST: "no-such-host.invalid" does not resolve/);
+    await expect(numericHost('localhost', '--echo-host/ECHO_HOST')).resolves.toBe('127.0.0.1');
+    await expect(numericHost('127.0.0.5', '--echo-host/ECHO_HOST')).resolves.toBe('127.0.0.5');
+    await expect(numericHost('no-such-host.invalid', '--echo-host/ECHO_HOST')).rejects.toThrow(/^--echo-host\/ECHO_HOST: cannot resolve "no-such-host.invalid"/);
   });
 
   test('a BIND_IP that is not an address of this host is refused', async () => {
@@ -54,6 +55,7 @@ describe('settings checked against the machine', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'rtpsla-out-'));
     try {
       expect(prepareOutDir(path.join(dir, 'a', 'b'), '--out/REPORTS_DIR')).toBe(path.join(dir, 'a', 'b'));
+      expect(statSync(path.join(dir, 'a', 'b')).isDirectory()).toBe(true);
       writeFileSync(path.join(dir, 'file'), '');
       expect(() => prepareOutDir(path.join(dir, 'file'), '--out/REPORTS_DIR')).toThrow(/^--out\/REPORTS_DIR: .* is not a directory/);
       expect(() => prepareOutDir(path.join(dir, 'file', 'sub'), '--out/REPORTS_DIR')).toThrow(/ENOTDIR/);
