@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core';
 import {ConfigError} from '../errors.js';
 import {parseLogLevel, type LogLevel} from '../log/logger.js';
-import {SUPPORTED_FORMATS} from '../rtp/packet.js';
+import {SUPPORTED_FORMATS} from '../rtp/formats.js';
 import {parseHttpUrl, requireCredential} from './parse.js';
 
 /** ARI connection flags shared by serve and load (SPEC §2: every flag also reads its env var). */

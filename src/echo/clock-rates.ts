@@ -1,18 +1,12 @@
 import {ConfigError} from '../errors.js';
+import {PAYLOAD_TYPE_CLOCK_RATES} from '../rtp/formats.js';
 
 /**
- * RTP clock rate per payload type for the echo's pacing. Static PTs from RFC 3551 that Asterisk
- * sends at 8 kHz, plus Asterisk's fixed dynamic-range mapping of slin16 to PT 118 (SPEC §4 /
- * fixtures). Anything else falls back to `--clock-rate`.
+ * RTP clock rate per payload type for the echo's pacing: every payload type of the codec table
+ * (src/rtp/formats.ts: 0/3/8/9/18 → 8000, Asterisk's slin16 118 → 16000). Anything else falls
+ * back to `--clock-rate`.
  */
-export const DEFAULT_PT_CLOCK_RATES: Readonly<Record<number, number>> = {
-  0: 8000, // PCMU (ulaw)
-  3: 8000, // GSM
-  8: 8000, // PCMA (alaw)
-  9: 8000, // G722 (8000 by RTP convention, RFC 3551 §4.5.2)
-  18: 8000, // G729
-  118: 16000, // slin16 (Asterisk)
-};
+export const DEFAULT_PT_CLOCK_RATES: Readonly<Record<number, number>> = PAYLOAD_TYPE_CLOCK_RATES;
 
 /**
  * Microseconds per RTP timestamp tick for every payload type 0..127, from the defaults,

@@ -5,7 +5,8 @@
  * that turns serve's per-call facts (ServeCallRecord) and load's own (when it hung up) into an
  * error string.
  */
-import {FRAME_PAYLOAD_BYTES, PAYLOAD_TYPE, RTP_HEADER_BYTES} from '../rtp/packet.js';
+import {findFormat, findFormatByPayloadType} from '../rtp/formats.js';
+import {RTP_HEADER_BYTES} from '../rtp/packet.js';
 
 /** No up packet for longer than this while the call is up: the media stopped (SPEC §4). */
 export const MEDIA_STOP_LIMIT_MS = 1000;
@@ -71,16 +72,13 @@ export function callEndError(serve: ServeEndFacts, load: LoadEndFacts): string |
 
 /** Payload type and datagram size (header included) of one 20 ms frame of `format`. */
 export function expectedMedia(format: string): {payloadType: number; packetBytes: number} | null {
-  const payloadType = PAYLOAD_TYPE[format];
-  const payload = FRAME_PAYLOAD_BYTES[format];
-  if (payloadType === undefined || payload === undefined) return null;
-  return {payloadType, packetBytes: RTP_HEADER_BYTES + payload};
+  const f = findFormat(format);
+  return f === undefined ? null : {payloadType: f.payloadType, packetBytes: RTP_HEADER_BYTES + f.payloadBytes};
 }
 
 /** The format name of a payload type (null: not one rtpsla knows). */
 export function formatOfPayloadType(payloadType: number): string | null {
-  for (const [name, pt] of Object.entries(PAYLOAD_TYPE)) if (pt === payloadType) return name;
-  return null;
+  return findFormatByPayloadType(payloadType)?.name ?? null;
 }
 
 function describeMedia(payloadType: number, packetBytes: number | null): string {

@@ -133,35 +133,3 @@ export function peekTimestamp(buf: Buffer): number {
 export function peekSsrc(buf: Buffer): number {
   return buf.readUInt32BE(8);
 }
-
-/** RTP clock rate (Hz) for the externalMedia formats rtpsla supports (SPEC §4). */
-export const CLOCK_RATE_HZ: Readonly<Record<string, number>> = {
-  ulaw: 8000,
-  alaw: 8000,
-  g722: 8000,
-  slin16: 16000,
-};
-
-/** Static/Asterisk payload types per format (Asterisk maps slin16 to 118). */
-export const PAYLOAD_TYPE: Readonly<Record<string, number>> = {
-  ulaw: 0,
-  alaw: 8,
-  g722: 9,
-  slin16: 118,
-};
-
-/** Payload bytes in one 20 ms frame. */
-export const FRAME_PAYLOAD_BYTES: Readonly<Record<string, number>> = {
-  ulaw: 160,
-  alaw: 160,
-  g722: 160,
-  slin16: 640,
-};
-
-export const SUPPORTED_FORMATS = Object.keys(CLOCK_RATE_HZ);
-
-export function clockRateFor(format: string): number {
-  const rate = CLOCK_RATE_HZ[format];
-  if (rate === undefined) throw new RangeError(`unsupported format "${format}" (supported: ${SUPPORTED_FORMATS.join(', ')})`);
-  return rate;
-}

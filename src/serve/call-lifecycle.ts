@@ -11,7 +11,7 @@ import type {EngineKind} from '../engine/engine-types.js';
 import {CallRelay, type UdpAddress} from '../relay/call-relay.js';
 import type {MeasuringRelay, RelayOpener} from '../relay/relay-types.js';
 import {PortPool, PortPoolExhaustedError} from '../relay/port-pool.js';
-import {clockRateFor} from '../rtp/packet.js';
+import {clockRateFor} from '../rtp/formats.js';
 import {nowUs} from '../rtp/clock.js';
 import {parseLoadAppArgs} from '../protocol/app-args.js';
 import {RunStore, type ServeCallRecord} from './run-store.js';

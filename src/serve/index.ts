@@ -10,7 +10,7 @@ import {PortPool} from '../relay/port-pool.js';
 import {numericHost, selectEngine} from '../engine/engine-select.js';
 import type {EngineChoice} from '../engine/engine-types.js';
 import {relayOpener} from '../relay/relay-factory.js';
-import {clockRateFor} from '../rtp/packet.js';
+import {clockRateFor} from '../rtp/formats.js';
 import {AppInUseError, AppLock} from './app-lock.js';
 import {CallLifecycle} from './call-lifecycle.js';
 import {createServeHttp} from './http.js';

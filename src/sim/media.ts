@@ -25,7 +25,8 @@ import {RTP_HEADER_BYTES} from '../rtp/packet.js';
 import {nowUs} from '../rtp/clock.js';
 import type {EngineKind} from '../engine/engine-types.js';
 import {mediaSocketOptions} from '../rtp/udp-lookup.js';
-import {FRAME_MS, formatInfo, type FormatInfo, type SimMediaFormat} from './tone.js';
+import {FRAME_MS} from '../rtp/formats.js';
+import {formatInfo, type FormatInfo, type SimMediaFormat} from './tone.js';
 
 export const FRAME_US = FRAME_MS * 1000;
 /** First packet this long after the stream becomes active (recorded: 10 ms after addChannel). */

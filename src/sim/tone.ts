@@ -4,28 +4,20 @@
  * frames. 1004 Hz repeats every 2000 samples at 8 kHz (4000 at 16 kHz), i.e. every 25 frames
  * of 20 ms, so a stream copies frame `n % frameCount` out of the table: no per-packet math.
  */
-import {CLOCK_RATE_HZ, FRAME_PAYLOAD_BYTES, PAYLOAD_TYPE} from '../rtp/packet.js';
+import {formatFor, type MediaFormat, type MediaFormatName} from '../rtp/formats.js';
 
 export const TONE_HZ = 1004;
 /** Peak amplitude in 16-bit linear (recorded slin16 peak: 23275). */
 export const TONE_PEAK = 23170;
-export const FRAME_MS = 20;
 
-/** Formats the sim can stream (externalMedia `format`). */
-export const SIM_MEDIA_FORMATS = ['ulaw', 'alaw', 'slin16', 'g722'] as const;
-export type SimMediaFormat = (typeof SIM_MEDIA_FORMATS)[number];
+/** Formats the sim can stream: every externalMedia format of src/rtp/formats.ts. */
+export type SimMediaFormat = MediaFormatName;
 
-export function isSimMediaFormat(f: string): f is SimMediaFormat {
-  return (SIM_MEDIA_FORMATS as readonly string[]).includes(f);
-}
+export {isMediaFormatName as isSimMediaFormat} from '../rtp/formats.js';
 
-export interface FormatInfo {
+/** A format's table row (src/rtp/formats.ts) and its precomputed tone. */
+export interface FormatInfo extends MediaFormat {
   readonly format: SimMediaFormat;
-  readonly payloadType: number;
-  readonly clockRateHz: number;
-  /** RTP timestamp units per 20 ms frame (160 / 320). */
-  readonly samplesPerFrame: number;
-  readonly payloadBytes: number;
   /** `frameCount × payloadBytes` bytes: one tone period made of whole frames. */
   readonly tone: Buffer;
   readonly frameCount: number;
@@ -73,9 +65,8 @@ function gcd(a: number, b: number): number {
 }
 
 function build(format: SimMediaFormat): FormatInfo {
-  const clockRateHz = CLOCK_RATE_HZ[format];
-  const payloadBytes = FRAME_PAYLOAD_BYTES[format];
-  const samplesPerFrame = (clockRateHz * FRAME_MS) / 1000;
+  const row = formatFor(format);
+  const {clockRateHz, payloadBytes, samplesPerFrame} = row;
   // audio sample rate: G.722 is 16 kHz audio with an 8 kHz RTP clock; its payload here is a
   // fixed pattern (the sim does not implement a G.722 encoder)
   const periodSamples = clockRateHz / gcd(clockRateHz, TONE_HZ);
@@ -103,7 +94,7 @@ function build(format: SimMediaFormat): FormatInfo {
   }
   if (format === 'ulaw') silence.fill(0xff);
   else if (format === 'alaw') silence.fill(0xd5);
-  return {format, payloadType: PAYLOAD_TYPE[format], clockRateHz, samplesPerFrame, payloadBytes, tone, frameCount, silence};
+  return {...row, format, tone, frameCount, silence};
 }
 
 const cache = new Map<SimMediaFormat, FormatInfo>();

@@ -2,16 +2,12 @@
  * The minimal SDP the bench gives rtpengine for one side of a call (one audio stream, plain
  * RTP/AVP, the externalMedia format), and the address/port rtpengine answers with.
  */
-import {CLOCK_RATE_HZ, PAYLOAD_TYPE} from '../../rtp/packet.js';
-
-/** SDP encoding names of the externalMedia formats (RFC 3551; Asterisk's slin16 is L16 at 16 kHz). */
-const ENCODING_NAME: Readonly<Record<string, string>> = {ulaw: 'PCMU', alaw: 'PCMA', g722: 'G722', slin16: 'L16'};
+import {findFormat} from '../../rtp/formats.js';
 
 export function audioSdp(o: {address: string; port: number; format: string; sessionId: number}): string {
-  const pt = PAYLOAD_TYPE[o.format];
-  const name = ENCODING_NAME[o.format];
-  const rate = CLOCK_RATE_HZ[o.format];
-  if (pt === undefined || name === undefined || rate === undefined) throw new RangeError(`no SDP mapping for format "${o.format}"`);
+  const f = findFormat(o.format);
+  if (f === undefined) throw new RangeError(`no SDP mapping for format "${o.format}"`);
+  const {payloadType: pt, sdpName: name, clockRateHz: rate} = f;
   return [
     'v=0',
     `o=- ${o.sessionId} 1 IN IP4 ${o.address}`,
