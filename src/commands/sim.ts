@@ -1,4 +1,3 @@
-import {writeFile, rename} from 'node:fs/promises';
 import {Flags} from '@oclif/core';
 import {BaseCommand} from '../base-command.js';
 import {parsePort, parsePortRange} from '../config/parse.js';
@@ -6,6 +5,7 @@ import {engineFlag} from '../config/flags.js';
 import {parseEngineChoice} from '../engine/engine-select.js';
 import {ConfigError} from '../errors.js';
 import {createLogger, parseLogLevel} from '../log/logger.js';
+import {atomicWriteFile} from '../runtime/atomic-write.js';
 import {listeningLine, parseFailFlag, SIM_DEFAULTS, startSim, type FailRule} from '../sim/index.js';
 
 export default class Sim extends BaseCommand {
@@ -74,8 +74,7 @@ export default class Sim extends BaseCommand {
     process.stdout.write(listeningLine(sim) + '\n');
     if (flags['ready-file']) {
       const file = flags['ready-file'];
-      await writeFile(`${file}.tmp`, JSON.stringify({url: sim.url, port: sim.port, pid: process.pid}) + '\n');
-      await rename(`${file}.tmp`, file);
+      atomicWriteFile(file, JSON.stringify({url: sim.url, port: sim.port, pid: process.pid}) + '\n');
     }
     if (flags.user === undefined && flags.pass === undefined) logger.info('sim.credentials', {user: sim.user, note: 'default credentials (set --user/--pass or ARI_USER/ARI_PASS)'});
 

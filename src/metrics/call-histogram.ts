@@ -51,7 +51,7 @@ export class CallLatencyHistogram {
 
   /** Bytes this histogram holds for its values (list or dense counts). */
   get storageBytes(): number {
-    return this.dense !== null ? (this.dense.h as unknown as {countsArrayLength: number}).countsArrayLength * 4 : this.list.byteLength;
+    return this.dense !== null ? this.dense.countsBytes : this.list.byteLength;
   }
 
   maxUs(): number {

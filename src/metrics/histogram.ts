@@ -20,6 +20,31 @@ export const PER_CALL_HISTOGRAM_MAX_US = 2_097_152;
 /** p50/p95/p99/p99.9/max plus how many values they summarise (the unit is in the field's name). */
 export type PercentilesWithCount = PercentilesMs & {count: number};
 
+/**
+ * The parts of hdr-histogram-js's counts array this module walks (present on its JS
+ * implementation, not in its typings). Only this file reaches into them.
+ */
+interface HdrCounts {
+  countsArrayLength: number;
+  getCountAtIndex(i: number): number;
+  valueFromIndex(i: number): number;
+  highestEquivalentValue(v: number): number;
+}
+
+function countsOf(h: Histogram): HdrCounts {
+  return h as unknown as HdrCounts;
+}
+
+/** The report's percentiles, in the order percentilesUs() fills them. */
+const PERCENTILES = [50, 95, 99, 99.9] as const;
+const PERCENTILE_KEYS = ['p50', 'p95', 'p99', 'p999'] as const;
+
+/** The count a percentile falls on, exactly as HdrHistogram's getValueAtPercentile rounds it. */
+function countAtPercentile(p: number, total: number): number {
+  const fp = (p / 100) * total;
+  return Math.max(Math.ceil(fp - 2 ** (Math.floor(Math.log2(fp)) - 52)), 1);
+}
+
 /** Percentiles of an empty histogram (a call that never had media). */
 export const ZERO_PERCENTILES_MS: Readonly<PercentilesMs> = Object.freeze({p50: 0, p95: 0, p99: 0, p999: 0, max: 0});
 
@@ -68,6 +93,29 @@ export class LatencyHistogram {
     return new LatencyHistogram(PER_CALL_HISTOGRAM_MAX_US);
   }
 
+  /**
+   * A per-stream histogram for the sim: 2 significant digits in a plain 32-bit array (≈10 KiB,
+   * recording is an array increment), for 50 000 values a second; run-wide ones keep 3 digits.
+   */
+  static perStream(): LatencyHistogram {
+    return new LatencyHistogram(
+      HISTOGRAM_MAX_US,
+      hdr.build({
+        bitBucketSize: 32,
+        numberOfSignificantValueDigits: 2,
+        lowestDiscernibleValue: 1,
+        highestTrackableValue: HISTOGRAM_MAX_US,
+        autoResize: false,
+        useWebAssembly: false,
+      }),
+    );
+  }
+
+  /** Bytes of the counts array (32-bit counts). */
+  get countsBytes(): number {
+    return countsOf(this.h).countsArrayLength * 4;
+  }
+
   recordUs(valueUs: number): void {
     const v = valueUs <= 0 ? 0 : Math.round(valueUs);
     if (v > this.exactMaxUs) this.exactMaxUs = v;
@@ -94,15 +142,34 @@ export class LatencyHistogram {
     return this.h.totalCount === 0 ? 0 : this.exactMaxUs;
   }
 
+  /**
+   * p50/p95/p99/p99.9 (as getValueAtPercentile gives them) and the exact max in µs, with the
+   * count, in one walk over the counts.
+   */
+  percentilesUs(): PercentilesWithCount {
+    const total = this.h.totalCount;
+    const out: PercentilesWithCount = {count: total, p50: 0, p95: 0, p99: 0, p999: 0, max: this.maxUs()};
+    if (total === 0) return out;
+    const h = countsOf(this.h);
+    let k = 0;
+    let target = countAtPercentile(PERCENTILES[0], total);
+    let cum = 0;
+    for (let i = 0; i < h.countsArrayLength && k < PERCENTILES.length; i++) {
+      const n = h.getCountAtIndex(i);
+      if (n === 0) continue;
+      cum += n;
+      while (k < PERCENTILES.length && cum >= target) {
+        out[PERCENTILE_KEYS[k++]] = h.highestEquivalentValue(h.valueFromIndex(i));
+        if (k < PERCENTILES.length) target = countAtPercentile(PERCENTILES[k], total);
+      }
+    }
+    return out;
+  }
+
   /** p50/p95/p99/p99.9/max in milliseconds (µs precision). */
   percentilesMs(): PercentilesMs {
-    return {
-      p50: usToMs(this.percentileUs(50)),
-      p95: usToMs(this.percentileUs(95)),
-      p99: usToMs(this.percentileUs(99)),
-      p999: usToMs(this.percentileUs(99.9)),
-      max: usToMs(this.maxUs()),
-    };
+    const p = this.percentilesUs();
+    return {p50: usToMs(p.p50), p95: usToMs(p.p95), p99: usToMs(p.p99), p999: usToMs(p.p999), max: usToMs(p.max)};
   }
 
   /** Compressed base64 (the HdrHistogram interchange format, readable by other HDR libraries). */
@@ -126,7 +193,7 @@ export class LatencyHistogram {
    */
   cumulativeCountsUs(boundsUs: readonly number[]): number[] {
     const out = new Array<number>(boundsUs.length).fill(0);
-    const h = this.h as unknown as {countsArrayLength: number; getCountAtIndex(i: number): number; valueFromIndex(i: number): number};
+    const h = countsOf(this.h);
     let b = 0;
     let cum = 0;
     for (let i = 0; i < h.countsArrayLength && cum < this.h.totalCount; i++) {

@@ -4,10 +4,11 @@
  * from it. `load` writes reports with `writeReportAtomic`, `sla` reads them with
  * `readReportFile`. Unknown extra fields are allowed at every level (forward compatible).
  */
-import {mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, type Stats} from 'node:fs';
+import {readFileSync, statSync, type Stats} from 'node:fs';
 import path from 'node:path';
 import {z} from 'zod';
 import {ConfigError, InputError, RtpslaError, errorMessage} from '../errors.js';
+import {atomicWriteFile} from '../runtime/atomic-write.js';
 import {LatencyHistogram, type PercentilesMs} from './histogram.js';
 
 export type {PercentilesMs} from './histogram.js';
@@ -313,16 +314,8 @@ export function writeReportAtomic(dir: string, runId: string, report: Report): s
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(runId)) throw new ConfigError(`run id "${runId}" is not usable as a file name (letters, digits, . _ -)`);
   const r = validateReport(report);
   if (!r.ok) throw new RtpslaError(`refusing to write an invalid report ${runId}: ${r.reason}`);
-  mkdirSync(dir, {recursive: true});
   const finalPath = path.join(dir, `${runId}.json`);
-  const tmpPath = `${finalPath}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmpPath, `${JSON.stringify(report, null, 2)}\n`, {encoding: 'utf8', mode: 0o644});
-    renameSync(tmpPath, finalPath);
-  } catch (err) {
-    removeQuietly(tmpPath);
-    throw err;
-  }
+  atomicWriteFile(finalPath, `${JSON.stringify(report, null, 2)}\n`, {mode: 0o644});
   return finalPath;
 }
 
@@ -415,12 +408,4 @@ export function buildSummary(calls: readonly CallRecord[], merged: MergedHistogr
     ...(merged.relayHold ? {relayHoldMs: merged.relayHold.percentilesMs()} : {}),
     ...(anyLateBy ? {lateBy} : {}),
   };
-}
-
-function removeQuietly(file: string): void {
-  try {
-    rmSync(file, {force: true});
-  } catch {
-    // the temp file could not even be created; nothing to clean up
-  }
 }

@@ -1,11 +1,10 @@
 /**
  * `sla` output: the table (cli-table3 + chalk), the JSON document and JUnit XML.
  */
-import {mkdirSync, renameSync, rmSync, writeFileSync} from 'node:fs';
-import path from 'node:path';
 import {Chalk, type ChalkInstance} from 'chalk';
 import Table from 'cli-table3';
 import {ConfigError, errorMessage} from '../errors.js';
+import {atomicWriteFile} from '../runtime/atomic-write.js';
 import type {SlaOutcome, SlaReportResult} from './run.js';
 import type {SlaRow} from './evaluate.js';
 
@@ -156,23 +155,11 @@ export function renderJunit(outcome: SlaOutcome): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Writes `text` to `file` through a temp file and rename (parent directories created). */
+/** Writes an output file of flag `setting` atomically (src/runtime/atomic-write.ts); a failure is one ConfigError line. */
 export function writeFileAtomic(file: string, text: string, setting = '--junit'): void {
-  const tmp = `${file}.tmp-${process.pid}`;
   try {
-    mkdirSync(path.dirname(path.resolve(file)), {recursive: true});
-    writeFileSync(tmp, text, 'utf8');
-    renameSync(tmp, file);
+    atomicWriteFile(file, text);
   } catch (err) {
-    removeQuietly(tmp);
     throw new ConfigError(`${setting} ${file}: cannot write: ${errorMessage(err)}`);
-  }
-}
-
-function removeQuietly(file: string): void {
-  try {
-    rmSync(file, {force: true});
-  } catch {
-    // the temp file could not even be created; nothing to clean up
   }
 }

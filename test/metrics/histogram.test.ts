@@ -109,3 +109,39 @@ describe('Prometheus histogram _sum', () => {
     expect(text).toContain('x_seconds_count 4\n');
   });
 });
+
+describe('LatencyHistogram.percentilesUs (the one percentile walk)', () => {
+  test.each([
+    ['3 digits', () => new LatencyHistogram()],
+    ['per call', () => LatencyHistogram.perCall()],
+    ['per stream (2 digits)', () => LatencyHistogram.perStream()],
+  ])('%s: p50/p95/p99/p99.9 are what getValueAtPercentile gives, max exact, with the count', (_name, make) => {
+    const rand = prng(7);
+    for (const n of [1, 2, 3, 7, 20, 100, 1000, 1001, 5000]) {
+      const h = make();
+      let max = 0;
+      for (let i = 0; i < n; i++) {
+        const v = Math.floor(rand() * (rand() < 0.02 ? 900_000 : 25_000));
+        max = Math.max(max, v);
+        h.recordUs(v);
+      }
+      const p = h.percentilesUs();
+      expect(p).toEqual({count: n, p50: h.h.getValueAtPercentile(50), p95: h.h.getValueAtPercentile(95), p99: h.h.getValueAtPercentile(99), p999: h.h.getValueAtPercentile(99.9), max});
+      expect(h.percentilesMs()).toEqual({p50: usToMs(p.p50), p95: usToMs(p.p95), p99: usToMs(p.p99), p999: usToMs(p.p999), max: usToMs(max)});
+    }
+  });
+
+  test('an empty histogram gives zeros and count 0', () => {
+    expect(LatencyHistogram.perStream().percentilesUs()).toEqual({count: 0, p50: 0, p95: 0, p99: 0, p999: 0, max: 0});
+  });
+
+  test('a per-stream histogram is coarser (2 digits) and smaller than the 3-digit one', () => {
+    const coarse = LatencyHistogram.perStream();
+    const fine = new LatencyHistogram();
+    coarse.recordUs(123_456);
+    fine.recordUs(123_456);
+    expect(coarse.countsBytes).toBeLessThan(fine.countsBytes);
+    expect(coarse.percentilesUs().p50).not.toBe(fine.percentilesUs().p50);
+    expect(Math.abs(coarse.percentilesUs().p50 - 123_456) / 123_456).toBeLessThan(0.01);
+  });
+});
