@@ -1,61 +1,42 @@
 /**
  * The RTP echo (SPEC §5): one UDP socket that sends every RTP datagram back to its sender,
- * byte-identical, re-paced by its RTP timestamp.
+ * byte-identical, and counts how late each one is against its source's RTP timestamps.
  *
  * Model. A source is (remote address, remote port, SSRC). Its anchor is (t0', ts0) (src/echo/anchor.ts):
  * t0' starts as the arrival time of its first packet and only ever moves earlier, to the earliest
  * phase seen (SPEC §5). A packet with timestamp ts is due at
- *   due = t0' + tsDiff(ts, ts0) / clock_rate        (signed 32-bit difference, so wrap is fine)
- * and is sent at max(now, due); late ones go at once and are counted late. Because t0' follows
- * the earliest phase, a packet is never due after its arrival: a first packet delayed by a stall
- * no longer holds the stream back, and a burst is echoed as it comes. Clock rate comes from
- * the payload type of the source's first packet (0/3/8/9/18 → 8000, 118 → 16000, other →
- * --clock-rate). A source silent for --idle-expiry-ms is forgotten; if it comes back it
- * re-anchors. An anchor that moves earlier by more than --max-hold-ms (a timestamp jump) is
- * counted in `reanchors`.
+ *   due = t0' + tsDiff(ts, ts0) / clock_rate        (src/rtp/clock.ts playoutUs)
+ * Because t0' follows the earliest phase, a packet is never due after its arrival, so none
+ * waits: each is sent back at once, and counted late when it arrived more than 1 ms after its
+ * slot. Clock rate comes from the payload type of the source's first packet (the codec table of
+ * src/rtp/formats.ts: 0/3/8/9/18 → 8000, 118 → 16000; other → --clock-rate). A source silent for
+ * --idle-expiry-ms is forgotten; if it comes back it re-anchors. An anchor that moves earlier by
+ * more than --max-hold-ms (a timestamp jump) is counted in `reanchors`.
  *
- * Design (cost per packet). No timer per packet:
- *  - source lookup: Map address → Map<(port·2^32 + ssrc), Source>, with the last address's
- *    inner map cached; no string is built per packet. O(1).
- *  - each source owns a PacketQueue: a ring buffer of the received Buffers (never copied) kept
- *    sorted by due time; in-order arrival is an O(1) append.
- *  - one scheduler for all sources: an indexed binary min-heap of the sources that have queued
- *    packets, keyed by the due time of their queue head, and ONE setTimeout armed for the
- *    earliest due time (ceil of the remaining ms, so no systematic extra delay; anything due within
- *    0.5 ms is sent immediately). When it fires, every packet due by now+0.5 ms is sent and the
- *    timer re-armed for the new top. Arrivals also drain whatever is due, so a busy event loop
- *    does not wait for the timers phase.
- *  - cost: a packet that is due on arrival (the steady state for a paced sender) is parsed and
- *    sent, O(1). A packet that has to wait costs one queue append and, when it becomes the head
- *    of its source's queue, one heap push/update, O(log S) for S waiting sources (≈10 compares
- *    for 1000 sources); dispatch is one heap update per source per wake-up. Memory is O(sources
- *    + packets held), bounded by idle expiry, --max-hold-ms and a per-source queue cap.
- *  - sends use the synchronous numeric lookup (src/rtp/udp-lookup.ts: replies go to the numeric
- *    address the packet came from) and one shared completion callback that counts send errors.
+ * Cost per packet: parse, source lookup (Map address → Map<(port·2^32 + ssrc), Source>, with
+ * the last address's inner map cached; no string built per packet), one send with the
+ * synchronous numeric lookup (src/rtp/udp-lookup.ts) and one shared completion callback that
+ * counts send errors. Time comes from an injectable Clock (src/runtime/clock.ts): the arrival
+ * time of each packet and the idle-expiry sweep.
  */
 import {createSocket, type RemoteInfo, type Socket} from 'node:dgram';
 import {lookup as dnsLookup} from 'node:dns/promises';
 import {isIP} from 'node:net';
 import {ConfigError, errorMessage} from '../errors.js';
 import {nullLogger, type Logger} from '../log/logger.js';
-import {nowUs} from '../rtp/clock.js';
 import {newRtpPacket, parseRtp, RtpParse} from '../rtp/packet.js';
 import {mediaSocketOptions} from '../rtp/udp-lookup.js';
+import {realClock, type Clock, type ClockTimer} from '../runtime/clock.js';
 import {anchorDueUs} from './anchor.js';
 import {usPerTickTable} from './clock-rates.js';
-import {PacketQueue} from './packet-queue.js';
-import {SourceHeap, type HeapItem} from './source-heap.js';
 
 export const DEFAULT_ECHO_HOST = '127.0.0.1';
 export const DEFAULT_ECHO_PORT = 4000;
 export const DEFAULT_BUFFER_BYTES = 2 * 1024 * 1024;
 export const DEFAULT_IDLE_EXPIRY_MS = 10_000;
 export const DEFAULT_MAX_HOLD_MS = 2_000;
-export const DEFAULT_MAX_QUEUE_PER_SOURCE = 4096;
 export const DEFAULT_MAX_SOURCES = 100_000;
 
-/** Packets due within this much of now are sent immediately. */
-const SEND_EARLY_US = 500;
 /** A packet sent more than this after its slot counts as late. */
 export const LATE_TOLERANCE_US = 1000;
 
@@ -72,8 +53,6 @@ export interface EchoOptions {
   idleExpiryMs?: number;
   /** An anchor moving earlier by more than this counts as a re-anchor (a timestamp jump; default 2000). */
   maxHoldMs?: number;
-  /** Packets a source may have waiting; beyond it the oldest goes early (default 4096). */
-  maxQueuePerSource?: number;
   /** Sources tracked at once; packets of further sources are echoed unpaced (default 100000). */
   maxSources?: number;
   /** Requested SO_RCVBUF / SO_SNDBUF (default 2 MiB). */
@@ -82,6 +61,8 @@ export interface EchoOptions {
   statsIntervalSec?: number;
   /** Where stats and warnings go (default: nowhere). */
   logger?: Logger;
+  /** Arrival times and the idle-expiry/stats timers (default: the real clock; tests drive one). */
+  clock?: Clock;
 }
 
 export interface EchoStats {
@@ -93,22 +74,22 @@ export interface EchoStats {
   /** Not RTP v2 (per parseRtp): counted, never echoed. */
   malformed: number;
   sendErrors: number;
-  /** Sent more than 1 ms after their slot (arrived late, or the scheduler ran late). */
+  /** Arrived more than 1 ms after their slot (sent at once). */
   late: number;
-  /** Subset of `late`: already past their slot on arrival, sent at once. */
+  /** Subset of `late`: already past their slot on arrival (all of them: no packet waits). */
   arrivedLate: number;
-  /** Worst delay (µs) of a waiting packet behind its slot: the scheduler's own lag. */
+  /** Worst delay (µs) of a waiting packet behind its slot: always 0, no packet waits (SPEC §5). */
   maxSchedulerLagUs: number;
   sourcesActive: number;
   sourcesTotal: number;
   sourcesExpired: number;
   /** Timestamp jumps beyond --max-hold-ms: the anchor moved earlier by more than that. */
   reanchors: number;
-  /** Packets sent before their slot because their source's queue was full. */
+  /** Packets sent before their slot because their source's queue was full: always 0 (no queue). */
   queueOverflows: number;
   /** Packets echoed unpaced because the source table was full. */
   unpaced: number;
-  /** Packets waiting for their slot right now. */
+  /** Packets waiting for their slot right now: always 0 (none waits). */
   queued: number;
 }
 
@@ -120,20 +101,17 @@ export interface EchoServer {
   readonly recvBufferBytes: number;
   readonly sendBufferBytes: number;
   stats(): EchoStats;
-  /** Stop: close the socket, drop waiting packets, stop timers. Returns the final counters. */
+  /** Stop: close the socket, stop timers. Returns the final counters. */
   close(): Promise<EchoStats>;
 }
 
-interface Source extends HeapItem {
-  readonly key: number;
+interface Source {
   readonly address: string;
   readonly port: number;
-  readonly ssrc: number;
   t0Us: number;
   ts0: number;
   usPerTick: number;
   lastSeenUs: number;
-  readonly queue: PacketQueue;
 }
 
 /** Bind the echo socket and start reflecting. Rejects with ConfigError when it cannot bind. */
@@ -166,20 +144,18 @@ class Echo implements EchoServer {
   private readonly usPerTick: Float64Array;
   private readonly idleExpiryUs: number;
   private readonly maxHoldUs: number;
-  private readonly maxQueue: number;
   private readonly maxSources: number;
+  private readonly sweepMs: number;
+  private readonly clock: Clock;
   private readonly statsIntervalSec: number;
 
   private readonly byAddress = new Map<string, Map<number, Source>>();
   private lastAddress = '';
   private lastBucket: Map<number, Source> | undefined;
-  private readonly heap = new SourceHeap<Source>();
   private readonly pkt = newRtpPacket();
 
-  private timer: NodeJS.Timeout | undefined;
-  private timerFireUs = 0;
-  private sweepTimer: NodeJS.Timeout | undefined;
-  private statsTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: ClockTimer | undefined;
+  private statsTimer: ClockTimer | undefined;
   private closed = false;
 
   private packetsIn = 0;
@@ -189,25 +165,21 @@ class Echo implements EchoServer {
   private malformed = 0;
   private sendErrors = 0;
   private late = 0;
-  private arrivedLate = 0;
-  private maxSchedulerLagUs = 0;
-  private intervalMaxLagUs = 0;
   private sourcesActive = 0;
   private sourcesTotal = 0;
   private sourcesExpired = 0;
   private reanchors = 0;
-  private queueOverflows = 0;
   private unpaced = 0;
-  private queued = 0;
 
   constructor(options: EchoOptions, type: 'udp4' | 'udp6') {
     this.logger = options.logger ?? nullLogger;
+    this.clock = options.clock ?? realClock;
     this.usPerTick = usPerTickTable(options.clockRateHz ?? 8000, options.ptClockRates);
     this.idleExpiryUs = (options.idleExpiryMs ?? DEFAULT_IDLE_EXPIRY_MS) * 1000;
     this.maxHoldUs = (options.maxHoldMs ?? DEFAULT_MAX_HOLD_MS) * 1000;
-    this.maxQueue = Math.max(1, options.maxQueuePerSource ?? DEFAULT_MAX_QUEUE_PER_SOURCE);
     this.maxSources = Math.max(0, options.maxSources ?? DEFAULT_MAX_SOURCES);
     this.statsIntervalSec = options.statsIntervalSec ?? 0;
+    this.sweepMs = Math.max(20, Math.min(1000, Math.floor(this.idleExpiryUs / 4000)));
     this.socket = createSocket(mediaSocketOptions(type));
   }
 
@@ -228,13 +200,8 @@ class Echo implements EchoServer {
         this.port = a.port;
         this.recvBufferBytes = setBuffer(() => this.socket.setRecvBufferSize(bufferBytes), () => this.socket.getRecvBufferSize());
         this.sendBufferBytes = setBuffer(() => this.socket.setSendBufferSize(bufferBytes), () => this.socket.getSendBufferSize());
-        const sweepMs = Math.max(20, Math.min(1000, Math.floor(this.idleExpiryUs / 4000)));
-        this.sweepTimer = setInterval(this.sweep, sweepMs);
-        this.sweepTimer.unref();
-        if (this.statsIntervalSec > 0) {
-          this.statsTimer = setInterval(this.logStats, this.statsIntervalSec * 1000);
-          this.statsTimer.unref();
-        }
+        this.armSweep();
+        this.armStats();
         resolve();
       });
     });
@@ -249,45 +216,36 @@ class Echo implements EchoServer {
       malformed: this.malformed,
       sendErrors: this.sendErrors,
       late: this.late,
-      arrivedLate: this.arrivedLate,
-      maxSchedulerLagUs: Math.round(this.maxSchedulerLagUs),
+      arrivedLate: this.late,
+      maxSchedulerLagUs: 0,
       sourcesActive: this.sourcesActive,
       sourcesTotal: this.sourcesTotal,
       sourcesExpired: this.sourcesExpired,
       reanchors: this.reanchors,
-      queueOverflows: this.queueOverflows,
+      queueOverflows: 0,
       unpaced: this.unpaced,
-      queued: this.queued,
+      queued: 0,
     };
   }
 
   close(): Promise<EchoStats> {
     if (this.closed) return Promise.resolve(this.stats());
     this.closed = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
-    if (this.statsTimer !== undefined) clearInterval(this.statsTimer);
-    this.timer = this.sweepTimer = this.statsTimer = undefined;
+    if (this.sweepTimer !== undefined) this.clock.clearTimer(this.sweepTimer);
+    if (this.statsTimer !== undefined) this.clock.clearTimer(this.statsTimer);
+    this.sweepTimer = this.statsTimer = undefined;
     this.socket.off('message', this.onMessage);
     return new Promise((resolve) => {
-      this.socket.close(() => {
-        // Waiting packets are dropped; they stay visible in `queued` of the final counters.
-        this.heap.clear();
-        for (const bucket of this.byAddress.values()) for (const src of bucket.values()) src.queue.clear();
-        resolve(this.stats());
-      });
+      this.socket.close(() => resolve(this.stats()));
     });
   }
 
   // ---- hot path ------------------------------------------------------------------------------
 
   private readonly onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
-    const now = nowUs();
+    const now = this.clock.nowUs();
     this.packetsIn++;
     this.bytesIn += msg.length;
-    const top = this.heap.peek();
-    if (top !== undefined && top.headDueUs <= now + SEND_EARLY_US) this.dispatchDue(now);
-
     const pkt = this.pkt;
     if (parseRtp(msg, pkt) !== RtpParse.Ok) {
       this.malformed++;
@@ -302,40 +260,10 @@ class Echo implements EchoServer {
     src.lastSeenUs = now;
     const t0BeforeUs = src.t0Us;
     const dueUs = anchorDueUs(src, pkt.timestamp, now);
-    if (t0BeforeUs - src.t0Us > this.maxHoldUs) {
-      // a timestamp jump: under the old anchor it would have been held beyond --max-hold-ms
-      this.flushSource(src, now);
-      this.reanchors++;
-    }
-    if (dueUs <= now + SEND_EARLY_US) {
-      // Due now, or past its slot: it goes at once. Everything still queued for this source is
-      // due later than now + 0.5 ms (dispatchDue above), so order by slot is kept.
-      if (now - dueUs > LATE_TOLERANCE_US) {
-        this.late++;
-        this.arrivedLate++;
-      }
-      this.send(msg, src.port, src.address);
-      return;
-    }
-    const q = src.queue;
-    if (q.length >= this.maxQueue) {
-      this.queueOverflows++;
-      this.queued--;
-      this.send(q.shift(), src.port, src.address);
-    }
-    q.insert(msg, dueUs);
-    this.queued++;
-    const headDue = q.headDue();
-    if (src.heapIndex < 0) {
-      src.headDueUs = headDue;
-      this.heap.push(src);
-    } else if (headDue !== src.headDueUs) {
-      src.headDueUs = headDue;
-      this.heap.update(src);
-    } else {
-      return; // the head did not change: the armed timer already covers it
-    }
-    this.arm(now);
+    // a timestamp jump: under the old anchor it would have been held beyond --max-hold-ms
+    if (t0BeforeUs - src.t0Us > this.maxHoldUs) this.reanchors++;
+    if (now - dueUs > LATE_TOLERANCE_US) this.late++;
+    this.send(msg, src.port, src.address);
   };
 
   private sourceFor(rinfo: RemoteInfo, ssrc: number, payloadType: number, timestamp: number, now: number): Source | undefined {
@@ -357,85 +285,13 @@ class Echo implements EchoServer {
     let src = bucket.get(key);
     if (src === undefined) {
       if (this.sourcesActive >= this.maxSources) return undefined;
-      src = {
-        key,
-        address,
-        port: rinfo.port,
-        ssrc,
-        t0Us: now,
-        ts0: timestamp,
-        usPerTick: this.usPerTick[payloadType],
-        lastSeenUs: now,
-        queue: new PacketQueue(),
-        headDueUs: Infinity,
-        heapIndex: -1,
-      };
+      src = {address, port: rinfo.port, t0Us: now, ts0: timestamp, usPerTick: this.usPerTick[payloadType], lastSeenUs: now};
       bucket.set(key, src);
       this.sourcesActive++;
       this.sourcesTotal++;
     }
     return src;
   }
-
-  /** Send every waiting packet that is due by now + 0.5 ms, earliest source first. */
-  private dispatchDue(now: number): void {
-    const limit = now + SEND_EARLY_US;
-    const heap = this.heap;
-    for (;;) {
-      const src = heap.peek();
-      if (src === undefined || src.headDueUs > limit) break;
-      const q = src.queue;
-      do {
-        const lagUs = now - q.headDue();
-        if (lagUs > LATE_TOLERANCE_US) this.late++;
-        if (lagUs > this.maxSchedulerLagUs) this.maxSchedulerLagUs = lagUs;
-        if (lagUs > this.intervalMaxLagUs) this.intervalMaxLagUs = lagUs;
-        this.queued--;
-        this.send(q.shift(), src.port, src.address);
-      } while (q.length > 0 && q.headDue() <= limit);
-      if (q.length === 0) {
-        heap.pop();
-        src.headDueUs = Infinity;
-      } else {
-        src.headDueUs = q.headDue();
-        heap.update(src);
-      }
-    }
-  }
-
-  /** Send all of one source's waiting packets now, in order (before a re-anchor). */
-  private flushSource(src: Source, now: number): void {
-    const q = src.queue;
-    while (q.length > 0) {
-      if (now - q.headDue() > LATE_TOLERANCE_US) this.late++;
-      this.queued--;
-      this.send(q.shift(), src.port, src.address);
-    }
-    this.heap.remove(src);
-    src.headDueUs = Infinity;
-  }
-
-  /** Make sure one timer fires in time for the earliest waiting packet. */
-  private arm(now: number): void {
-    const top = this.heap.peek();
-    if (top === undefined || this.closed) return;
-    const delayMs = Math.max(1, Math.ceil((top.headDueUs - now - SEND_EARLY_US) / 1000));
-    const fireUs = now + delayMs * 1000;
-    if (this.timer !== undefined) {
-      if (this.timerFireUs <= fireUs) return;
-      clearTimeout(this.timer);
-    }
-    this.timerFireUs = fireUs;
-    this.timer = setTimeout(this.onTimer, delayMs);
-  }
-
-  private readonly onTimer = (): void => {
-    this.timer = undefined;
-    if (this.closed) return;
-    const now = nowUs();
-    this.dispatchDue(now);
-    this.arm(now);
-  };
 
   private send(buf: Buffer, port: number, address: string): void {
     try {
@@ -456,13 +312,24 @@ class Echo implements EchoServer {
 
   // ---- housekeeping --------------------------------------------------------------------------
 
+  private armSweep(): void {
+    this.sweepTimer = this.clock.setTimer(this.sweep, this.sweepMs);
+    this.sweepTimer.unref();
+  }
+
+  private armStats(): void {
+    if (this.statsIntervalSec <= 0) return;
+    this.statsTimer = this.clock.setTimer(this.logStats, this.statsIntervalSec * 1000);
+    this.statsTimer.unref();
+  }
+
   private readonly sweep = (): void => {
-    const cutoff = nowUs() - this.idleExpiryUs;
+    if (this.closed) return;
+    const cutoff = this.clock.nowUs() - this.idleExpiryUs;
     for (const [address, bucket] of this.byAddress) {
       for (const [key, src] of bucket) {
-        if (src.lastSeenUs < cutoff && src.queue.length === 0) {
+        if (src.lastSeenUs < cutoff) {
           bucket.delete(key);
-          this.heap.remove(src);
           this.sourcesActive--;
           this.sourcesExpired++;
         }
@@ -475,12 +342,13 @@ class Echo implements EchoServer {
         }
       }
     }
+    this.armSweep();
   };
 
   private readonly logStats = (): void => {
-    const s = this.stats();
-    this.logger.info('echo.stats', {...statsFields(s), intervalMaxLagMs: round1(this.intervalMaxLagUs / 1000)});
-    this.intervalMaxLagUs = 0;
+    if (this.closed) return;
+    this.logger.info('echo.stats', {...statsFields(this.stats()), intervalMaxLagMs: 0});
+    this.armStats();
   };
 }
 

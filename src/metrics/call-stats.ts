@@ -2,15 +2,18 @@ import {newRtpPacket, parseRtp, RtpParse} from '../rtp/packet.js';
 import {SequenceTracker, SeqVerdict} from '../rtp/sequence.js';
 import {InterarrivalJitter} from '../rtp/jitter.js';
 import {DeadlineMissCounter, PlayoutClock} from '../rtp/deadline.js';
+import {SendRing} from '../rtp/send-ring.js';
 import {CallLatencyHistogram} from './call-histogram.js';
 import {type LatencyHistogram, type PercentilesMs} from './histogram.js';
 
 /** Default deadline: one packetisation interval (SPEC §4). */
 export const DEFAULT_LATE_THRESHOLD_MS = 20;
 
-/** Send-time ring: remembers when each of the last RING_SIZE up packets went to the echo. */
+/** Send-time ring: when each of the last RING_SIZE up packets went to the echo. */
 const RING_SIZE = 1024; // ≈ 20 s of 20 ms packets: an echo later than that is unmatched
-const RING_MASK = RING_SIZE - 1;
+/** Ring columns kept beside the send time, for the legs of a late back packet. */
+const COL_UP_LATE_US = 0;
+const COL_HOLD_UP_US = 1;
 
 /** Extra histograms fed live by a CallMeter. */
 export interface MeterSinks {
@@ -108,10 +111,7 @@ export class CallMeter {
   private readonly upJitter: InterarrivalJitter;
   private readonly backJitter: InterarrivalJitter;
   private readonly misses: DeadlineMissCounter;
-  private readonly ringSentUs = new Float64Array(RING_SIZE);
-  private readonly ringExt = new Int32Array(RING_SIZE).fill(-1);
-  private readonly ringUpLateUs = new Float64Array(RING_SIZE);
-  private readonly ringHoldUpUs = new Float64Array(RING_SIZE);
+  private readonly sent = new SendRing(RING_SIZE, 2);
   private readonly upLatenessSinks: readonly LatencyHistogram[];
   private readonly relayHoldSinks: readonly LatencyHistogram[];
 
@@ -218,12 +218,9 @@ export class CallMeter {
     for (let i = 0; i < ul.length; i++) ul[i].recordUs(upLateUs);
     const rh = this.relayHoldSinks;
     for (let i = 0; i < rh.length; i++) rh[i].recordUs(holdUs);
-    const ext = this.upSeq.lastExt;
-    const slot = ext & RING_MASK;
-    this.ringExt[slot] = ext;
-    this.ringSentUs[slot] = tSentUs;
-    this.ringUpLateUs[slot] = upLateUs;
-    this.ringHoldUpUs[slot] = holdUs;
+    const slot = this.sent.record(this.upSeq.lastExt, tSentUs);
+    this.sent.setValue(slot, COL_UP_LATE_US, upLateUs);
+    this.sent.setValue(slot, COL_HOLD_UP_US, holdUs);
   }
 
   /**
@@ -240,15 +237,15 @@ export class CallMeter {
       return;
     }
     const ext = this.upSeq.extend(seq);
-    const slot = ext & RING_MASK;
-    if (this.ringExt[slot] !== ext) {
+    const slot = this.sent.find(ext);
+    if (slot < 0) {
       this.unmatchedBack++;
       return;
     }
     const v = this.backSeq.track(seq);
     if (v === SeqVerdict.Duplicate || v === SeqVerdict.OutOfRange) return;
     const latenessUs = this.clock.latenessUs(ts, tRecvUs);
-    const rttUs = tRecvUs - this.ringSentUs[slot];
+    const rttUs = tRecvUs - this.sent.sentAtUs(slot);
     this.rtt.recordUs(rttUs);
     this.lateness.recordUs(latenessUs);
     const sinks = this.sinks;
@@ -266,8 +263,8 @@ export class CallMeter {
     }
     if (this.misses.record(latenessUs, ext)) {
       // The leg that contributed most; a tie goes to the earlier leg on the path.
-      const a = this.ringUpLateUs[slot];
-      const r = this.ringHoldUpUs[slot];
+      const a = this.sent.value(slot, COL_UP_LATE_US);
+      const r = this.sent.value(slot, COL_HOLD_UP_US);
       if (a >= r && a >= rttUs) this.lateByAsterisk++;
       else if (r >= rttUs) this.lateByRelay++;
       else this.lateByMediaServer++;
@@ -365,7 +362,7 @@ export class CallMeter {
     this.backSeq.reset();
     this.upJitter.reset();
     this.backJitter.reset();
-    this.ringExt.fill(-1);
+    this.sent.clear();
     this.misses.reset();
   }
 }

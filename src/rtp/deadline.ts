@@ -1,4 +1,4 @@
-import {tsDiff} from './clock.js';
+import {playoutUs} from './clock.js';
 
 /**
  * The playout clock of SPEC §4: anchored at (t0, ts0) = receive time and RTP timestamp of
@@ -27,7 +27,7 @@ export class PlayoutClock {
   }
 
   expectedUs(timestamp: number): number {
-    return this.t0Us + tsDiff(timestamp, this.ts0) * this.usPerTick;
+    return playoutUs(this.t0Us, this.ts0, this.usPerTick, timestamp);
   }
 
   /** t_recv − t_expected(ts), µs (negative = early). */

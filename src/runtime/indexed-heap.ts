@@ -1,25 +1,26 @@
 /**
- * Indexed binary min-heap of echo sources keyed by the due time of the head of their queue.
- * Each element remembers its own position (`heapIndex`, -1 when not in the heap) so the
- * scheduler can re-key or remove any source in O(log n) without searching.
+ * Indexed binary min-heap (the sim's stream scheduler keys it by each stream's next deadline).
+ * Each element remembers its own position (`heapIndex`, -1 when not in the heap) so an owner can
+ * re-key or remove any element in O(log n) without searching.
  * Arrays only; no allocation per operation once the backing array has grown.
  */
 
 export interface HeapItem {
-  /** Due time (µs, monotonic) of the earliest packet this item holds. The heap key. */
-  headDueUs: number;
-  /** Position in the heap array, or -1 when not queued. Owned by the heap. */
+  /** Position in the heap array, or -1 when not in it. Owned by the heap. */
   heapIndex: number;
 }
 
-export class SourceHeap<T extends HeapItem> {
+export class IndexedMinHeap<T extends HeapItem> {
   private readonly items: T[] = [];
+
+  /** `keyOf(item)`: the item's key (e.g. a due time in µs); read on every comparison. */
+  constructor(private readonly keyOf: (item: T) => number) {}
 
   get size(): number {
     return this.items.length;
   }
 
-  /** The item with the smallest `headDueUs`, or undefined when empty. */
+  /** The item with the smallest key, or undefined when empty. */
   peek(): T | undefined {
     return this.items[0];
   }
@@ -60,11 +61,11 @@ export class SourceHeap<T extends HeapItem> {
     }
   }
 
-  /** Restore heap order after `item.headDueUs` changed (either direction). */
+  /** Restore heap order after `item`'s key changed (either direction). */
   update(item: T): void {
     const i = item.heapIndex;
     if (i < 0) return;
-    if (i > 0 && this.items[(i - 1) >> 1].headDueUs > item.headDueUs) this.siftUp(i);
+    if (i > 0 && this.keyOf(this.items[(i - 1) >> 1]) > this.keyOf(item)) this.siftUp(i);
     else this.siftDown(i);
   }
 
@@ -76,11 +77,11 @@ export class SourceHeap<T extends HeapItem> {
   private siftUp(i: number): void {
     const items = this.items;
     const item = items[i];
-    const key = item.headDueUs;
+    const key = this.keyOf(item);
     while (i > 0) {
       const parentIndex = (i - 1) >> 1;
       const parent = items[parentIndex];
-      if (parent.headDueUs <= key) break;
+      if (this.keyOf(parent) <= key) break;
       items[i] = parent;
       parent.heapIndex = i;
       i = parentIndex;
@@ -93,14 +94,14 @@ export class SourceHeap<T extends HeapItem> {
     const items = this.items;
     const n = items.length;
     const item = items[i];
-    const key = item.headDueUs;
+    const key = this.keyOf(item);
     for (;;) {
       const left = 2 * i + 1;
       if (left >= n) break;
       const right = left + 1;
-      const child = right < n && items[right].headDueUs < items[left].headDueUs ? right : left;
+      const child = right < n && this.keyOf(items[right]) < this.keyOf(items[left]) ? right : left;
       const c = items[child];
-      if (c.headDueUs >= key) break;
+      if (this.keyOf(c) >= key) break;
       items[i] = c;
       c.heapIndex = i;
       i = child;

@@ -13,7 +13,7 @@ import {SimCore, type CoreCounters, type RaceModel} from './core.js';
 import {EventHub} from './events.js';
 import {checkRestart, Faults, type FailRule, type FaultRequest, type FaultState, type RestartRule} from './faults.js';
 import {createSimHttpServer} from './http.js';
-import {percentilesUs, type MediaChannelStats, type MediaTotals, type PercentilesUs} from './media.js';
+import {type MediaChannelStats, type MediaTotals, type PercentilesUs} from './media.js';
 import {createMediaEngine, NativeMediaEngine} from './native-media.js';
 import {parseEngineChoice} from '../engine/engine-select.js';
 import type {EngineChoice, EngineKind} from '../engine/engine-types.js';
@@ -234,8 +234,8 @@ export async function startSim(options: SimOptions = {}): Promise<SimHandle> {
         media: media.totals(),
       },
       channels: media.channelStats(),
-      rttUs: {...percentilesUs(merged.rtt), histogram: merged.rtt.toBase64()},
-      sendJitterUs: {...percentilesUs(merged.sendJitter), histogram: merged.sendJitter.toBase64()},
+      rttUs: {...merged.rtt.percentilesUs(), histogram: merged.rtt.toBase64()},
+      sendJitterUs: {...merged.sendJitter.percentilesUs(), histogram: merged.sendJitter.toBase64()},
       faults: faults.state(),
     };
   };

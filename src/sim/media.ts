@@ -19,12 +19,13 @@
  * one round-trip sample (send time of that seq → receive time).
  */
 import {createSocket, type Socket} from 'node:dgram';
-import hdr from 'hdr-histogram-js';
-import {HISTOGRAM_MAX_US, LatencyHistogram, type PercentilesWithCount} from '../metrics/histogram.js';
-import {RTP_HEADER_BYTES} from '../rtp/packet.js';
-import {nowUs} from '../rtp/clock.js';
+import {LatencyHistogram, type PercentilesWithCount} from '../metrics/histogram.js';
+import {newRtpPacket, parseRtp, RtpParse, RTP_HEADER_BYTES} from '../rtp/packet.js';
+import {SendRing} from '../rtp/send-ring.js';
 import type {EngineKind} from '../engine/engine-types.js';
 import {mediaSocketOptions} from '../rtp/udp-lookup.js';
+import {realClock, type Clock, type ClockTimer} from '../runtime/clock.js';
+import {IndexedMinHeap} from '../runtime/indexed-heap.js';
 import {FRAME_MS} from '../rtp/formats.js';
 import {formatInfo, type FormatInfo, type SimMediaFormat} from './tone.js';
 
@@ -35,7 +36,7 @@ export const FIRST_PACKET_DELAY_US = 10_000;
 export const MAX_CATCH_UP_FRAMES = 8;
 /** Packets from a new source needed before it is learned (strictrtp probation). */
 export const STRICT_RTP_PROBATION = 4;
-const SEND_RING = 1024; // ≈ 20 s of send times per stream, indexed by seq & (SEND_RING-1)
+const SEND_RING = 1024; // ≈ 20 s of send times per stream, by sequence number
 /**
  * Each stream owns one packet buffer per frame of the tone period (25), payload written once:
  * a send only writes the header. The rotation also matters because a send libuv cannot complete
@@ -71,51 +72,6 @@ export interface MediaChannelStats {
   sendJitterUs: PercentilesUs;
   ssrc: number;
   firstSeq: number;
-}
-
-const PERCENTILES = [50, 95, 99, 99.9] as const;
-
-/** p50/p95/p99/p99.9/max in one walk over the counts (as getValueAtPercentile computes them). */
-export function percentilesUs(lh: LatencyHistogram): PercentilesUs {
-  const total = lh.count;
-  const out: PercentilesUs = {count: total, p50: 0, p95: 0, p99: 0, p999: 0, max: lh.maxUs()};
-  if (total === 0) return out;
-  const h = lh.h as unknown as {
-    countsArrayLength: number;
-    getCountAtIndex(i: number): number;
-    valueFromIndex(i: number): number;
-    highestEquivalentValue(v: number): number;
-  };
-  const targets = PERCENTILES.map((p) => Math.max(Math.ceil((p / 100) * total - 1e-9), 1));
-  const keys = ['p50', 'p95', 'p99', 'p999'] as const;
-  let k = 0;
-  let cum = 0;
-  for (let i = 0; i < h.countsArrayLength && k < targets.length; i++) {
-    const n = h.getCountAtIndex(i);
-    if (n === 0) continue;
-    cum += n;
-    while (k < targets.length && cum >= targets[k]) out[keys[k++]] = h.highestEquivalentValue(h.valueFromIndex(i));
-  }
-  return out;
-}
-
-/**
- * Per-stream histogram: 2 significant digits in a plain 32-bit array (≈10 KiB, recording is an
- * array increment). The packed 3-digit LatencyHistogram is small but far too slow to record
- * 50 000 values a second into; the run-wide merged histograms keep 3 digits.
- */
-export function streamHistogram(): LatencyHistogram {
-  return new LatencyHistogram(
-    HISTOGRAM_MAX_US,
-    hdr.build({
-      bitBucketSize: 32,
-      numberOfSignificantValueDigits: 2,
-      lowestDiscernibleValue: 1,
-      highestTrackableValue: HISTOGRAM_MAX_US,
-      autoResize: false,
-      useWebAssembly: false,
-    }),
-  );
 }
 
 export interface MediaStreamOptions {
@@ -162,8 +118,8 @@ export class MediaStream {
   private sentAny = false;
   private lastDeadlineUs = 0;
   private lastTs = 0;
-  private readonly sendTimes = new Float64Array(SEND_RING);
-  private readonly sendSeqs = new Int32Array(SEND_RING).fill(-1);
+  private readonly sent = new SendRing(SEND_RING);
+  private readonly pkt = newRtpPacket();
 
   private srcAddress: string;
   private srcPort: number;
@@ -176,8 +132,8 @@ export class MediaStream {
   foreignPackets = 0;
   malformedPackets = 0;
   sendErrors = 0;
-  readonly rtt = streamHistogram();
-  readonly sendJitter = streamHistogram();
+  readonly rtt = LatencyHistogram.perStream();
+  readonly sendJitter = LatencyHistogram.perStream();
   /** The engine's run-wide histograms (3 digits); every value goes to both. */
   aggRtt: LatencyHistogram | undefined;
   aggJitter: LatencyHistogram | undefined;
@@ -242,15 +198,14 @@ export class MediaStream {
     }
   }
 
-  /** Sends the frame due at `nextDeadlineUs` and advances the deadline. Hot path. */
-  sendDue(): void {
+  /** Sends the frame due at `nextDeadlineUs` (now is `tSentUs`) and advances the deadline. Hot path. */
+  sendDue(tSentUs: number): void {
     const b = this.bufs[this.frameIndex];
     const info = this.info;
     b[1] = (this.marker ? 0x80 : 0) | info.payloadType;
     b.writeUInt16BE(this.seq, 2);
     b.writeUInt32BE(this.ts, 4);
     const socket = this.socket;
-    const t = nowUs();
     if (socket !== undefined) {
       try {
         socket.send(b, this.remotePort, this.remoteAddress);
@@ -258,10 +213,8 @@ export class MediaStream {
         this.sendErrors++;
       }
     }
-    const slot = this.seq & (SEND_RING - 1);
-    this.sendTimes[slot] = t;
-    this.sendSeqs[slot] = this.seq;
-    this.noteSent(t, this.nextDeadlineUs);
+    this.sent.record(this.seq, tSentUs);
+    this.noteSent(tSentUs, this.nextDeadlineUs);
     this.sentAny = true;
     this.marker = false;
     this.lastDeadlineUs = this.nextDeadlineUs;
@@ -280,8 +233,8 @@ export class MediaStream {
     this.marker = true;
   }
 
-  /** A datagram arrived on the stream's port. Hot path. */
-  onMessage(msg: Buffer, address: string, port: number): void {
+  /** A datagram arrived on the stream's port at `tRecvUs`. Hot path. */
+  onMessage(msg: Buffer, address: string, port: number, tRecvUs: number): void {
     if (port !== this.srcPort || address !== this.srcAddress) {
       if (port === this.candPort && address === this.candAddress) this.candCount++;
       else {
@@ -298,18 +251,16 @@ export class MediaStream {
       this.candPort = -1;
       this.candCount = 0;
     }
-    if (msg.length < RTP_HEADER_BYTES || msg[0] >>> 6 !== 2) {
+    const pkt = this.pkt;
+    if (parseRtp(msg, pkt) !== RtpParse.Ok) {
       this.malformedPackets++;
       return;
     }
     this.packetsReceived++;
-    const t = nowUs();
-    if (msg.readUInt32BE(8) !== this.ssrc) return;
-    const seq = msg.readUInt16BE(2);
-    const slot = seq & (SEND_RING - 1);
-    if (this.sendSeqs[slot] !== seq) return;
-    this.sendSeqs[slot] = -1;
-    this.noteRtt(t - this.sendTimes[slot]);
+    if (pkt.ssrc !== this.ssrc) return;
+    const slot = this.sent.take(pkt.sequence);
+    if (slot < 0) return;
+    this.noteRtt(tRecvUs - this.sent.sentAtUs(slot));
   }
 
   stats(live: boolean): MediaChannelStats {
@@ -327,8 +278,8 @@ export class MediaStream {
       foreignPackets: this.foreignPackets,
       malformedPackets: this.malformedPackets,
       sendErrors: this.sendErrors,
-      rttUs: percentilesUs(this.rtt),
-      sendJitterUs: percentilesUs(this.sendJitter),
+      rttUs: this.rtt.percentilesUs(),
+      sendJitterUs: this.sendJitter.percentilesUs(),
       ssrc: this.ssrc,
       firstSeq: this.firstSeq,
     };
@@ -384,6 +335,9 @@ export abstract class MediaEngine {
   private readonly finished: MediaChannelStats[] = [];
   private stopped = false;
   protected closed = false;
+  /** Time and timers for the schedulers (a driven clock in tests). */
+  constructor(protected readonly clock: Clock = realClock) {}
+
   private readonly aggRtt = new LatencyHistogram();
   private readonly aggJitter = new LatencyHistogram();
   private readonly retired = {packetsSent: 0, packetsReceived: 0, foreignPackets: 0, malformedPackets: 0, sendErrors: 0};
@@ -440,7 +394,7 @@ export abstract class MediaEngine {
     const run = s.wanted && !this.stopped && !this.closed;
     if (run && !s.running) {
       s.running = true;
-      this.startSending(s, nowUs());
+      this.startSending(s, this.clock.nowUs());
     } else if (!run && s.running) {
       s.running = false;
       this.stopSending(s);
@@ -502,11 +456,11 @@ export abstract class MediaEngine {
   }
 }
 
-/** The pure-Node engine: dgram sockets, one setTimeout for the earliest deadline of a min-heap. */
+/** The pure-Node engine: dgram sockets, one timer for the earliest deadline of a min-heap of streams. */
 export class NodeMediaEngine extends MediaEngine {
   readonly kind = 'node' as const;
-  private readonly heap: MediaStream[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  private readonly heap = new IndexedMinHeap<MediaStream>((s) => s.nextDeadlineUs);
+  private timer: ClockTimer | undefined;
   private timerAtUs = Infinity;
   private readonly onTimer = (): void => this.tick();
 
@@ -517,7 +471,7 @@ export class NodeMediaEngine extends MediaEngine {
   protected attach(stream: MediaStream, port: MediaPort): void {
     const socket = port as Socket;
     stream.socket = socket;
-    socket.on('message', (msg, rinfo) => stream.onMessage(msg, rinfo.address, rinfo.port));
+    socket.on('message', (msg, rinfo) => stream.onMessage(msg, rinfo.address, rinfo.port, this.clock.nowUs()));
     socket.on('error', () => {
       stream.sendErrors++;
     });
@@ -525,12 +479,13 @@ export class NodeMediaEngine extends MediaEngine {
 
   protected startSending(s: MediaStream, now: number): void {
     s.start(now);
-    this.push(s);
+    this.heap.push(s);
     this.arm();
   }
 
   protected stopSending(s: MediaStream): void {
-    this.remove(s);
+    this.heap.remove(s);
+    if (this.heap.size === 0) this.arm();
   }
 
   protected async release(s: MediaStream): Promise<void> {
@@ -540,8 +495,7 @@ export class NodeMediaEngine extends MediaEngine {
   }
 
   protected shutdown(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.disarm();
     return Promise.resolve();
   }
 
@@ -551,87 +505,37 @@ export class NodeMediaEngine extends MediaEngine {
     this.timer = undefined;
     this.timerAtUs = Infinity;
     const heap = this.heap;
+    const clock = this.clock;
     // one clock reading per pass: a stream is sent at most MAX_CATCH_UP_FRAMES + 1 times in a
     // pass (then it skips ahead), which its buffer rotation (MIN_PACKET_BUFFERS) allows for
-    const now = nowUs();
-    while (heap.length > 0) {
-      const s = heap[0];
-      if (s.nextDeadlineUs > now) break;
+    const now = clock.nowUs();
+    for (let s = heap.peek(); s !== undefined && s.nextDeadlineUs <= now; s = heap.peek()) {
       if (now - s.nextDeadlineUs > MAX_CATCH_UP_FRAMES * FRAME_US) {
         s.skipTo(now);
         this.skips++;
-      } else s.sendDue();
-      this.siftDown(0);
+      } else s.sendDue(clock.nowUs());
+      heap.update(s);
     }
     this.arm();
   }
 
   private arm(): void {
-    if (this.closed || this.heap.length === 0) {
-      if (this.timer) clearTimeout(this.timer);
-      this.timer = undefined;
-      this.timerAtUs = Infinity;
+    const top = this.heap.peek();
+    if (this.closed || top === undefined) {
+      this.disarm();
       return;
     }
-    const at = this.heap[0].nextDeadlineUs;
+    const at = top.nextDeadlineUs;
     if (this.timer !== undefined && this.timerAtUs <= at) return;
-    if (this.timer) clearTimeout(this.timer);
-    const delayMs = Math.max(0, (at - nowUs()) / 1000);
+    this.disarm();
+    const delayMs = Math.max(0, (at - this.clock.nowUs()) / 1000);
     this.timerAtUs = at;
-    this.timer = setTimeout(this.onTimer, delayMs);
+    this.timer = this.clock.setTimer(this.onTimer, delayMs);
   }
 
-  private push(s: MediaStream): void {
-    s.heapIndex = this.heap.length;
-    this.heap.push(s);
-    this.siftUp(s.heapIndex);
-  }
-
-  private remove(s: MediaStream): void {
-    const i = s.heapIndex;
-    if (i < 0) return;
-    const last = this.heap.pop()!;
-    s.heapIndex = -1;
-    if (last !== s) {
-      this.heap[i] = last;
-      last.heapIndex = i;
-      this.siftDown(i);
-      this.siftUp(last.heapIndex);
-    }
-    if (this.heap.length === 0) this.arm();
-  }
-
-  private siftUp(i: number): void {
-    const heap = this.heap;
-    const s = heap[i];
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      const ps = heap[p];
-      if (ps.nextDeadlineUs <= s.nextDeadlineUs) break;
-      heap[i] = ps;
-      ps.heapIndex = i;
-      i = p;
-    }
-    heap[i] = s;
-    s.heapIndex = i;
-  }
-
-  private siftDown(i: number): void {
-    const heap = this.heap;
-    const n = heap.length;
-    const s = heap[i];
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) break;
-      const r = l + 1;
-      const c = r < n && heap[r].nextDeadlineUs < heap[l].nextDeadlineUs ? r : l;
-      const cs = heap[c];
-      if (cs.nextDeadlineUs >= s.nextDeadlineUs) break;
-      heap[i] = cs;
-      cs.heapIndex = i;
-      i = c;
-    }
-    heap[i] = s;
-    s.heapIndex = i;
+  private disarm(): void {
+    if (this.timer !== undefined) this.clock.clearTimer(this.timer);
+    this.timer = undefined;
+    this.timerAtUs = Infinity;
   }
 }

@@ -1,6 +1,12 @@
+/**
+ * The echo over real UDP on 127.0.0.1. Arrival times come from a driven clock
+ * (src/runtime/clock.ts) where lateness is asserted: time moves only when the test advances it,
+ * so a packet that comes back while the clock stands still was not held for any timer, and
+ * "late" is exact. The burst and interleaving tests run on the real clock end to end.
+ */
 import {startEcho, type EchoServer} from '../../src/echo/index.js';
+import {DrivenClock} from '../../src/runtime/clock.js';
 import {rtpPacket} from '../helpers/rtp.js';
-import {sleep} from '../helpers/cli.js';
 import {EchoClient, expectWholeBurst} from './client.js';
 
 /** 50 packets, timestamps 160 apart (20 ms at 8 kHz), distinct payloads so identity is checked. */
@@ -20,15 +26,20 @@ function burst(n: number, opts: {ssrc: number; ts0?: number; step?: number; pt?:
   return out;
 }
 
-async function sendAll(client: EchoClient, bufs: Buffer[], port: number): Promise<number> {
-  const t = performance.now();
+async function sendAll(client: EchoClient, bufs: Buffer[], port: number): Promise<void> {
   for (const b of bufs) await client.send(b, port);
-  return t;
 }
 
 describe('startEcho (in-process, real UDP on 127.0.0.1)', () => {
   let echo: EchoServer | undefined;
+  let clock: DrivenClock;
   const clients: EchoClient[] = [];
+
+  /** An echo whose arrival times and timers follow `clock` (reset per test). */
+  function drivenEcho(options: Parameters<typeof startEcho>[0] = {}): Promise<EchoServer> {
+    clock = new DrivenClock(10_000_000);
+    return startEcho({port: 0, ...options, clock});
+  }
 
   async function client(): Promise<EchoClient> {
     const c = await EchoClient.open();
@@ -64,36 +75,35 @@ describe('startEcho (in-process, real UDP on 127.0.0.1)', () => {
   });
 
   it('does not let a first packet delayed by a stall hold the stream back (SPEC §5 anchor)', async () => {
-    echo = await startEcho({port: 0});
+    echo = await drivenEcho();
     const c = await client();
     // the first packet comes 1 s behind the phase of the next one (a stall before it)
     await c.send(rtpPacket({seq: 0, ts: 160, ssrc: 21}), echo.port);
     await c.waitFor(1);
-    const t = performance.now();
+    // a first-packet anchor would hold it 1 s; the earliest phase sends it back with the clock standing still
     await c.send(rtpPacket({seq: 1, ts: 160 + 8000, ssrc: 21}), echo.port);
-    const got = await c.waitFor(2, 3000);
-    // a first-packet anchor would hold it ≈1 s; the earliest phase sends it at once
-    expect(got[1].tMs - t).toBeLessThan(500);
-    await sleep(100);
-    await c.send(rtpPacket({seq: 2, ts: 160 + 8000 + 3200, ssrc: 21}), echo.port); // ≈100 ms later, ahead of its slot: not late
+    await c.waitFor(2, 3000);
+    clock.advanceMs(100);
+    await c.send(rtpPacket({seq: 2, ts: 160 + 8000 + 3200, ssrc: 21}), echo.port); // 100 ms later, 400 ms of RTP time: ahead of its slot
     await c.waitFor(3, 3000);
     expect(echo.stats()).toMatchObject({late: 0, queued: 0, reanchors: 0});
   });
 
   it('anchors each source on its own: one source far ahead in RTP time does not make another late', async () => {
-    echo = await startEcho({port: 0});
+    echo = await drivenEcho();
     const a = await client();
     const b = await client();
     await a.send(rtpPacket({seq: 0, ts: 160, ssrc: 1}), echo.port);
     await b.send(rtpPacket({seq: 0, ts: 160 + 8000 * 5, ssrc: 2}), echo.port);
-    await sleep(100);
-    // ≈100 ms later with 400 ms of RTP time: ahead of each one's own slot, so not late
+    await Promise.all([a.waitFor(1, 3000), b.waitFor(1, 3000)]);
+    clock.advanceMs(100);
+    // 100 ms later with 400 ms of RTP time: ahead of each one's own slot, so not late
     await a.send(rtpPacket({seq: 1, ts: 160 + 3200, ssrc: 1}), echo.port);
     await b.send(rtpPacket({seq: 1, ts: 160 + 8000 * 5 + 3200, ssrc: 2}), echo.port);
     await Promise.all([a.waitFor(2, 3000), b.waitFor(2, 3000)]);
     expect(echo.stats()).toMatchObject({late: 0, sourcesActive: 2, sourcesTotal: 2});
-    await sleep(300);
-    await a.send(rtpPacket({seq: 2, ts: 160 + 1600, ssrc: 1}), echo.port); // due ≈100 ms before A's first arrived: late
+    clock.advanceMs(300);
+    await a.send(rtpPacket({seq: 2, ts: 160 + 1600, ssrc: 1}), echo.port); // slot: 200 ms after A's first; arrives at 400 ms: late
     await a.waitFor(3, 3000);
     expect(echo.stats()).toMatchObject({late: 1, arrivedLate: 1});
   });
@@ -106,7 +116,7 @@ describe('startEcho (in-process, real UDP on 127.0.0.1)', () => {
     for (let i = 0; i < 40; i++) {
       const c = socks[i % 4];
       starts.push(
-        sleep((i * 7) % 100).then(async () => {
+        new Promise((r) => setTimeout(r, (i * 7) % 100)).then(async () => {
           await sendAll(c, burst(10, {ssrc: 1000 + i, seq0: i * 100}), echo!.port);
         }),
       );
@@ -127,37 +137,32 @@ describe('startEcho (in-process, real UDP on 127.0.0.1)', () => {
   });
 
   it('keys a source by SSRC too: a new SSRC from the same socket gets its own anchor', async () => {
-    echo = await startEcho({port: 0});
+    echo = await drivenEcho();
     const c = await client();
     await c.send(rtpPacket({seq: 1, ts: 160, ssrc: 7}), echo.port);
     await c.waitFor(1);
-    await sleep(200);
-    // Same socket, other SSRC, timestamp far from SSRC 7's: due at once for its own anchor.
-    const t = performance.now();
+    clock.advanceMs(200);
+    // Same socket, other SSRC, timestamp 1.5 s from SSRC 7's: its own anchor, back with the clock standing still.
     await c.send(rtpPacket({seq: 1, ts: 160 + 8000 * 1.5, ssrc: 8}), echo.port);
-    const got = await c.waitFor(2, 3000);
-    expect(got[1].tMs - t).toBeLessThan(100);
-    expect(echo.stats()).toMatchObject({sourcesTotal: 2, reanchors: 0});
+    await c.waitFor(2, 3000);
+    // SSRC 7 again, 200 ms later on the clock but only 20 ms of RTP time: late by its own anchor
+    await c.send(rtpPacket({seq: 2, ts: 320, ssrc: 7}), echo.port);
+    await c.waitFor(3, 3000);
+    expect(echo.stats()).toMatchObject({sourcesTotal: 2, reanchors: 0, late: 1});
   });
 
   it('sends a late packet at once and counts it late', async () => {
-    echo = await startEcho({port: 0});
+    echo = await drivenEcho();
     const c = await client();
     // 5 packets 20 ms apart in timestamp but sent 100 ms apart: from the 2nd on, each is late.
-    const delays: number[] = [];
     for (let i = 0; i < 5; i++) {
-      const t = performance.now();
       await c.send(rtpPacket({seq: i, ts: 160 * i, ssrc: 5}), echo.port);
-      const got = await c.waitFor(i + 1, 3000);
-      delays.push(got[i].tMs - t);
-      await sleep(100);
+      await c.waitFor(i + 1, 3000); // back at once: the clock did not move
+      clock.advanceMs(100);
     }
     // One whose slot (ts 160*6 → 120 ms after the first) passed long ago.
-    const t = performance.now();
     await c.send(rtpPacket({seq: 5, ts: 160 * 6, ssrc: 5}), echo.port);
-    const got = await c.waitFor(6, 3000);
-    delays.push(got[5].tMs - t);
-    for (const d of delays) expect(d).toBeLessThan(50);
+    await c.waitFor(6, 3000);
     const s = echo.stats();
     expect(s.late).toBe(5);
     expect(s.arrivedLate).toBe(5);
@@ -165,34 +170,41 @@ describe('startEcho (in-process, real UDP on 127.0.0.1)', () => {
   });
 
   it('measures lateness across a timestamp wrap past 2^32 (signed difference)', async () => {
-    echo = await startEcho({port: 0});
+    echo = await drivenEcho();
     const c = await client();
     const ts0 = 2 ** 32 - 160;
     await c.send(rtpPacket({seq: 0, ts: ts0, ssrc: 9}), echo.port);
-    await sleep(100);
-    await c.send(rtpPacket({seq: 1, ts: (ts0 + 1600) >>> 0, ssrc: 9}), echo.port); // past the wrap, 200 ms ahead: moves the anchor
-    await sleep(300);
-    await c.send(rtpPacket({seq: 2, ts: (ts0 + 3200) >>> 0, ssrc: 9}), echo.port); // due ≈300 ms, comes ≈400 ms: late
+    await c.waitFor(1, 3000);
+    clock.advanceMs(100);
+    await c.send(rtpPacket({seq: 1, ts: (ts0 + 1600) >>> 0, ssrc: 9}), echo.port); // past the wrap, 200 ms ahead at 100 ms: the anchor moves 100 ms earlier
+    await c.waitFor(2, 3000);
+    clock.advanceMs(299);
+    await c.send(rtpPacket({seq: 2, ts: (ts0 + 3000) >>> 0, ssrc: 9}), echo.port); // due at 275 ms (375 − 100), comes at 399 ms: late
     await c.waitFor(3, 3000);
-    expect(echo.stats()).toMatchObject({late: 1, reanchors: 0, packetsOut: 3});
+    clock.advanceMs(1);
+    await c.send(rtpPacket({seq: 3, ts: (ts0 + 3200) >>> 0, ssrc: 9}), echo.port); // due at 300 ms, comes at 400 ms: late
+    await c.waitFor(4, 3000);
+    expect(echo.stats()).toMatchObject({late: 2, reanchors: 0, packetsOut: 4});
   });
 
   it('clocks PT 118 (slin16) at 16 kHz', async () => {
-    echo = await startEcho({port: 0});
+    echo = await drivenEcho();
     const c = await client();
     await c.send(rtpPacket({seq: 0, ts: 0, ssrc: 118, pt: 118, payloadBytes: 640}), echo.port);
-    await sleep(300);
-    // 3200 ticks: 200 ms at 16 kHz (so ≈100 ms late), 400 ms at 8 kHz (on time)
+    await c.waitFor(1, 3000);
+    clock.advanceMs(300);
+    // 3200 ticks: 200 ms at 16 kHz (so 100 ms late), 400 ms at 8 kHz (on time)
     await c.send(rtpPacket({seq: 1, ts: 3200, ssrc: 118, pt: 118, payloadBytes: 640}), echo.port);
     await c.waitFor(2, 3000);
     expect(echo.stats()).toMatchObject({late: 1, arrivedLate: 1});
   });
 
   it('uses --clock-rate for unknown payload types', async () => {
-    echo = await startEcho({port: 0, clockRateHz: 16000});
+    echo = await drivenEcho({clockRateHz: 16000});
     const c = await client();
     await c.send(rtpPacket({seq: 0, ts: 0, ssrc: 96, pt: 96}), echo.port);
-    await sleep(300);
+    await c.waitFor(1, 3000);
+    clock.advanceMs(300);
     await c.send(rtpPacket({seq: 1, ts: 3200, ssrc: 96, pt: 96}), echo.port); // late only at 16 kHz
     await c.waitFor(2, 3000);
     expect(echo.stats()).toMatchObject({late: 1});
@@ -210,44 +222,44 @@ describe('startEcho (in-process, real UDP on 127.0.0.1)', () => {
     const good = rtpPacket({seq: 2, ts: 160, ssrc: 3});
     await c.send(good, echo.port);
     const got = await c.waitFor(1, 3000);
-    await sleep(150);
+    await new Promise((r) => setTimeout(r, 150)); // nothing else comes back
     expect(got).toHaveLength(1);
     expect(got[0].buf.equals(good)).toBe(true);
     expect(echo.stats()).toMatchObject({packetsIn: 4, packetsOut: 1, malformed: 3, sourcesTotal: 1});
   });
 
   it('expires an idle source and re-anchors it when it comes back', async () => {
-    echo = await startEcho({port: 0, idleExpiryMs: 200});
+    echo = await drivenEcho({idleExpiryMs: 200}); // swept every 50 ms
     const c = await client();
     await c.send(rtpPacket({seq: 1, ts: 160, ssrc: 4}), echo.port);
     await c.waitFor(1);
     expect(echo.stats().sourcesActive).toBe(1);
-    await sleep(600);
+    clock.advanceMs(200); // silent exactly 200 ms at the sweep: kept
+    expect(echo.stats()).toMatchObject({sourcesActive: 1, sourcesExpired: 0});
+    clock.advanceMs(50); // the next sweep: forgotten
     expect(echo.stats()).toMatchObject({sourcesActive: 0, sourcesExpired: 1});
-    // 1.5 s ahead of the old anchor: without the re-anchor it would wait ≈0.9 s.
-    const t = performance.now();
-    await c.send(rtpPacket({seq: 2, ts: 160 + 8000 * 1.5, ssrc: 4}), echo.port);
-    const got = await c.waitFor(2, 3000);
-    expect(got[1].tMs - t).toBeLessThan(100);
-    expect(echo.stats()).toMatchObject({sourcesActive: 1, sourcesTotal: 2, reanchors: 0});
+    // 250 ms later with only 20 ms of RTP time: late for the old anchor, on time for a new one
+    await c.send(rtpPacket({seq: 2, ts: 320, ssrc: 4}), echo.port);
+    await c.waitFor(2, 3000);
+    expect(echo.stats()).toMatchObject({sourcesActive: 1, sourcesTotal: 2, reanchors: 0, late: 0});
   });
 
   it('counts a timestamp jump beyond --max-hold-ms as a re-anchor and never holds the packet', async () => {
-    echo = await startEcho({port: 0, maxHoldMs: 300});
+    echo = await drivenEcho({maxHoldMs: 300});
     const c = await client();
     await c.send(rtpPacket({seq: 1, ts: 160, ssrc: 6}), echo.port);
     await c.waitFor(1);
-    const t = performance.now();
     await c.send(rtpPacket({seq: 2, ts: 160 + 8000 * 60, ssrc: 6}), echo.port); // 60 s ahead
     await c.send(rtpPacket({seq: 3, ts: 160 + 8000 * 60 + 160, ssrc: 6}), echo.port);
-    const got = await c.waitFor(3, 3000);
-    expect(got[1].tMs - t).toBeLessThan(1000);
+    const got = await c.waitFor(3, 3000); // back with the clock standing still
     expect(got.map((r) => r.buf.readUInt16BE(2))).toEqual([1, 2, 3]);
+    await c.send(rtpPacket({seq: 4, ts: 160 + 8000 * 60 + 8000 * 0.2, ssrc: 6}), echo.port); // 200 ms more: ≤ 300, no re-anchor
+    await c.waitFor(4, 3000);
     expect(echo.stats()).toMatchObject({reanchors: 1, late: 0, queued: 0});
   });
 
   it('sends reordered packets as they come and counts the ones behind the earliest phase late', async () => {
-    echo = await startEcho({port: 0});
+    echo = await drivenEcho();
     const c = await client();
     await c.send(rtpPacket({seq: 0, ts: 0, ssrc: 10}), echo.port);
     await c.send(rtpPacket({seq: 3, ts: 160 * 15, ssrc: 10}), echo.port); // 300 ms ahead: the new anchor

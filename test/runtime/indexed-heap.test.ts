@@ -1,7 +1,8 @@
-import {SourceHeap, type HeapItem} from '../../src/echo/source-heap.js';
+import {IndexedMinHeap, type HeapItem} from '../../src/runtime/indexed-heap.js';
 
 interface Item extends HeapItem {
   id: number;
+  headDueUs: number;
 }
 
 function item(id: number, due: number): Item {
@@ -17,9 +18,9 @@ function rng(seed: number): () => number {
   };
 }
 
-describe('SourceHeap', () => {
+describe('IndexedMinHeap', () => {
   it('pops items in due order', () => {
-    const h = new SourceHeap<Item>();
+    const h = new IndexedMinHeap<Item>((x) => x.headDueUs);
     const dues = [50, 10, 40, 30, 20, 60, 0];
     dues.forEach((d, i) => h.push(item(i, d)));
     const out: number[] = [];
@@ -30,7 +31,7 @@ describe('SourceHeap', () => {
 
   it('stays ordered through random push/update/remove/pop and tracks heapIndex', () => {
     const rand = rng(42);
-    const h = new SourceHeap<Item>();
+    const h = new IndexedMinHeap<Item>((x) => x.headDueUs);
     const live = new Set<Item>();
     let next = 0;
     for (let step = 0; step < 5000; step++) {
@@ -66,7 +67,7 @@ describe('SourceHeap', () => {
   });
 
   it('remove of an item not in the heap is a no-op', () => {
-    const h = new SourceHeap<Item>();
+    const h = new IndexedMinHeap<Item>((x) => x.headDueUs);
     const a = item(1, 5);
     h.remove(a);
     h.push(a);
