@@ -1,3 +1,4 @@
+import {readFileSync} from 'node:fs';
 import {newRtpPacket, parseRtp, RtpParse, RTP_PARSE_REASONS, writeRtpHeader} from '../../src/rtp/packet.js';
 import {rtpPacket} from '../helpers/rtp.js';
 
@@ -11,11 +12,29 @@ describe('RTP header parse/serialise', () => {
       sequence: 65535, timestamp: 0xfffffff0, ssrc: 0xdeadbeef, payloadOffset: 12, payloadLength: 160});
   });
 
-  test('recorded Asterisk ulaw header bytes parse as recorded (PT 0, 172 bytes)', () => {
-    const buf = rtpPacket({seq: 31565, ts: 160, ssrc: 564503933});
+  // Golden vectors: headers Asterisk sent (test/sim/fixtures/rtp-*-sample.jsonl), written out as
+  // hex by hand from the recorded fields, not by our serialiser. The payload (not recorded)
+  // pads each to its recorded size.
+  test.each([
+    ['ulaw, first packet', 'rtp-ulaw-sample.jsonl', 0, '80007b4d000000a021a5a57d', 0xff],
+    ['ulaw, tenth packet', 'rtp-ulaw-sample.jsonl', 9, '80007b560000064021a5a57d', 0xff],
+    ['slin16 (PT 118), first packet', 'rtp-slin16-sample.jsonl', 0, '8076912d0000014039ee5e78', 0x00],
+  ])('recorded Asterisk header bytes parse as recorded: %s', (_name, file, line, headerHex, fill) => {
+    const rec = JSON.parse(readFileSync(new URL(`../sim/fixtures/${file}`, import.meta.url), 'utf8').split('\n')[line]) as {
+      size: number; version: number; marker: number; pt: number; seq: number; ts: number; ssrc: number;
+    };
+    const header = Buffer.from(headerHex, 'hex');
+    const buf = Buffer.concat([header, Buffer.alloc(rec.size - header.length, fill)]);
     const p = newRtpPacket();
     expect(parseRtp(buf, p)).toBe(RtpParse.Ok);
-    expect([p.sequence, p.timestamp, p.ssrc, p.payloadType, p.marker, p.payloadLength]).toEqual([31565, 160, 564503933, 0, false, 160]);
+    expect(p).toEqual({version: rec.version, padding: false, extension: false, csrcCount: 0, marker: rec.marker === 1, payloadType: rec.pt,
+      sequence: rec.seq, timestamp: rec.ts, ssrc: rec.ssrc, payloadOffset: 12, payloadLength: rec.size - 12});
+  });
+
+  test('writeRtpHeader writes the recorded header byte for byte', () => {
+    const buf = Buffer.alloc(12);
+    writeRtpHeader(buf, {payloadType: 118, sequence: 37165, timestamp: 320, ssrc: 971923064});
+    expect(buf.toString('hex')).toBe('8076912d0000014039ee5e78');
   });
 
   test('CSRCs and a header extension move the payload offset', () => {
