@@ -34,21 +34,8 @@ export interface NativeEchoServer extends EchoServer {
   pacing(): EchoPacing;
 }
 
-interface EngineEchoCounters {
-  packetsIn: number;
-  bytesIn: number;
-  packetsOut: number;
-  bytesOut: number;
-  malformed: number;
-  sendErrors: number;
-  late: number;
-  arrivedLate: number;
-  sourcesActive: number;
-  sourcesTotal: number;
-  sourcesExpired: number;
-  anchorMoves: number;
-  unpaced: number;
-}
+/** The engine's echo.stats / echo.close reply: EchoStats without the fields it has no use for, plus anchorMoves. */
+type EngineEchoCounters = Omit<EchoStats, 'maxSchedulerLagUs' | 'reanchors' | 'queueOverflows' | 'queued'> & {anchorMoves: number};
 
 /**
  * Start the echo (SPEC §5 as amended) in the native engine: the engine binds the socket, takes

@@ -4,7 +4,7 @@
  *
  * Two engines share everything here but the packet I/O: `MediaEngine` keeps the streams, their
  * start/stop, counters, histograms and stats; `NodeMediaEngine` (below) sends and receives with
- * dgram sockets and a setTimeout scheduler, `NativeMediaEngine` (native-media.ts) with the native
+ * dgram sockets and one timer of an injectable Clock (src/runtime/clock.ts), `NativeMediaEngine` (native-media.ts) with the native
  * media engine's sources (native/source.c, the same pacing in C with kernel receive times).
  *
  * Pacing is from absolute deadlines (deadline_n = start + n × 20 ms, never drifting): a single
