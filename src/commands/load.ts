@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core';
 import {BaseCommand} from '../base-command.js';
 import {ariFlags, ariSettings, format, formatFlag, numberSetting} from '../config/flags.js';
+import {prepareOutDir} from '../config/checks.js';
 import {parseHttpUrl} from '../config/parse.js';
 import {ConfigError} from '../errors.js';
 import {DEFAULT_LATE_THRESHOLD_MS} from '../metrics/call-stats.js';
@@ -52,7 +53,7 @@ export default class Load extends BaseCommand {
       endpoint: flags.endpoint.trim() || (() => { throw new ConfigError('--endpoint/ENDPOINT: empty'); })(),
       format: format(flags.format),
       serveUrl: parseHttpUrl(flags['serve-url'], '--serve-url/SERVE_URL'),
-      outDir: flags.out,
+      outDir: prepareOutDir(flags.out, '--out/REPORTS_DIR'), // checked before anything is originated
       runId,
       lateThresholdMs: numberSetting(flags['late-threshold-ms'], '--late-threshold-ms/LATE_THRESHOLD_MS', 0.001, 10_000),
     };

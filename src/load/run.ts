@@ -1,7 +1,7 @@
 import {randomBytes} from 'node:crypto';
 import {availableParallelism} from 'node:os';
 import {checkAri} from '../ari/check.js';
-import {AriRest, isAriHttpError} from '../ari/rest.js';
+import {AriRest} from '../ari/rest.js';
 import {ConfigError, errorMessage} from '../errors.js';
 import {LatencyHistogram, ZERO_PERCENTILES_MS} from '../metrics/histogram.js';
 import {HostStallWatch, hostStealUs} from '../metrics/host.js';
@@ -13,7 +13,7 @@ import {stallNoteFor, stealNoteFor} from './host-notes.js';
 import {callEndError, formatMismatchError, measuredFormat} from './call-outcome.js';
 import {peakConcurrency, type CallInterval} from './concurrency.js';
 import {ServeClient} from './serve-client.js';
-import {abortWait} from '../runtime/abort.js';
+import {abortWait, sleepUnlessAborted} from '../runtime/abort.js';
 
 export interface LoadOptions {
   ariUrl: string;
@@ -29,6 +29,8 @@ export interface LoadOptions {
   outDir: string;
   runId?: string;
   lateThresholdMs: number;
+  /** How long a failed hangup is retried (with backoff) before the call counts as leaked; default 10 s. */
+  hangupRetryMs?: number;
   /** How long to wait for serve's records after the last hangup. */
   collectTimeoutMs?: number;
   /** Aborting (Ctrl-C) stops originating, hangs up what was originated, writes a partial report. */
@@ -67,6 +69,8 @@ interface LoadCall {
   hungUpAtMs: number | null;
   error: string | null;
   hold: Promise<void> | null;
+  /** The hangup in progress or done (retried until the channel is confirmed gone). */
+  hangup: Promise<void> | null;
 }
 
 /**
@@ -77,6 +81,7 @@ interface LoadCall {
  */
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const runId = o.runId ?? newRunId();
+  const hangupRetryMs = o.hangupRetryMs ?? 10_000;
   // the run's secret: serve lets only its holder consume the run's records
   const token = newRunToken();
   const progress: LoadProgress = {phase: 'checking', count: o.count, originated: 0, failed: 0, active: 0, hungUp: 0, measured: 0};
@@ -111,9 +116,9 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     for (let i = 0; i < o.count && !aborted(); i++) {
       const due = t0 + i * o.delayBetweenMs;
       const wait = due - Date.now();
-      if (wait > 0) await Promise.race([sleep(wait), stop.promise]);
+      if (wait > 0) await sleepUnlessAborted(wait, stop);
       if (aborted()) break;
-      const call: LoadCall = {index: i, channelId: `${runId}-${i}`, originatedAtMs: null, hungUpAtMs: null, error: null, hold: null};
+      const call: LoadCall = {index: i, channelId: `${runId}-${i}`, originatedAtMs: null, hungUpAtMs: null, error: null, hold: null, hangup: null};
       calls.push(call);
       call.hold = (async () => {
         try {
@@ -134,8 +139,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
           emit();
           return;
         }
-        await Promise.race([sleep(o.durationMs), stop.promise]);
-        await hangup(rest, call);
+        await sleepUnlessAborted(o.durationMs, stop);
+        await hangup(rest, call, hangupRetryMs);
         progress.active--;
         progress.hungUp++;
         emit();
@@ -223,19 +228,37 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     stop.dispose();
     stallWatch.stop();
     // whatever happened, nothing this run originated stays up
-    await Promise.allSettled(calls.filter((c) => c.originatedAtMs !== null && c.hungUpAtMs === null).map((c) => hangup(rest, c)));
+    await Promise.allSettled(calls.filter((c) => c.originatedAtMs !== null).map((c) => hangup(rest, c, hangupRetryMs)));
     rest.close();
   }
 }
 
-async function hangup(rest: AriRest, call: LoadCall): Promise<void> {
-  if (call.hungUpAtMs !== null) return;
-  call.hungUpAtMs = Date.now();
-  try {
-    await rest.hangup(call.channelId);
-  } catch (err) {
-    if (!isAriHttpError(err, 404)) call.error ??= `hangup failed: ${errorMessage(err)}`;
-  }
+/**
+ * Hang a call up, retried with backoff (100 ms doubling to 2 s) until Asterisk confirms the
+ * channel gone (204, or 404: already gone) or `retryMs` has passed. A channel still up then is
+ * the call's error ("hangup failed …"), and the leak check finds it: the run fails.
+ * Idempotent: a second call waits for the first.
+ */
+function hangup(rest: AriRest, call: LoadCall, retryMs: number): Promise<void> {
+  call.hangup ??= (async () => {
+    call.hungUpAtMs = Date.now();
+    const deadline = call.hungUpAtMs + retryMs;
+    let backoffMs = 100;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await rest.hangup(call.channelId); // 404 resolves (false): already gone
+        return;
+      } catch (err) {
+        if (Date.now() + backoffMs > deadline) {
+          call.error ??= `hangup failed (${attempt} attempts in ${Date.now() - call.hungUpAtMs!} ms): ${errorMessage(err)}`;
+          return;
+        }
+      }
+      await sleep(backoffMs);
+      backoffMs = Math.min(2000, backoffMs * 2);
+    }
+  })();
+  return call.hangup;
 }
 
 /**

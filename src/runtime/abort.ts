@@ -15,3 +15,16 @@ export function abortWait(signal: AbortSignal | undefined): AbortWait {
   });
   return {promise, dispose: () => signal?.removeEventListener('abort', onAbort)};
 }
+
+/**
+ * Sleep `ms`, or less when `aborted` fires first; the timer is cleared either way, so an aborted
+ * run leaves no timer behind to keep the process alive (Ctrl-C during a 30 s hold).
+ */
+export async function sleepUnlessAborted(ms: number, aborted: AbortWait): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))), aborted.promise]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

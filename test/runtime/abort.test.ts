@@ -27,3 +27,19 @@ describe('abortWait', () => {
     expect(r).toBe('pending');
   });
 });
+
+describe('sleepUnlessAborted', () => {
+  test('an abort ends the sleep at once and leaves no timer behind', async () => {
+    const {sleepUnlessAborted} = await import('../../src/runtime/abort.js');
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const controller = new AbortController();
+    const wait = abortWait(controller.signal);
+    const sleeping = sleepUnlessAborted(60_000, wait);
+    expect(timers()).toBe(before + 1);
+    controller.abort();
+    await sleeping;
+    expect(timers()).toBe(before);
+    wait.dispose();
+  });
+});
