@@ -42,6 +42,8 @@ export class AppLock {
   readonly variable: string;
   readonly instance = randomBytes(6).toString('hex');
   private timer: NodeJS.Timeout | undefined;
+  /** A lease was written (so release has something to clear). */
+  private written = false;
   private readonly refreshMs: number;
   private readonly settleMs: number;
   private readonly nowMs: () => number;
@@ -71,10 +73,11 @@ export class AppLock {
     this.timer.unref();
   }
 
-  /** Stop refreshing and clear the lease if it is still ours. Never throws. */
+  /** Stop refreshing and clear the lease if it is still ours (nothing when it was never written). Never throws. */
   async release(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    if (!this.written) return;
     try {
       const lease = await this.read();
       if (lease?.instance === this.instance) await this.ari.setGlobalVar(this.variable, '');
@@ -98,6 +101,7 @@ export class AppLock {
   }
 
   private write(): Promise<void> {
+    this.written = true;
     return this.ari.setGlobalVar(this.variable, `${this.instance} ${Math.round(this.nowMs() + 3 * this.refreshMs)} ${this.httpUrl}`);
   }
 }
