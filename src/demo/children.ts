@@ -43,6 +43,19 @@ export class RtpslaChild {
     return this.output.trimEnd().split('\n').slice(-lines).map((l) => `  ${this.name}| ${l}`).join('\n');
   }
 
+  /** True until the process has exited. */
+  get running(): boolean {
+    return this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  /** How it exited ({code, signal}), or undefined when it is still running after `timeoutMs`. */
+  async exitWithin(timeoutMs: number): Promise<{code: number | null; signal: NodeJS.Signals | null} | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const done = await Promise.race([this.exited.then(() => true), new Promise<false>((r) => (timer = setTimeout(() => r(false), timeoutMs)))]);
+    clearTimeout(timer);
+    return done ? {code: this.proc.exitCode, signal: this.proc.signalCode} : undefined;
+  }
+
   /** SIGTERM, then SIGKILL after `graceMs`. */
   async stop(graceMs = 8000): Promise<number | null> {
     if (this.proc.exitCode !== null || this.proc.signalCode !== null) return this.exited;
