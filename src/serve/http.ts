@@ -31,7 +31,7 @@ export interface HttpLimits {
   maxConnections: number;
 }
 
-export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({maxInFlight: 16, metricsCacheMs: 1000, heavyPerSec: 10, maxConnections: 128});
+export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({maxInFlight: 16, metricsCacheMs: 1000, heavyPerSec: 20, maxConnections: 128});
 
 interface HttpState {
   limits: HttpLimits;
