@@ -54,12 +54,6 @@ function exitText(e: Exit | undefined): string {
   return e.signal ? e.signal : `exit ${e.code}`;
 }
 
-function leakText(l: Figures['leaked']): string {
-  if (!l) return 'n/a';
-  const f = (v: number | null) => (v === null ? 'n/a' : String(v));
-  return `leaked ch/br/ports ${f(l.channels)}/${f(l.bridges)}/${f(l.ports)}`;
-}
-
 function noLeak(l: Figures['leaked'], portsMayBeUnknown = false): Check {
   const ok = !!l && l.channels === 0 && l.bridges === 0 && (l.ports === 0 || (portsMayBeUnknown && l.ports === null));
   return {what: 'nothing leaked', ok};
@@ -102,7 +96,7 @@ const websocketDrops: Scenario = {
     const h = await until(async () => ((await health(stack.serveUrl))?.status === 200 ? 200 : 0), 10_000);
     const sla = run.reportPath ? await ctx.sla(run.reportPath) : null;
     return {
-      measured: [`load ${exitText(run.exit)}`, reportText(run.report), leakText(leaked), `health ${h || 'not 200'}`, `sla ${exitText(sla?.exit)}${sla?.failed.length ? ` (${sla.failed.join(', ')})` : ''}`],
+      measured: [reportText(run.report), `serve /health after: ${h || 'not 200'}`, `sla failed: ${sla?.failed.join(', ') || 'none'}`],
       checks: [
         {what: 'load exit 0', ok: run.exit.code === 0},
         {what: 'no call failed', ok: run.report?.summary.callsFailed === 0},
@@ -135,12 +129,10 @@ const ariRestart: Scenario = {
     const errors = (run.report?.calls ?? []).map((c) => c.error);
     return {
       measured: [
-        `load ${exitText(run.exit)}`,
         reportText(run.report),
         `first reason: ${errors.find((e) => e !== null) ?? 'none'}`,
-        `serve health after ${h || 'not 200'}`,
-        leakText(leaked),
-        `sla ${exitText(sla?.exit)}${sla?.failed.length ? ` (${sla.failed.join(', ')})` : ''}`,
+        `serve /health after: ${h || 'not 200'}`,
+        `sla failed: ${sla?.failed.join(', ') || 'none'}`,
       ],
       checks: [
         {what: 'a report was written', ok: run.report !== null},
@@ -176,7 +168,7 @@ const echoRestart: Scenario = {
     const sla = run.reportPath ? await ctx.sla(run.reportPath) : null;
     const lost = run.report?.summary.lost ?? null;
     return {
-      measured: [`load ${exitText(run.exit)}`, reportText(run.report), leakText(leaked), `sla ${exitText(sla?.exit)}${sla?.failed.length ? ` (${sla.failed.join(', ')})` : ''}`],
+      measured: [reportText(run.report), `sla failed: ${sla?.failed.join(', ') || 'none'}`],
       checks: [
         {what: 'loss counted', ok: lost !== null && lost > 0},
         {what: 'media came back after the restart', ok: (run.report?.calls ?? []).every((c) => c.packetsBack > 0)},
@@ -223,7 +215,7 @@ const portExhaustion: Scenario = {
       const failed = (run.report?.calls ?? []).filter((c) => c.error !== null);
       const measuredCalls = (run.report?.calls ?? []).filter((c) => c.error === null && c.packetsBack > 0).length;
       return {
-        measured: [`load ${exitText(run.exit)}`, `error: ${failed.map((c) => c.error).join(' | ') || 'none'}`, `${measuredCalls} calls measured`, leakText(leaked), `sla ${exitText(sla?.exit)} (${sla?.failed.join(', ') ?? ''})`],
+        measured: [`error: ${failed.map((c) => c.error).join(' | ') || 'none'}`, `${measuredCalls} calls measured`, `sla failed: ${sla?.failed.join(', ') || 'none'}`],
         checks: [
           {what: 'exactly 1 call rejected naming EADDRINUSE', ok: failed.length === 1 && /no free relay port .*1 tried.*EADDRINUSE/.test(failed[0].error ?? '')},
           {what: '2 calls measured', ok: measuredCalls === 2},
@@ -281,7 +273,7 @@ const garbage: Scenario = {
     const leaked = await ctx.leaks(stack);
     const sla = run.reportPath ? await ctx.sla(run.reportPath) : null;
     return {
-      measured: [`sent ${sent} to ${ports.length} relays`, `serve counted ${foreign} foreign`, reportText(run.report), leakText(leaked), `sla ${exitText(sla?.exit)}${sla?.failed.length ? ` (${sla.failed.join(', ')})` : ''}`],
+      measured: [`sent ${sent} to ${ports.length} relays, serve counted ${foreign} foreign`, reportText(run.report), `sla failed: ${sla?.failed.join(', ') || 'none'}`],
       checks: [
         {what: 'junk counted as foreign', ok: foreign > 0},
         {what: 'no call failed', ok: run.report?.summary.callsFailed === 0},
@@ -346,7 +338,6 @@ const httpFlood: Scenario = {
         `answers ${Object.entries(totals).map(([k, v]) => `${k}×${v}`).join(' ')}`,
         `consume with a wrong token: ${wrong}`,
         reportText(run.report),
-        leakText(leaked),
       ],
       checks: [
         {what: 'load kept its records (0 calls failed)', ok: s?.callsFailed === 0},
@@ -391,11 +382,10 @@ const secondServe: Scenario = {
     const line = (e: Exit) => e.output.trim().split('\n').filter((l) => l.trim() !== '');
     return {
       measured: [
-        `B (same port): ${exitText(samePort)}: ${line(samePort).at(-1) ?? ''}`,
-        `B (other port): ${exitText(otherPort)}: ${line(otherPort).at(-1) ?? ''}`,
+        `B on A's port: ${line(samePort).at(-1) ?? ''}`,
+        `B on another port: ${(line(otherPort).at(-1) ?? '').replace(/ \(its HTTP.*$/, ' …')}`,
         reportText(run.report),
-        leakText(leaked),
-        `A after ApplicationReplaced: ${replaced ? `${replaced.status} ${String(replaced.body.reason)}` : 'still 200'}`,
+        `A after ApplicationReplaced: /health ${replaced ? `${replaced.status} (${String(replaced.body.reason).split(';')[0]})` : 'still 200'}`,
       ],
       checks: [
         {what: 'B on A\'s port: exit 2, one line naming the port', ok: samePort.code === 2 && line(samePort).length === 1 && /--metrics-port.*EADDRINUSE/.test(samePort.output)},
@@ -426,7 +416,7 @@ const sigtermServe: Scenario = {
     const run = ctx.loadResult(await ctx.finish(load, 60_000), 'sigterm');
     const leaked = await ctx.leaks(stack);
     return {
-      measured: [`serve ${exitText(serveExit)} after ${serveExit.durationMs} ms`, `load ${exitText(run.exit)}`, reportText(run.report), leakText(leaked)],
+      measured: [`serve exited ${serveExit.durationMs} ms after SIGTERM`, reportText(run.report)],
       checks: [
         {what: 'serve exit 0 within 10 s', ok: serveExit.code === 0 && !serveExit.timedOut},
         {what: 'load wrote a report', ok: run.report !== null && !run.exit.timedOut},
@@ -453,7 +443,7 @@ const sigintLoad: Scenario = {
     const run = ctx.loadResult(exit, 'sigint');
     const leaked = await ctx.leaks(stack);
     return {
-      measured: [`load ${exitText(exit)} ${exit.durationMs} ms after SIGINT`, `report partial: ${run.report?.partial ?? 'no report'}`, leakText(leaked)],
+      measured: [`load exited ${exit.durationMs} ms after SIGINT`, `report partial: ${run.report?.partial ?? 'no report'}`],
       checks: [
         {what: 'exit 130 within 8 s', ok: exit.code === 130 && !exit.timedOut},
         {what: 'partial report written', ok: run.report?.partial === true},
@@ -477,7 +467,7 @@ const failedHangup: Scenario = {
     const leaked = await ctx.leaks(stack);
     const sla = run.reportPath ? await ctx.sla(run.reportPath) : null;
     return {
-      measured: [`load ${exitText(run.exit)}`, reportText(run.report), leakText(leaked), `sla ${exitText(sla?.exit)}${sla?.failed.length ? ` (${sla.failed.join(', ')})` : ''}`],
+      measured: [reportText(run.report), `sla failed: ${sla?.failed.join(', ') || 'none'}`],
       checks: [
         {what: 'load exit 0', ok: run.exit.code === 0},
         {what: 'no call failed', ok: run.report?.summary.callsFailed === 0},
@@ -504,7 +494,7 @@ const hangupNeverWorks: Scenario = {
     const error = run.report?.calls[0]?.error ?? null;
     const leakedChannels = run.report?.summary.leaked.channels ?? null;
     return {
-      measured: [`load ${exitText(run.exit)}`, `call error: ${error ?? 'none'}`, `report leaked channels ${leakedChannels ?? 'n/a'}`, `sla ${exitText(sla?.exit)} (${sla?.failed.join(', ') ?? ''})`],
+      measured: [`call error: ${error ?? 'none'}`, `sla failed: ${sla?.failed.join(', ') || 'none'}`],
       checks: [
         {what: 'the call FAILED: hangup failed after retries', ok: /hangup failed \(\d+ attempts/.test(error ?? '')},
         {what: 'the channel is recorded as leaked', ok: leakedChannels !== null && leakedChannels >= 1},
@@ -542,8 +532,12 @@ const badReports: Scenario = {
     const names = ['corrupt', 'huge', 'FIFO'];
     return {
       measured: [
-        ...cases.map((c, i) => `${names[i]}: ${exitText(c)} in ${c.durationMs} ms: ${c.output.trim().split('\n').at(-1)?.replace(ctx.dir, '…') ?? ''}`),
-        `inconsistent: ${exitText(inc.exit)} (${inc.failed.join(', ')}): ${inc.measured.consistent ?? ''}`,
+        ...cases.map((c, i) => {
+          const file = [corrupt, huge, fifo][i];
+          const why = c.output.split('\n').find((l) => l.includes(`${file}: `))?.split(`${file}: `)[1] ?? '';
+          return `${names[i]}: ${exitText(c)} in ${c.durationMs} ms: ${why.slice(0, 60)}`;
+        }),
+        `inconsistent: ${exitText(inc.exit)}, failed ${inc.failed.join(', ')}: ${(inc.measured.consistent ?? '').replace(/^inconsistent: /, '')}`,
       ],
       checks: [
         ...cases.map((c, i) => ({what: `${names[i]}: exit 2 naming the file`, ok: c.code === 2 && c.output.includes([corrupt, huge, fifo][i])})),
@@ -588,12 +582,12 @@ const badConfig: Scenario = {
     const exits = await Promise.all(cases.map((c) => ctx.run(c.label, c.args, c.env, 15_000)));
     const lines = (e: Exit) => e.output.trim().split('\n').filter((l) => l.trim() !== '');
     return {
-      measured: cases.map((c, i) => `${c.label}: ${exitText(exits[i])} in ${exits[i].durationMs} ms: ${lines(exits[i]).at(-1) ?? ''}`),
+      measured: cases.map((c, i) => `${c.label}: ${exitText(exits[i])} in ${(exits[i].durationMs / 1000).toFixed(1)} s, "${(/^rtpsla \w+: (--[\w-]+\/[A-Z_]+)/.exec(lines(exits[i]).at(-1) ?? '') ?? [])[1] ?? '?'}" named`),
       checks: cases.map((c, i) => ({
         what: `${c.label}: exit 2, one line naming the setting, < 10 s`,
         ok: exits[i].code === 2 && lines(exits[i]).length === 1 && c.setting.test(exits[i].output) && exits[i].durationMs < 10_000,
       })),
-      figures: {exitCodes: Object.fromEntries(cases.map((c, i) => [c.label, exitText(exits[i])]))},
+      figures: {messages: Object.fromEntries(cases.map((c, i) => [c.label, lines(exits[i]).at(-1) ?? '']))},
     };
   },
 };
@@ -617,7 +611,7 @@ const userinfo: Scenario = {
     const leaked = await ctx.leaks(stack);
     const everything = [run.exit.output, table.output, serve.output, JSON.stringify(run.report ?? {})].join('\n');
     return {
-      measured: [`load ${exitText(run.exit)} / ${exitText(table)}`, `target.ariUrl ${run.report?.target.ariUrl ?? 'no report'}`, `password found in output: ${everything.includes(ctx.pass)}`, leakText(leaked)],
+      measured: [`target.ariUrl ${run.report?.target.ariUrl ?? 'no report'}`, `password found in output: ${everything.includes(ctx.pass)}`],
       checks: [
         {what: 'both loads exit 0 (credentials taken from the URL)', ok: run.exit.code === 0 && table.code === 0},
         {what: 'report.target.ariUrl without userinfo', ok: run.report?.target.ariUrl === simUrl},
@@ -642,7 +636,7 @@ const echoHostName: Scenario = {
     const leaked = await ctx.leaks(stack);
     const s = run.report?.summary;
     return {
-      measured: [`load ${exitText(run.exit)}`, reportText(run.report), `packets back ${s?.packetsBack ?? 'n/a'}, foreign ${foreign ?? 'n/a'}`, leakText(leaked)],
+      measured: [reportText(run.report), `packets back ${s?.packetsBack ?? 'n/a'}, foreign ${foreign ?? 'n/a'}`],
       checks: [
         {what: 'packets came back, 0 lost', ok: !!s && s.packetsBack > 0 && s.lost === 0},
         {what: 'none counted foreign', ok: foreign === 0},
@@ -674,6 +668,8 @@ export const SCENARIOS: readonly Scenario[] = [
 
 export const CI_SCENARIOS: readonly string[] = SCENARIOS.filter((s) => s.ci).map((s) => s.name);
 
+/** First and last line of an error (a child's "exited before it was ready:" is followed by its output). */
 export function describeError(err: unknown): string {
-  return errorMessage(err).split('\n')[0];
+  const lines = errorMessage(err).split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines.length > 1 ? `${lines[0]} ${lines.at(-1)}` : (lines[0] ?? '');
 }

@@ -63,7 +63,7 @@ async function runOne(s: Scenario, log: (line: string) => void): Promise<Scenari
     scenario: s.name,
     done: s.done,
     expected: s.expected,
-    measured: crashes.length ? [...outcome.measured, `crashed: ${crashes.join(', ')}`] : outcome.measured,
+    measured: [figuresLine(crashes, outcome.figures), ...outcome.measured],
     checks,
     crashes,
     figures: outcome.figures,
@@ -72,6 +72,16 @@ async function runOne(s: Scenario, log: (line: string) => void): Promise<Scenari
   };
   log(`faults: ${result.pass ? 'PASS' : 'FAIL'} ${s.name} (${(result.durationMs / 1000).toFixed(1)} s)${result.pass ? '' : `: not met: ${checks.filter((c) => !c.ok).map((c) => c.what).join('; ')}`}`);
   return result;
+}
+
+/** The figures every row shows first: crashes, leaks, packets lost, exit codes. */
+function figuresLine(crashes: string[], f: Figures): string {
+  const n = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : String(v));
+  const parts = [`crashes ${crashes.length ? crashes.join(', ') : 0}`];
+  if (f.leaked) parts.push(`leaked ch/br/ports ${n(f.leaked.channels)}/${n(f.leaked.bridges)}/${n(f.leaked.ports)}`);
+  if (f.lost !== undefined) parts.push(`lost ${n(f.lost)}`);
+  if (f.exitCodes) parts.push(`exits: ${Object.entries(f.exitCodes).map(([k, v]) => `${k} ${v.replace(/^exit /, '')}`).join(', ')}`);
+  return parts.join(' · ');
 }
 
 export async function runFaults(o: SuiteOptions): Promise<{report: FaultsReport; path: string}> {
