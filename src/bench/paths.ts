@@ -7,6 +7,7 @@ import {accessSync, constants} from 'node:fs';
 import {engineBinaryPath} from '../engine/engine-select.js';
 import type {EngineName} from './children.js';
 import {findRtpengine} from './rtpengine/daemon.js';
+import {ConfigError} from '../errors.js';
 import {PATH_NAMES, type EchoPacingUs, type PathName, type SkippedPath} from './types.js';
 
 function executable(file: string): boolean {
@@ -48,6 +49,20 @@ export function parsePaths(text: string): PathName[] | string {
   const bad = names.filter((n) => !(PATH_NAMES as readonly string[]).includes(n));
   if (bad.length > 0 || names.length === 0) return `--paths: "${text}" is not a comma-separated list of ${PATH_NAMES.join(', ')} (or all)`;
   return PATH_NAMES.filter((p) => names.includes(p));
+}
+
+/** `--paths` as a setting: the list, or a ConfigError with parsePaths' message. */
+export function pathsSetting(text: string): PathName[] {
+  const parsed = parsePaths(text);
+  if (typeof parsed === 'string') throw new ConfigError(parsed);
+  return parsed;
+}
+
+/** The older `--path`: relay means the native and node relays; both (or none) means the default. */
+export function legacyPaths(path: string | undefined): PathName[] | undefined {
+  if (path === 'direct') return ['direct'];
+  if (path === 'relay') return ['native', 'node'];
+  return undefined;
 }
 
 /**

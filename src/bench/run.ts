@@ -512,6 +512,18 @@ export interface SoakResult {
   relay: {reportPath: string; sla: {pass: boolean; failed: string[]}; lossRatio: number; lateRatio: number; latenessMs: Report['summary']['latenessMs']} | null;
 }
 
+/** The soak's one-line verdict: serve's RSS and open handles, first sample → last, and the SLA. */
+export function soakSummaryLine(result: SoakResult, jsonPath: string): string {
+  const mb = (b: number) => (b / 1048576).toFixed(1);
+  const f = result.first;
+  const l = result.last;
+  if (!f || !l) return `soak: too few samples (${result.samples.length}); ${jsonPath}`;
+  return (
+    `soak: serve RSS ${mb(f.rssBytes)} → ${mb(l.rssBytes)} MB (${((result.rssGrowthRatio ?? 0) * 100).toFixed(1)} %), handles ${f.fds} → ${l.fds}; ` +
+    `${result.stable ? 'at most' : 'MORE than'} 10 % above the first sample; SLA ${result.relay?.sla.pass ? 'PASS' : 'FAIL'}; ${jsonPath}`
+  );
+}
+
 export async function runSoak(o: SoakOptions, reg: ChildRegistry): Promise<{result: SoakResult; jsonPath: string}> {
   const log = o.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const started = new Date();

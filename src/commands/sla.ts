@@ -1,38 +1,17 @@
 import {Args, Flags} from '@oclif/core';
 import {Chalk} from 'chalk';
 import {BaseCommand} from '../base-command.js';
-import {SLA_DEFAULTS, SLA_LEVELS, LEVELS, defaultProfile, loadProfile, type SlaLevel} from '../sla/profile.js';
+import {jsonFlag} from '../config/flags.js';
+import {RtpslaError} from '../errors.js';
+import {SLA_DESCRIPTION} from '../sla/help.js';
+import {SLA_LEVELS, defaultProfile, loadProfile, type SlaLevel} from '../sla/profile.js';
 import {evaluateFiles} from '../sla/run.js';
 import {renderJson, renderJunit, renderTable, stdoutColorLevel, writeFileAtomic} from '../sla/render.js';
 
-const pct = (v: number) => `${Number((v * 100).toFixed(4))}%`;
-
 export default class Sla extends BaseCommand {
-  static override summary = 'Gate rtpsla.report/v1 report files against the real-time media SLA (CI gate).';
+  static override summary = 'Gate rtpsla.report/v1 report files against the real-time media SLA, as a CI step.';
 
-  static override description = `Evaluates each report against the invariants for its call level and prints one row per report × invariant, then a verdict line.
-
-Level: the largest of nominal (${LEVELS.nominal} calls), high (${LEVELS.high}), stress (${LEVELS.stress}) that is ≤ the report's params.count (--level forces one); the run must also have reached peakConcurrent ≥ the level. A report below ${LEVELS.nominal} calls fails "level" unless --level is given.
-
-Invariants (defaults; a --profile file may override any, also per level):
-  complete            not an interrupted ("partial") run
-  level               params.count ≥ the level's calls
-  peakConcurrent      ≥ the level's calls
-  maxLatenessMs       worst lateness vs the frame deadline ≤ ${SLA_DEFAULTS.maxLatenessMs} ms
-  maxConsecutiveLate  deadline misses in a row on one channel ≤ ${SLA_DEFAULTS.maxConsecutiveLate}
-  lateRatio           late / packetsBack ≤ ${pct(SLA_DEFAULTS.maxLateRatio)}
-  lossRatio           lost / (packetsBack + lost) ≤ ${pct(SLA_DEFAULTS.maxLossRatio)}
-  callsFailed         ≤ ${SLA_DEFAULTS.maxCallsFailed}
-  silentCalls         calls without error but no media back ≤ ${SLA_DEFAULTS.maxSilentCalls}
-  leaked{Channels,Bridges,Ports}  left after the run ≤ ${SLA_DEFAULTS.maxLeakedChannels}
-
-FILE may be a report, a directory (its *.json files) or a glob (quoted globs are expanded: *, ?, [..], **). A glob matching no file is an error.
-
-Profile file (JSON; unknown keys are an error; ratios are fractions):
-  {"maxLatenessMs": 25, "maxLossRatio": 0.005, "levels": {"stress": {"maxLatenessMs": 30}, "high": {"calls": 120}}}
-Keys: ${Object.keys(SLA_DEFAULTS).join(', ')}, description, levels.{${SLA_LEVELS.join(',')}}.{<limit keys>, calls}.
-
-Exit codes: 2 if any input was unreadable or invalid (each is named on stderr with its reason; the other files are still evaluated and shown), else 1 if any check failed, else 0.`;
+  static override description = SLA_DESCRIPTION;
 
   static override examples = [
     {description: 'Gate every report of a CI run', command: '<%= config.bin %> <%= command.id %> reports/*.json'},
@@ -43,31 +22,39 @@ Exit codes: 2 if any input was unreadable or invalid (each is named on stderr wi
   ];
 
   static override strict = false;
+  static override enableJsonFlag = true;
 
   static override args = {
-    file: Args.string({required: true, description: 'report file(s), directories or globs (rtpsla.report/v1 JSON)'}),
+    file: Args.string({required: true, description: 'Report files, directories or globs (rtpsla.report/v1 JSON).'}),
   };
 
   static override flags = {
     level: Flags.string({
       options: [...SLA_LEVELS],
-      description: 'judge every report at this level instead of the one derived from its params.count',
+      description: 'Judge every report at this level instead of the one derived from its params.count.',
     }),
-    profile: Flags.string({description: 'JSON file overriding SLA limits (globally and/or per level)', helpValue: 'FILE'}),
-    json: Flags.boolean({description: 'print {verdict, reports, errors} as JSON on stdout instead of the table', default: false}),
-    junit: Flags.string({description: 'also write JUnit XML to FILE (one testsuite per report, one testcase per invariant)', helpValue: 'FILE'}),
+    profile: Flags.string({description: 'A JSON file overriding SLA limits, globally and/or per level.', helpValue: 'FILE'}),
+    ...jsonFlag('Print {verdict, reports, errors} as JSON on stdout instead of the table.'),
+    junit: Flags.string({description: 'Also write JUnit XML to FILE, one testsuite per report and one testcase per invariant.', helpValue: 'FILE'}),
   };
 
-  async run(): Promise<void> {
+  async run(): Promise<unknown> {
     const {argv, flags} = await this.parse(Sla);
     const profile = flags.profile === undefined ? defaultProfile() : loadProfile(flags.profile);
     const outcome = evaluateFiles(argv as string[], {profile, level: flags.level as SlaLevel | undefined});
 
     for (const e of outcome.errors) process.stderr.write(`rtpsla sla: ${e.file}: ${e.reason}\n`);
-    if (flags.json) process.stdout.write(`${JSON.stringify(renderJson(outcome), null, 2)}\n`);
-    else process.stdout.write(renderTable(outcome, new Chalk({level: stdoutColorLevel()})));
+    if (!this.jsonEnabled()) process.stdout.write(renderTable(outcome, new Chalk({level: stdoutColorLevel()})));
     process.exitCode = outcome.exitCode;
-    // After the verdict is shown: a JUnit file that cannot be written is an error of its own (exit 2).
-    if (flags.junit !== undefined) writeFileAtomic(flags.junit, renderJunit(outcome));
+    // The verdict is shown either way: a JUnit file that cannot be written is an error of its own (exit 2).
+    if (flags.junit !== undefined) {
+      try {
+        writeFileAtomic(flags.junit, renderJunit(outcome));
+      } catch (err) {
+        if (!(err instanceof RtpslaError)) throw err;
+        this.reportError(err);
+      }
+    }
+    return renderJson(outcome);
   }
 }

@@ -2,27 +2,131 @@ import {Flags} from '@oclif/core';
 import {ConfigError} from '../errors.js';
 import {parseLogLevel, type LogLevel} from '../log/logger.js';
 import {SUPPORTED_FORMATS} from '../rtp/formats.js';
-import {parseHttpUrl, requireCredential} from './parse.js';
+import {parseEngineChoice} from '../engine/engine-select.js';
+import type {EngineChoice} from '../engine/engine-types.js';
+import {parseHttpUrl, parsePort, parsePortRange, portRangeText, requireCredential, type PortRange} from './parse.js';
 
-/** ARI connection flags shared by serve and load (SPEC §2: every flag also reads its env var). */
+/**
+ * The flags the commands share, as typed oclif flags: each value is parsed once, at parse time,
+ * and a bad value is one line naming the flag and its environment variable (exit 2; SPEC §2:
+ * every flag also reads its env var, the flag wins).
+ */
+
+/** How an error line names a setting: "--name/ENV", or "--name" for a flag without env var. */
+export function settingName(flag: {name: string; env?: string}): string {
+  return flag.env === undefined ? `--${flag.name}` : `--${flag.name}/${flag.env}`;
+}
+
+/** The default as help shows it (oclif hides a default of 0 and cannot print objects). */
+async function showDefault({options}: {options: {default?: unknown}}): Promise<string | undefined> {
+  const d = options.default;
+  if (d === undefined || typeof d === 'function') return undefined;
+  if (typeof d === 'object' && d !== null && 'low' in d && 'high' in d) return portRangeText(d as PortRange);
+  return String(d);
+}
+
+/** oclif's integer flag: a whole number in [min, max], else one line naming the setting and the range. */
+export const integer = ((options: Parameters<typeof Flags.integer>[0]) =>
+  Flags.integer({
+    defaultHelp: showDefault,
+    ...options,
+    parse: async (text, _ctx, o) => numberSetting(text, settingName(o), o.min ?? Number.MIN_SAFE_INTEGER, o.max ?? Number.MAX_SAFE_INTEGER, true),
+  })) as typeof Flags.integer;
+
+/** A number (fractions allowed, e.g. 0.5 ms) in [min, max]. */
+export const decimal = Flags.custom<number, {min: number; max: number}>({
+  defaultHelp: showDefault,
+  parse: async (text, _ctx, o) => numberSetting(text, settingName(o), o.min, o.max),
+});
+
+/** Comma-separated whole numbers, each in [min, max]. */
+export const integerList = Flags.custom<number[], {min: number; max: number}>({
+  parse: async (text, _ctx, o) => text.split(',').map((item) => numberSetting(item.trim(), settingName(o), o.min, o.max, true)),
+});
+
+/** A UDP/TCP port (0-65535, or from `min`). */
+export const port = Flags.custom<number, {min?: number}>({
+  defaultHelp: showDefault,
+  parse: async (text, _ctx, o) => parsePort(text, settingName(o), o.min),
+});
+
+/** "LOW-HIGH" inclusive; `even`: RTP uses the even ports, so the range needs at least two ports. */
+export const portRange = Flags.custom<PortRange, {even?: boolean}>({
+  defaultHelp: showDefault,
+  parse: async (text, _ctx, o) => {
+    const r = parsePortRange(text, settingName(o));
+    if (o.even && r.high - r.low < 1) throw new ConfigError(`${settingName(o)}: needs at least one even port`);
+    return r;
+  },
+});
+
+/** An http(s) URL with scheme, trailing slash removed. */
+export const httpUrl = Flags.custom<string>({parse: async (text, _ctx, o) => parseHttpUrl(text, settingName(o))});
+
+/** An address or host name (not empty, no spaces). */
+export const host = Flags.custom<string>({parse: async (text, _ctx, o) => hostSetting(text, settingName(o))});
+
+/** Any text but the empty string. */
+export const nonEmpty = Flags.custom<string>({
+  parse: async (text, _ctx, o) => {
+    if (text.trim() === '') throw new ConfigError(`${settingName(o)}: empty`);
+    return text.trim();
+  },
+});
+
+/** Letters, digits, . _ - (first a letter or digit): safe in URLs, appArgs and file names. */
+export const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** A run id: the report's file name. */
+export const runId = Flags.custom<string>({
+  parse: async (text, _ctx, o) => {
+    if (!SAFE_NAME.test(text)) throw new ConfigError(`${settingName(o)}: "${text}" is not usable as a file name (letters, digits, . _ -)`);
+    return text;
+  },
+});
+
+/** ARI connection flags shared by serve and load. */
 export const ariFlags = {
-  'ari-url': Flags.string({description: 'Asterisk ARI base URL (http://host:port).', env: 'ARI_URL', default: 'http://127.0.0.1:8088'}),
-  'ari-user': Flags.string({description: 'ARI user (ari.conf). Required.', env: 'ARI_USER'}),
-  'ari-pass': Flags.string({description: 'ARI password (ari.conf). Required; never printed or logged.', env: 'ARI_PASS'}),
-  app: Flags.string({description: 'Stasis application name.', env: 'APP_NAME', default: 'rtpsla'}),
+  'ari-url': httpUrl({description: 'Asterisk ARI base URL (http://host:port); user:password@ in it stands for --ari-user/--ari-pass.', env: 'ARI_URL', default: 'http://127.0.0.1:8088'}),
+  'ari-user': Flags.string({description: 'ARI user from ari.conf; required.', env: 'ARI_USER'}),
+  'ari-pass': Flags.string({description: 'ARI password from ari.conf; required, and never printed or logged.', env: 'ARI_PASS'}),
+  app: Flags.string({description: 'Stasis application name (letters, digits, . _ -).', env: 'APP_NAME', default: 'rtpsla'}),
 };
 
-export const logLevelFlag = {
-  'log-level': Flags.string({description: 'Log level on stderr: debug, info, warn, error, silent.', env: 'LOG_LEVEL', default: 'info'}),
-};
+/** --log-level / LOG_LEVEL. */
+export const logLevelOption = Flags.custom<LogLevel>({
+  description: 'Log level on stderr: debug, info, warn, error or silent.',
+  env: 'LOG_LEVEL',
+  default: 'info',
+  parse: async (text, _ctx, o) => logLevel(text, settingName(o)),
+});
 
+export const logLevelFlag = {'log-level': logLevelOption()};
+
+/** --format / FORMAT. */
 export const formatFlag = {
-  format: Flags.string({
-    description: `externalMedia format (also the originate "formats", SPEC §3): ${SUPPORTED_FORMATS.join(', ')}.`,
+  format: Flags.custom<string>({
+    description: `The externalMedia format, also the originate "formats": ${SUPPORTED_FORMATS.join(', ')}.`,
     env: 'FORMAT',
     default: 'ulaw',
-  }),
+    parse: async (text, _ctx, o) => format(text, settingName(o)),
+  })(),
 };
+
+/** --engine / RTPSLA_ENGINE, shared by serve, echo and sim. */
+export const engineFlag = {
+  engine: Flags.custom<EngineChoice>({
+    description: 'Media engine: auto (the native engine when it is built and starts, else node), native (required) or node.',
+    env: 'RTPSLA_ENGINE',
+    default: 'auto',
+    parse: async (text, _ctx, o) => parseEngineChoice(text, settingName(o)),
+  })(),
+};
+
+/** --json with a description of what the command prints (oclif's enableJsonFlag prints it). */
+export function jsonFlag(description: string) {
+  return {json: Flags.boolean({description, default: false})};
+}
 
 export interface AriSettings {
   ariUrl: string;
@@ -32,23 +136,17 @@ export interface AriSettings {
 }
 
 /**
- * Characters a Stasis application name may have: it travels unescaped in ARI URLs
- * (`?app=…`, `/applications/…`) and in appArgs, where `?`, `#`, `/`, `,`, `&`, spaces… change
- * the request.
- */
-const APP_NAME_SAFE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-
-/**
  * Validate the ARI flags: URL with scheme and its userinfo taken out (`http://user:pass@host`
  * gives the credentials when ARI_USER/ARI_PASS are not set, and is never stored or printed),
- * credentials present, app name within a safe set of characters.
+ * credentials present, app name within a safe set of characters (it travels unescaped in ARI URLs
+ * and in appArgs, where `?`, `#`, `/`, `,`, `&`, spaces… change the request).
  */
 export function ariSettings(flags: {'ari-url': string; 'ari-user'?: string; 'ari-pass'?: string; app: string}): AriSettings {
   const {url: ariUrl, user, pass} = splitUserinfo(parseHttpUrl(flags['ari-url'], '--ari-url/ARI_URL'));
   const ariUser = requireCredential(flags['ari-user'] || user, '--ari-user/ARI_USER');
   const ariPass = requireCredential(flags['ari-pass'] || pass, '--ari-pass/ARI_PASS');
   const app = flags.app.trim();
-  if (!APP_NAME_SAFE.test(app))
+  if (!SAFE_NAME.test(app))
     throw new ConfigError(`--app/APP_NAME: "${flags.app}" is not a usable Stasis application name (letters, digits, . _ - only)`);
   return {ariUrl, ariUser, ariPass, app};
 }
@@ -64,14 +162,14 @@ export function splitUserinfo(url: string): {url: string; user?: string; pass?: 
   return {url: u.toString().replace(/\/+$/, ''), user, pass};
 }
 
-export function logLevel(text: string): LogLevel {
+export function logLevel(text: string, setting = '--log-level/LOG_LEVEL'): LogLevel {
   const level = parseLogLevel(text);
-  if (level === undefined) throw new ConfigError(`--log-level/LOG_LEVEL: "${text}" is not one of debug, info, warn, error, silent`);
+  if (level === undefined) throw new ConfigError(`${setting}: "${text}" is not one of debug, info, warn, error, silent`);
   return level;
 }
 
-export function format(text: string): string {
-  if (!SUPPORTED_FORMATS.includes(text)) throw new ConfigError(`--format/FORMAT: "${text}" is not one of ${SUPPORTED_FORMATS.join(', ')}`);
+export function format(text: string, setting = '--format/FORMAT'): string {
+  if (!SUPPORTED_FORMATS.includes(text)) throw new ConfigError(`${setting}: "${text}" is not one of ${SUPPORTED_FORMATS.join(', ')}`);
   return text;
 }
 
@@ -90,12 +188,3 @@ export function hostSetting(text: string, setting: string): string {
   if (t === '' || /\s/.test(t)) throw new ConfigError(`${setting}: "${text}" is not a host address`);
   return t;
 }
-
-/** --engine / RTPSLA_ENGINE, shared by serve, echo and sim (validated by parseEngineChoice). */
-export const engineFlag = {
-  engine: Flags.string({
-    description: 'Media engine: auto (the native engine when it is built and starts, else node), native (required), or node.',
-    env: 'RTPSLA_ENGINE',
-    default: 'auto',
-  }),
-};

@@ -16,9 +16,16 @@ export function parsePortRange(text: string, setting: string): PortRange {
   return {low, high};
 }
 
-export function parsePort(value: number | string, setting: string): number {
-  const n = typeof value === 'number' ? value : Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${setting}: "${value}" is not a port in 0-65535`);
+/** "LOW-HIGH", as parsePortRange reads it. */
+export function portRangeText(r: PortRange): string {
+  return `${r.low}-${r.high}`;
+}
+
+/** A port in `min`-65535 (0 = any free port, where `min` allows it). */
+export function parsePort(value: number | string, setting: string, min = 0): number {
+  const t = typeof value === 'number' ? String(value) : value.trim();
+  const n = t === '' ? NaN : Number(t);
+  if (!Number.isInteger(n) || n < min || n > 65535) throw new ConfigError(`${setting}: "${value}" is not a port in ${min}-65535`);
   return n;
 }
 
