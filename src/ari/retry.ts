@@ -1,3 +1,4 @@
+import {realClock, type Clock} from '../runtime/clock.js';
 import {isAriHttpError, type AriRest} from './rest.js';
 
 export interface RetryOptions {
@@ -11,6 +12,8 @@ export interface RetryOptions {
   signal?: AbortSignal;
   /** Called before each wait, e.g. to count retries. */
   onRetry?: (attempt: number, err: unknown) => void;
+  /** The timer the waits run on (tests drive it); default realClock. */
+  clock?: Clock;
 }
 
 /**
@@ -28,7 +31,7 @@ export async function retryOnStatus<T>(fn: () => Promise<T>, statuses: readonly 
       const retryable = isAriHttpError(err) && statuses.includes(err.status);
       if (!retryable || attempt >= attempts || opts.signal?.aborted) throw err;
       opts.onRetry?.(attempt, err);
-      await delay(delayMs, opts.signal);
+      await delay(delayMs, opts.signal, opts.clock ?? realClock);
       delayMs = Math.min(maxDelayMs, delayMs * 2);
     }
   }
@@ -49,12 +52,12 @@ export function addChannelWhenInStasis(
   return retryOnStatus(() => rest.addChannel(bridgeId, channelIds), [422], opts);
 }
 
-function delay(ms: number, signal?: AbortSignal): Promise<void> {
+function delay(ms: number, signal: AbortSignal | undefined, clock: Clock): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
+    const timer = clock.setTimer(done, ms);
     function done(): void {
-      clearTimeout(timer);
+      clock.clearTimer(timer);
       signal?.removeEventListener('abort', done);
       resolve();
     }

@@ -3,10 +3,11 @@ import {availableParallelism} from 'node:os';
 import {checkAri} from '../ari/check.js';
 import {AriRest} from '../ari/rest.js';
 import {ConfigError, errorMessage} from '../errors.js';
-import {LatencyHistogram, ZERO_PERCENTILES_MS} from '../metrics/histogram.js';
+import {LatencyHistogram} from '../metrics/histogram.js';
 import {HostStallWatch, hostStealUs} from '../metrics/host.js';
 import {REPORT_SCHEMA_ID, buildSummary, encodeHistograms, writeReportAtomic, type CallRecord, type Leaked, type LoadHost, type Report} from '../metrics/report.js';
-import type {ServeCallRecord} from '../serve/run-store.js';
+import type {ServeCallRecord} from '../protocol/serve-api.js';
+import {reportCallRecord, unrecordedCallRecord} from '../protocol/call-record.js';
 import {loadAppArgs, newRunToken} from '../protocol/app-args.js';
 import {TOOL_VERSION} from '../version.js';
 import {stallNoteFor, stealNoteFor} from './host-notes.js';
@@ -152,7 +153,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
 
     emit('collecting');
     const originated = calls.filter((c) => c.originatedAtMs !== null).length;
-    const run = await collect(serve, runId, token, originated, o.collectTimeoutMs ?? 15_000, (n) => {
+    const {run, error: collectError} = await collect(serve, runId, token, originated, o.collectTimeoutMs ?? 15_000, (n) => {
       progress.measured = n;
       emit();
     });
@@ -163,7 +164,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     const leak = await leakCheck(rest, serve, runId, calls, [...records.values()]);
 
     emit('writing');
-    const callRecords: CallRecord[] = calls.map((c) => toCallRecord(c, records.get(c.index), startedAt, o));
+    const callRecords: CallRecord[] = calls.map((c) => toCallRecord(c, records.get(c.index), startedAt, o, collectError));
     const decode = (b64: string | undefined) => (b64 ? LatencyHistogram.fromBase64(b64) : new LatencyHistogram());
     const lateness = decode(run?.histograms?.latenessUs);
     const rtt = decode(run?.histograms?.rttUs);
@@ -279,9 +280,10 @@ async function collect(serve: ServeClient, runId: string, token: string, expecte
     await sleep(100);
   }
   try {
-    return await serve.run(runId, {token});
-  } catch {
-    return undefined;
+    return {run: await serve.run(runId, {token}), error: null};
+  } catch (err) {
+    // serve gone, or an answer this version cannot read (ServeProtocolError): every call says why
+    return {run: undefined, error: errorMessage(err)};
   }
 }
 
@@ -327,9 +329,14 @@ export async function leakCheck(
   }
 }
 
-function toCallRecord(c: LoadCall, r: ServeCallRecord | undefined, runStart: Date, o: Pick<LoadOptions, 'durationMs' | 'format'>): CallRecord {
+function toCallRecord(
+  c: LoadCall,
+  r: ServeCallRecord | undefined,
+  runStart: Date,
+  o: Pick<LoadOptions, 'durationMs' | 'format'>,
+  collectError: string | null,
+): CallRecord {
   if (r) {
-    const {runId: _runId, ...rest} = r;
     // serve's own error first; then what only load can tell (ended before its hangup, media
     // stopped, not the format asked); then load's own step errors (hangup failed)
     const error =
@@ -337,27 +344,17 @@ function toCallRecord(c: LoadCall, r: ServeCallRecord | undefined, runStart: Dat
       callEndError(r, {durationMs: o.durationMs, hungUpAtMs: c.hungUpAtMs}) ??
       formatMismatchError(o.format, r) ??
       c.error;
-    return {...rest, index: c.index, error};
+    return {...reportCallRecord(r), index: c.index, error};
   }
-  const at = new Date(c.originatedAtMs ?? runStart.getTime()).toISOString();
-  return {
+  return unrecordedCallRecord({
     index: c.index,
     channelId: c.originatedAtMs !== null ? c.channelId : null,
-    port: null,
-    startedAt: at,
-    endedAt: new Date(c.hungUpAtMs ?? Date.now()).toISOString(),
-    setupMs: null,
-    firstMediaMs: null,
-    packetsUp: 0,
-    packetsBack: 0,
-    lost: 0,
-    late: 0,
-    maxConsecutiveLate: 0,
-    latenessMs: {...ZERO_PERCENTILES_MS},
-    rttMs: {...ZERO_PERCENTILES_MS},
-    jitterMs: 0,
-    error: c.error ?? 'serve recorded no call for it (did the call reach the Stasis app?)',
-  };
+    startedAt: new Date(c.originatedAtMs ?? runStart.getTime()),
+    endedAt: new Date(c.hungUpAtMs ?? Date.now()),
+    error:
+      c.error ??
+      (collectError !== null ? `serve's records could not be read: ${collectError}` : 'serve recorded no call for it (did the call reach the Stasis app?)'),
+  });
 }
 
 function stealSince(startUs: number | null): number | null {

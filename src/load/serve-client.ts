@@ -1,7 +1,15 @@
 import {ConnectError, errorMessage} from '../errors.js';
 import {RUN_TOKEN_HEADER} from '../protocol/app-args.js';
-import type {RunRecords} from '../serve/run-store.js';
-import type {LiveCallView} from '../serve/call-lifecycle.js';
+import {
+  HealthSchema,
+  LiveCallsSchema,
+  RunProgressSchema,
+  RunRecordsSchema,
+  parseServeAnswer,
+  type LiveCall,
+  type RunProgress,
+  type RunRecords,
+} from '../protocol/serve-api.js';
 
 /** Talks to a running `rtpsla serve` HTTP endpoint. */
 export class ServeClient {
@@ -18,10 +26,25 @@ export class ServeClient {
     } catch (err) {
       throw new ConnectError(`cannot reach serve at ${this.baseUrl}: ${describe(err)} (is \`rtpsla serve\` running? --serve-url)`);
     }
-    const body = (await res.json().catch(() => ({}))) as {ari?: string; format?: unknown};
-    if (res.status === 503) throw new ConnectError(`serve at ${this.baseUrl} is up but not connected to ARI (${body.ari ?? 'disconnected'})`);
+    const json: unknown = await res.json().catch(() => undefined);
+    if (res.status === 503) {
+      const health = HealthSchema.safeParse(json);
+      if (!health.success) throw new ConnectError(`serve at ${this.baseUrl} answered /health with 503 (busy?)`);
+      const h = health.data;
+      throw new ConnectError(
+        h.ari === 'connected' && h.reason !== undefined
+          ? `serve at ${this.baseUrl} is up but cannot do its job: ${h.reason}`
+          : `serve at ${this.baseUrl} is up but not connected to ARI (${h.ari})`,
+      );
+    }
     if (res.status !== 200) throw new ConnectError(`serve at ${this.baseUrl} answered /health with ${res.status}`);
-    return {format: typeof body.format === 'string' ? body.format : null};
+    let body;
+    try {
+      body = parseServeAnswer(HealthSchema, json, '/health');
+    } catch (err) {
+      throw new ConnectError(`${this.baseUrl}: ${errorMessage(err)}`);
+    }
+    return {format: body.format ?? null};
   }
 
   /**
@@ -42,21 +65,21 @@ export class ServeClient {
     }
     if (res.status === 404) return undefined;
     if (!res.ok) throw new Error(`serve answered /runs/${runId} with ${res.status}`);
-    return (await res.json()) as RunRecords;
+    return parseServeAnswer(RunRecordsSchema, await res.json(), `/runs/${runId}`);
   }
 
   /** {activeCalls, recorded} of a run, or undefined when serve has none (yet). */
-  async runProgress(runId: string): Promise<{activeCalls: number; recorded: number} | undefined> {
+  async runProgress(runId: string): Promise<RunProgress | undefined> {
     const res = await fetch(`${this.baseUrl}/runs/${encodeURIComponent(runId)}?brief=1`, {signal: AbortSignal.timeout(this.timeoutMs)});
     if (res.status === 404) return undefined;
     if (!res.ok) throw new Error(`serve answered /runs/${runId}?brief=1 with ${res.status}`);
-    return (await res.json()) as {activeCalls: number; recorded: number};
+    return parseServeAnswer(RunProgressSchema, await res.json(), `/runs/${runId}?brief=1`);
   }
 
-  async liveCalls(): Promise<LiveCallView[]> {
+  async liveCalls(): Promise<LiveCall[]> {
     const res = await fetch(`${this.baseUrl}/calls`, {signal: AbortSignal.timeout(this.timeoutMs)});
     if (!res.ok) throw new Error(`serve answered /calls with ${res.status}`);
-    return ((await res.json()) as {calls: LiveCallView[]}).calls;
+    return parseServeAnswer(LiveCallsSchema, await res.json(), '/calls').calls;
   }
 }
 

@@ -300,6 +300,11 @@ export class CallMeter {
     return this.foldedExpected + this.upSeq.expected;
   }
 
+  /** expected − packetsBack: up packets not back (yet; by the end of the call, lost). The one loss formula. */
+  get lost(): number {
+    return Math.max(0, this.expected - this.packetsBack);
+  }
+
   get late(): number {
     return this.misses.late;
   }
@@ -309,13 +314,11 @@ export class CallMeter {
   }
 
   snapshot(): CallStats {
-    const expected = this.expected;
-    const packetsBack = this.packetsBack;
     return {
       packetsUp: this.packetsUp,
-      packetsBack,
-      expected,
-      lost: Math.max(0, expected - packetsBack),
+      packetsBack: this.packetsBack,
+      expected: this.expected,
+      lost: this.lost,
       uplinkGaps: this.foldedGaps + this.upSeq.gaps,
       late: this.misses.late,
       maxConsecutiveLate: this.misses.maxRun,

@@ -3,11 +3,12 @@ import type {IntervalHistogram} from 'node:perf_hooks';
 import {performance} from 'node:perf_hooks';
 import {renderPrometheus} from '../metrics/prometheus.js';
 import {RUN_TOKEN_HEADER} from '../protocol/app-args.js';
-import type {CallLifecycle} from './call-lifecycle.js';
+import type {Health} from '../protocol/serve-api.js';
+import type {ServeLedger} from './ledger.js';
 import {metricHistograms, metricSamples, metricsJson, snapshotMetrics} from './metrics.js';
 
 export interface ServeHttpDeps {
-  calls: CallLifecycle;
+  ledger: ServeLedger;
   ariConnected: () => boolean;
   /** Why serve cannot do its job although ARI is connected (e.g. ApplicationReplaced), or null. */
   unhealthyReason?: () => string | null;
@@ -105,14 +106,15 @@ function route(deps: ServeHttpDeps, st: HttpState, req: IncomingMessage, res: Se
     const connected = deps.ariConnected();
     const reason = deps.unhealthyReason?.() ?? null;
     const ok = connected && reason === null;
-    send(res, ok ? 200 : 503, {
+    const body: Health = {
       status: ok ? 'ok' : 'degraded',
       ari: connected ? 'connected' : 'disconnected',
       ...(reason !== null ? {reason} : {}),
-      callsActive: deps.calls.calls.size,
+      callsActive: deps.ledger.activeCalls,
       // load refuses to start when it would originate with another format (issue 12)
-      format: deps.calls.format,
-    });
+      format: deps.ledger.format,
+    };
+    send(res, ok ? 200 : 503, body);
     return;
   }
   if (path === '/metrics') {
@@ -123,7 +125,7 @@ function route(deps: ServeHttpDeps, st: HttpState, req: IncomingMessage, res: Se
     let body: string;
     if (cached && now - cached.atMs < st.limits.metricsCacheMs) body = cached.body;
     else {
-      const snap = snapshotMetrics(deps.calls, deps.ariConnected(), deps.eventLoop);
+      const snap = snapshotMetrics(deps.ledger, deps.ariConnected(), deps.eventLoop);
       body = json ? JSON.stringify(metricsJson(snap)) : renderPrometheus(metricSamples(snap), metricHistograms(snap));
       if (json) st.metricsJson = {atMs: now, body};
       else st.metricsText = {atMs: now, body};
@@ -142,22 +144,21 @@ function route(deps: ServeHttpDeps, st: HttpState, req: IncomingMessage, res: Se
   };
   if (path === '/calls') {
     if (heavyLimited()) return;
-    send(res, 200, {calls: deps.calls.liveCalls()});
+    send(res, 200, {calls: deps.ledger.liveCalls()});
     return;
   }
   const m = /^\/runs\/([^/]+)$/.exec(path);
   if (m) {
     const runId = decodeURIComponent(m[1]);
-    const active = deps.calls.activeCallsOfRun(runId);
     if (url.searchParams.get('brief') === '1') {
       // progress only (what load polls while calls stream): no records, no histograms
-      const recorded = deps.calls.runs.recordedCount(runId);
-      if (recorded === undefined) send(res, 404, {message: `no calls recorded for run ${runId}`});
-      else send(res, 200, {runId, activeCalls: active, recorded});
+      const progress = deps.ledger.runProgress(runId);
+      if (progress === undefined) send(res, 404, {message: `no calls recorded for run ${runId}`});
+      else send(res, 200, progress);
       return;
     }
     const consume = url.searchParams.get('consume') === '1';
-    const owner = deps.calls.runs.mayConsume(runId, headerValue(req.headers[RUN_TOKEN_HEADER]));
+    const owner = deps.ledger.mayConsume(runId, headerValue(req.headers[RUN_TOKEN_HEADER]));
     if (consume && !owner) {
       // only the load that owns the run (its token came with the calls' appArgs) may consume it
       send(res, 403, {message: `consume=1 needs run ${runId}'s token (header ${RUN_TOKEN_HEADER})`});
@@ -165,9 +166,9 @@ function route(deps: ServeHttpDeps, st: HttpState, req: IncomingMessage, res: Se
     }
     // the run's owner is never rate-limited: a flood of others' requests cannot keep load from its records
     if (!owner && heavyLimited()) return;
-    const run = deps.calls.runs.get(runId, active, consume);
+    const run = deps.ledger.runRecords(runId, consume);
     if (!run) send(res, 404, {message: `no calls recorded for run ${runId}`});
-    else send(res, 200, {...run, engine: deps.calls.engine});
+    else send(res, 200, run);
     return;
   }
   send(res, 404, {message: `no such endpoint: ${path}`});

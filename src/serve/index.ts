@@ -12,7 +12,9 @@ import type {EngineChoice} from '../engine/engine-types.js';
 import {relayOpener} from '../relay/relay-factory.js';
 import {clockRateFor} from '../rtp/formats.js';
 import {AppInUseError, AppLock} from './app-lock.js';
-import {CallLifecycle} from './call-lifecycle.js';
+import {CallOrchestrator} from './call-orchestrator.js';
+import {ServeLedger} from './ledger.js';
+import {RelayLeg} from './media-leg.js';
 import {createServeHttp} from './http.js';
 import {snapshotMetrics} from './metrics.js';
 
@@ -39,7 +41,10 @@ export interface ServeOptions {
 
 export interface RunningServe {
   readonly httpPort: number;
-  readonly calls: CallLifecycle;
+  /** The call state machine (Stasis events in). */
+  readonly calls: CallOrchestrator;
+  /** The books: live calls, totals, run records (what /health, /calls, /runs and /metrics read). */
+  readonly ledger: ServeLedger;
   readonly connection: AriConnection;
   /** Graceful stop (SIGINT/SIGTERM): no new calls, every call torn down, ports released. */
   close(): Promise<void>;
@@ -64,22 +69,15 @@ export async function startServe(o: ServeOptions): Promise<RunningServe> {
   const engine = await selectEngine(o.engine ?? 'auto');
   if (engine.fallbackReason !== null) log.info('engine.fallback', {engine: 'node', reason: engine.fallbackReason});
   engine.native?.on('error', (err: Error) => log.error('engine.exited', {error: err.message}));
-  const calls = new CallLifecycle(
-    connection.rest,
-    pool,
-    {
-      app: o.app,
-      bindIp,
-      echo: {address: echoAddress, port: o.echoPort},
-      format: o.format,
-      openRelay: relayOpener(engine.native),
-      engine: engine.kind,
-      lateThresholdMs: o.lateThresholdMs,
-      drainMs: o.drainMs,
-      emStasisWaitMs: 2000,
-    },
-    log,
-  );
+  const ledger = new ServeLedger({engine: engine.kind, format: o.format, pool});
+  const leg = new RelayLeg(pool, {
+    bindIp,
+    echo: {address: echoAddress, port: o.echoPort},
+    clockRateHz: clockRateFor(o.format),
+    lateThresholdMs: o.lateThresholdMs,
+    openRelay: relayOpener(engine.native),
+  });
+  const calls = new CallOrchestrator(connection.rest, ledger, leg, {app: o.app, format: o.format, drainMs: o.drainMs, emStasisWaitMs: 2000}, log);
 
   connection.on('StasisStart', (ev) => calls.onStasisStart(ev));
   connection.on('StasisEnd', (ev) => calls.onChannelGone(ev.channel.id, 'left Stasis'));
@@ -108,7 +106,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServe> {
 
   // HTTP first: a serve whose port is taken exits here, before it touches ARI (issue 14 item 2)
   const eventLoop = monitorEventLoopDelay({resolution: 10});
-  const http: Server = createServeHttp({calls, ariConnected: () => connection.connected, unhealthyReason: () => replaced, eventLoop});
+  const http: Server = createServeHttp({ledger, ariConnected: () => connection.connected, unhealthyReason: () => replaced, eventLoop});
   const closeHttp = () =>
     new Promise<void>((r) => {
       http.close(() => r());
@@ -147,7 +145,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServe> {
   if (o.metricsIntervalSec > 0) {
     timers.push(
       setInterval(() => {
-        const s = snapshotMetrics(calls, connection.connected);
+        const s = snapshotMetrics(ledger, connection.connected);
         log.info('stats', {
           ari: s.ariConnected ? 'up' : 'down',
           callsActive: s.callsActive,
@@ -174,6 +172,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServe> {
   return {
     httpPort,
     calls,
+    ledger,
     connection,
     close() {
       closing ??= (async () => {

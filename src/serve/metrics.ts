@@ -2,10 +2,10 @@ import type {IntervalHistogram} from 'node:perf_hooks';
 import type {LatencyHistogram} from '../metrics/histogram.js';
 import type {HistogramSample, MetricSample} from '../metrics/prometheus.js';
 import type {EngineKind} from '../engine/engine-types.js';
-import type {CallLifecycle, FinishedTotals} from './call-lifecycle.js';
+import type {MediaTotals, ServeLedger} from './ledger.js';
 
-/** Media totals have the shape of FinishedTotals (finished calls plus the live ones). */
-export interface ServeMetricsSnapshot extends Omit<FinishedTotals, 'calls' | 'failed'> {
+/** Media totals of the finished calls plus the live ones. */
+export interface ServeMetricsSnapshot extends MediaTotals {
   /** The engine that forwards and measures (native or node). */
   engine: EngineKind;
   ariConnected: boolean;
@@ -33,57 +33,26 @@ export interface ServeMetricsSnapshot extends Omit<FinishedTotals, 'calls' | 'fa
  * Global figures: totals of finished calls plus the live calls' current counts; the global
  * histograms are recorded live by every call's meter, so a scrape merges nothing.
  */
-export function snapshotMetrics(calls: CallLifecycle, ariConnected: boolean, eventLoop?: IntervalHistogram): ServeMetricsSnapshot {
-  const f = calls.finished;
-  const lateness = calls.globalLateness;
-  const rtt = calls.globalRtt;
-  let packetsUp = f.packetsUp;
-  let packetsBack = f.packetsBack;
-  let lost = f.lost;
-  let late = f.late;
-  let foreign = f.foreign;
-  let malformed = f.malformed;
-  let maxConsecutiveLate = f.maxConsecutiveLate;
-  const lateBy = {...f.lateBy};
-  for (const c of calls.calls.values()) {
-    const m = c.relay?.meter;
-    if (!m || c.state === 'ended') continue;
-    packetsUp += m.packetsUp;
-    packetsBack += m.packetsBack;
-    lost += Math.max(0, m.expected - m.packetsBack);
-    late += m.late;
-    foreign += m.foreign;
-    malformed += m.malformed;
-    if (m.maxConsecutiveLate > maxConsecutiveLate) maxConsecutiveLate = m.maxConsecutiveLate;
-    lateBy.asterisk += m.lateByAsterisk;
-    lateBy.relay += m.lateByRelay;
-    lateBy.mediaServer += m.lateByMediaServer;
-  }
+export function snapshotMetrics(ledger: ServeLedger, ariConnected: boolean, eventLoop?: IntervalHistogram): ServeMetricsSnapshot {
+  const ports = ledger.ports;
   return {
-    engine: calls.engine,
+    engine: ledger.engine,
     ariConnected,
-    callsActive: calls.calls.size,
-    callsStarted: calls.callsStarted,
-    callsFinished: f.calls,
-    callsFailed: f.failed,
-    portsHeld: calls.pool.held,
-    portsFree: calls.pool.free,
-    portBindFailures: calls.pool.bindFailures,
-    portExhaustions: calls.pool.exhausted,
-    addChannelRetries422: calls.retries422,
-    zombiesRemoved: calls.zombiesRemoved,
-    packetsUp,
-    packetsBack,
-    lost,
-    late,
-    foreign,
-    malformed,
-    maxConsecutiveLate,
-    lateBy,
-    lateness,
-    rtt,
-    upLateness: calls.globalUpLateness,
-    relayHold: calls.globalRelayHold,
+    callsActive: ledger.activeCalls,
+    callsStarted: ledger.callsStarted,
+    callsFinished: ledger.callsFinished,
+    callsFailed: ledger.callsFailed,
+    portsHeld: ports.held,
+    portsFree: ports.free,
+    portBindFailures: ports.bindFailures,
+    portExhaustions: ports.exhausted,
+    addChannelRetries422: ledger.addChannelRetries422,
+    zombiesRemoved: ledger.zombiesRemovedTotal,
+    ...ledger.mediaTotals(),
+    lateness: ledger.lateness,
+    rtt: ledger.rtt,
+    upLateness: ledger.upLateness,
+    relayHold: ledger.relayHold,
     eventLoopDelayMs: eventLoop
       ? {p50: eventLoop.percentile(50) / 1e6, p99: eventLoop.percentile(99) / 1e6, max: eventLoop.max / 1e6}
       : null,

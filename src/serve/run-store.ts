@@ -1,58 +1,6 @@
 import {timingSafeEqual} from 'node:crypto';
 import {LatencyHistogram} from '../metrics/histogram.js';
-import type {CallStats} from '../metrics/call-stats.js';
-import type {CallRecord} from '../metrics/report.js';
-
-/** What serve keeps of one finished call of a load run: a report `calls[]` entry plus extras. */
-export type ServeCallRecord = CallRecord &
-  Pick<
-    CallStats,
-    | 'expected'
-    | 'uplinkGaps'
-    | 'duplicatesUp'
-    | 'duplicatesBack'
-    | 'reorderedUp'
-    | 'reorderedBack'
-    | 'unmatchedBack'
-    | 'malformed'
-    | 'foreign'
-    | 'ssrcChanges'
-    | 'jitterUpMs'
-  > & {
-    runId: string | null;
-    callerChannelId: string;
-    externalMediaChannelId: string | null;
-    bridgeId: string | null;
-    /** When the call's latest packet came back, ms after the call started (null: nothing came back). */
-    worstLateAtMs: number | null;
-    /** Why serve tore the call down ("caller StasisEnd", "setup failed", …). */
-    endReason: string;
-    /** When serve began tearing the call down, ms after `startedAt` (the call was up until then). */
-    endMs: number;
-    /** Longest stretch between two up packets, ms (0: fewer than two). */
-    upGapMaxMs: number;
-    /** When that stretch began (the last packet before it), ms after `startedAt`; null without one. */
-    upGapAtMs: number | null;
-    /** The last up packet, ms after `startedAt` (null: none came). */
-    lastUpMs: number | null;
-    /** Up packets whose payload type or size differed from the first one. */
-    otherFormatPackets: number;
-  };
-
-export interface RunRecords {
-  runId: string;
-  /** Calls of this run still being measured. */
-  activeCalls: number;
-  calls: ServeCallRecord[];
-  /**
-   * HDR histograms (µs, base64) of every packet measured for the run's calls; only once no call
-   * of the run is live: encoding them takes milliseconds of serve's event loop, which a client
-   * polling while calls still stream (or drain) would otherwise steal from their packets.
-   */
-  histograms: {latenessUs: string; rttUs: string; upLatenessUs: string; relayHoldUs: string} | null;
-  /** Which media engine measured (serve sets it; absent from older serves, which ran the node relay). */
-  engine?: 'native' | 'node';
-}
+import type {RunRecords, ServeCallRecord} from '../protocol/serve-api.js';
 
 /** The live histograms of one run, recorded into by its calls' meters. */
 export interface RunHistograms {

@@ -1,6 +1,6 @@
 import {AriRest} from '../../src/ari/rest.js';
-import type {LiveCallView} from '../../src/serve/call-lifecycle.js';
-import type {RunRecords} from '../../src/serve/run-store.js';
+import type {LiveCall} from '../../src/protocol/serve-api.js';
+import type {RunRecords} from '../../src/protocol/serve-api.js';
 import {CliProcess, sleep} from './cli.js';
 
 export const ARI_USER = 'rtpsla';
@@ -90,8 +90,8 @@ export async function getJson<T = Record<string, unknown>>(url: string): Promise
   return {status: res.status, body: (await res.json().catch(() => null)) as T};
 }
 
-export async function liveCalls(serveUrl: string): Promise<LiveCallView[]> {
-  return (await getJson<{calls: LiveCallView[]}>(`${serveUrl}/calls`)).body.calls;
+export async function liveCalls(serveUrl: string): Promise<LiveCall[]> {
+  return (await getJson<{calls: LiveCall[]}>(`${serveUrl}/calls`)).body.calls;
 }
 
 export async function runOf(serveUrl: string, runId: string): Promise<{status: number; body: RunRecords}> {

@@ -2,26 +2,35 @@ import type {AddressInfo} from 'node:net';
 import type {Server} from 'node:http';
 import {nullLogger} from '../../src/log/logger.js';
 import {LOAD_APP_ARG, RUN_TOKEN_HEADER, loadAppArgs, newRunToken, parseLoadAppArgs} from '../../src/protocol/app-args.js';
+import {callRecordFrom} from '../../src/protocol/call-record.js';
+import {HealthSchema, LiveCallsSchema, RunRecordsSchema} from '../../src/protocol/serve-api.js';
 import {PortPool} from '../../src/relay/port-pool.js';
-import {CallLifecycle, type AriOps} from '../../src/serve/call-lifecycle.js';
 import {createServeHttp, type HttpLimits} from '../../src/serve/http.js';
-import type {ServeCallRecord} from '../../src/serve/run-store.js';
+import {ServeLedger, type LedgerCall} from '../../src/serve/ledger.js';
 
-const unused = () => Promise.reject(new Error('not used by these tests'));
-const ari = new Proxy({}, {get: () => unused}) as unknown as AriOps;
-
-function lifecycle(): CallLifecycle {
-  return new CallLifecycle(ari, new PortPool({low: 40000, high: 40009}), {
-    app: 'rtpsla', bindIp: '127.0.0.1', echo: {address: '127.0.0.1', port: 9}, format: 'ulaw', lateThresholdMs: 20, drainMs: 0, emStasisWaitMs: 10,
-  }, nullLogger);
+function lifecycle(): ServeLedger {
+  return new ServeLedger({engine: 'node', format: 'ulaw', pool: new PortPool({low: 40000, high: 40009})});
 }
 
-const record = (index: number) => ({index, runId: 'r1', channelId: `c${index}`, error: null}) as unknown as ServeCallRecord;
+const entry = (index: number): LedgerCall => ({
+  callerId: `c${index}`, emId: `em${index}`, bridgeId: `b${index}`, runId: 'r1', index, state: 'setup', startedAt: new Date(), setupMs: null, port: null, meter: null,
+});
+
+/** Call `index` of run r1 (its appArgs carrying `token`) enters and ends with a record. */
+function recordCall(ledger: ServeLedger, index: number, token: string | null): void {
+  const c = entry(index);
+  ledger.callStarted(c, token);
+  const at = new Date();
+  ledger.callEnded(c, null, callRecordFrom(null, {
+    index, runId: 'r1', channelId: c.callerId, externalMediaChannelId: c.emId, bridgeId: c.bridgeId, port: null,
+    startedAt: at, endedAt: at, tStartUs: 0, tEndUs: 0, setupMs: null, endReason: 'caller left Stasis', error: null,
+  }));
+}
 
 let server: Server | null = null;
 let clock = 1_000_000;
-async function serveHttp(calls: CallLifecycle, o: {limits?: Partial<HttpLimits>; unhealthy?: () => string | null} = {}): Promise<string> {
-  server = createServeHttp({calls, ariConnected: () => true, unhealthyReason: o.unhealthy, limits: o.limits, nowMs: () => clock});
+async function serveHttp(calls: ServeLedger, o: {limits?: Partial<HttpLimits>; unhealthy?: () => string | null} = {}): Promise<string> {
+  server = createServeHttp({ledger: calls, ariConnected: () => true, unhealthyReason: o.unhealthy, limits: o.limits, nowMs: () => clock});
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
@@ -45,12 +54,13 @@ describe('serve HTTP', () => {
   test('consume=1 needs the run\'s token: without it (or with another) nothing is dropped', async () => {
     const calls = lifecycle();
     const token = newRunToken();
-    calls.runs.claim('r1', token);
-    calls.runs.add('r1', record(0));
+    recordCall(calls, 0, token);
     const base = await serveHttp(calls);
     expect((await fetch(`${base}/runs/r1?consume=1`)).status).toBe(403);
     expect((await fetch(`${base}/runs/r1?consume=1`, {headers: {[RUN_TOKEN_HEADER]: newRunToken()}})).status).toBe(403);
-    expect((await fetch(`${base}/runs/r1`)).status).toBe(200); // still there
+    const kept = await fetch(`${base}/runs/r1`);
+    expect(kept.status).toBe(200); // still there, in the shape load reads
+    expect(RunRecordsSchema.parse(await kept.json())).toMatchObject({runId: 'r1', activeCalls: 0, engine: 'node', calls: [{index: 0, channelId: 'c0', externalMediaChannelId: 'em0'}]});
     const own = await fetch(`${base}/runs/r1?consume=1`, {headers: {[RUN_TOKEN_HEADER]: token}});
     expect(own.status).toBe(200);
     expect(((await own.json()) as {calls: unknown[]}).calls).toHaveLength(1);
@@ -59,7 +69,7 @@ describe('serve HTTP', () => {
 
   test('a run without a token cannot be consumed at all', async () => {
     const calls = lifecycle();
-    calls.runs.add('r1', record(0));
+    recordCall(calls, 0, null);
     const base = await serveHttp(calls);
     expect((await fetch(`${base}/runs/r1?consume=1`, {headers: {[RUN_TOKEN_HEADER]: ''}})).status).toBe(403);
     expect((await fetch(`${base}/runs/r1`)).status).toBe(200);
@@ -70,7 +80,7 @@ describe('serve HTTP', () => {
     const base = await serveHttp(calls);
     const started = async () => /rtpsla_calls_started_total (\d+)/.exec(await (await fetch(`${base}/metrics`)).text())?.[1];
     expect(await started()).toBe('0');
-    calls.callsStarted = 5;
+    for (let i = 1; i <= 5; i++) calls.callStarted(entry(i), null);
     clock += 999;
     expect(await started()).toBe('0'); // the cached render
     clock += 1;
@@ -80,8 +90,7 @@ describe('serve HTTP', () => {
   test('record requests beyond the rate answer 503 with Retry-After, but never the run\'s owner', async () => {
     const calls = lifecycle();
     const token = newRunToken();
-    calls.runs.claim('r1', token);
-    calls.runs.add('r1', record(0));
+    recordCall(calls, 0, token);
     const base = await serveHttp(calls, {limits: {heavyPerSec: 2}});
     const statuses = [];
     for (let i = 0; i < 4; i++) statuses.push((await fetch(`${base}/runs/r1`)).status);
@@ -102,6 +111,14 @@ describe('serve HTTP', () => {
     reason = 'ApplicationReplaced: another client registered app rtpsla';
     const res = await fetch(`${base}/health`);
     expect(res.status).toBe(503);
-    expect(await res.json()).toMatchObject({status: 'degraded', ari: 'connected', reason});
+    expect(HealthSchema.parse(await res.json())).toMatchObject({status: 'degraded', ari: 'connected', reason, format: 'ulaw'});
+  });
+
+  test('/calls lists the live calls in the shape load reads', async () => {
+    const calls = lifecycle();
+    calls.callStarted(entry(3), null);
+    const base = await serveHttp(calls);
+    const body = LiveCallsSchema.parse(await (await fetch(`${base}/calls`)).json());
+    expect(body.calls).toEqual([expect.objectContaining({callId: 'c3', runId: 'r1', index: 3, state: 'setup', port: null, packetsUp: 0})]);
   });
 });
