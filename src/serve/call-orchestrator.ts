@@ -11,6 +11,8 @@
  * where externalMedia sends and what measures; time comes from an injectable clock.
  */
 import {randomUUID} from 'node:crypto';
+import type {EventEmitter} from 'node:events';
+import type {AriConnectionEvents} from '../ari/connection.js';
 import {addChannelWhenInStasis} from '../ari/retry.js';
 import {bridgeNameFor, findZombies, isExternalMediaName} from '../ari/reconcile.js';
 import {isAriHttpError, type AriRest} from '../ari/rest.js';
@@ -135,6 +137,13 @@ export class CallOrchestrator {
   /** Calls being set up, up or being torn down. */
   get liveCount(): number {
     return this.calls.size;
+  }
+
+  /** Follow a connection's events: StasisStart, StasisEnd and ChannelDestroyed drive the calls; the others need no action. */
+  listen(events: Pick<EventEmitter<AriConnectionEvents>, 'on'>): void {
+    events.on('StasisStart', (ev) => this.onStasisStart(ev));
+    events.on('StasisEnd', (ev) => this.onChannelGone(ev.channel.id, 'left Stasis'));
+    events.on('ChannelDestroyed', (ev) => this.onChannelGone(ev.channel.id, 'destroyed'));
   }
 
   /** Route a StasisStart. Never throws. */

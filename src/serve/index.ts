@@ -79,9 +79,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServe> {
   });
   const calls = new CallOrchestrator(connection.rest, ledger, leg, {app: o.app, format: o.format, drainMs: o.drainMs, emStasisWaitMs: 2000}, log);
 
-  connection.on('StasisStart', (ev) => calls.onStasisStart(ev));
-  connection.on('StasisEnd', (ev) => calls.onChannelGone(ev.channel.id, 'left Stasis'));
-  connection.on('ChannelDestroyed', (ev) => calls.onChannelGone(ev.channel.id, 'destroyed'));
+  calls.listen(connection);
   // AriConnection logs connected / disconnected / reconnected itself; serve reconciles after a reconnect.
   // Another client registered our app: Asterisk now sends its events there, so this serve can
   // no longer set up or end calls. Unhealthy (/health 503 with the reason) until it takes it back.

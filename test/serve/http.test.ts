@@ -1,6 +1,5 @@
 import type {AddressInfo} from 'node:net';
 import type {Server} from 'node:http';
-import {nullLogger} from '../../src/log/logger.js';
 import {LOAD_APP_ARG, RUN_TOKEN_HEADER, loadAppArgs, newRunToken, parseLoadAppArgs} from '../../src/protocol/app-args.js';
 import {callRecordFrom} from '../../src/protocol/call-record.js';
 import {HealthSchema, LiveCallsSchema, RunRecordsSchema} from '../../src/protocol/serve-api.js';
