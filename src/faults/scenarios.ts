@@ -403,7 +403,7 @@ const sigtermServe: Scenario = {
   name: 'sigterm-serve',
   ci: false,
   done: '3 calls of 8 s; SIGTERM to serve 2 s into the hold',
-  expected: 'serve tears down and exits 0 within 10 s; load ends with a report; no channel or bridge left on ARI',
+  expected: 'serve tears its calls down and exits 0 within 10 s; load ends with a report (those calls FAILED, with the reason); no channel or bridge left on ARI',
   timeoutMs: 90_000,
   async run(ctx) {
     const stack = await ctx.stack();
@@ -416,10 +416,11 @@ const sigtermServe: Scenario = {
     const run = ctx.loadResult(await ctx.finish(load, 60_000), 'sigterm');
     const leaked = await ctx.leaks(stack);
     return {
-      measured: [`serve exited ${serveExit.durationMs} ms after SIGTERM`, reportText(run.report)],
+      measured: [`serve exited ${serveExit.durationMs} ms after SIGTERM`, reportText(run.report), `first reason: ${run.report?.calls.find((c) => c.error !== null)?.error ?? 'none'}`],
       checks: [
         {what: 'serve exit 0 within 10 s', ok: serveExit.code === 0 && !serveExit.timedOut},
         {what: 'load wrote a report', ok: run.report !== null && !run.exit.timedOut},
+        {what: 'the cut calls FAILED with a reason', ok: !!run.report && run.report.calls.every((c) => c.error !== null && c.error !== '')},
         noLeak(leaked, true),
       ],
       figures: {leaked, lost: run.report?.summary.lost ?? null, exitCodes: {serve: exitText(serveExit), load: exitText(run.exit)}},

@@ -115,7 +115,7 @@ export async function runFaults(o: SuiteOptions): Promise<{report: FaultsReport;
 export function renderFaultsTable(report: FaultsReport): string {
   const table = new Table({
     head: ['scenario', 'done', 'expected', 'measured', 'result'],
-    colWidths: [18, 34, 38, 56, 8],
+    colWidths: [25, 34, 38, 56, 8],
     wordWrap: true,
     style: {head: [], border: []},
   });
