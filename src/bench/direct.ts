@@ -1,38 +1,30 @@
 /**
- * The direct path (baseline, no relay): the benchmark is itself a minimal Stasis app on the sim.
- * With a `route` (the rtpengine path) the externalMedia target is a relay the bench sets up per call.
- * For each Local caller entering the app: answer, mixing bridge, add the caller, externalMedia
- * straight to the echo, wait for its own StasisStart, add it. After the hold: take the
- * externalMedia channel out of the bridge (the sim stops sending), let in-flight packets come back
- * for `drainMs`, then hang up both and destroy the bridge.
+ * The direct path (baseline, no relay): the benchmark runs the product's own call orchestrator
+ * (src/serve/call-orchestrator.ts) as a Stasis app on the sim, with the direct media leg:
+ * externalMedia straight to the echo, or, with a `route` (the rtpengine path), to a relay the
+ * bench sets up per call. Answer, bridge + caller, externalMedia, its StasisStart (or 422 retried),
+ * addChannel: as serve does. When the caller is hung up after the hold, the orchestrator takes the
+ * externalMedia channel out of the bridge, lets in-flight packets come back for `drainMs`, then
+ * hangs it up and destroys the bridge.
  */
 import {AriConnection} from '../ari/connection.js';
-import {addChannelWhenInStasis} from '../ari/retry.js';
-import type {StasisStartEvent} from '../ari/types.js';
 import {errorMessage} from '../errors.js';
-import {abortWait} from '../runtime/abort.js';
+import {nullLogger} from '../log/logger.js';
+import {loadAppArgs, newRunToken} from '../protocol/app-args.js';
+import {abortWait, sleepUnlessAborted} from '../runtime/abort.js';
+import {CallOrchestrator} from '../serve/call-orchestrator.js';
+import {ServeLedger} from '../serve/ledger.js';
+import {DirectLeg, type MediaRoute} from '../serve/media-leg.js';
+
+export type {MediaRoute} from '../serve/media-leg.js';
 
 export const BENCH_APP = 'rtpsla-bench';
-export const BENCH_APP_ARG = 'rtpsla-bench';
 
 export interface TrafficHooks {
   /** Every call has been originated (the steady window starts after a settle time). */
   onAllOriginated?: () => void;
   /** The first call is being hung up (the steady window ends). */
   onFirstHangup?: () => void;
-}
-
-/**
- * A relay between the sim's externalMedia and echo that is set up per call by the bench (the
- * rtpengine path). Without one, externalMedia sends straight to echo.
- */
-export interface MediaRoute {
-  /** Before externalMedia: where the sim sends this call's media. */
-  open(callId: string): Promise<{host: string; port: number}>;
-  /** After externalMedia: the sim's own address/port for this call (UNICASTRTP_LOCAL_*). */
-  connect(callId: string, sim: {address: string; port: number}): Promise<void>;
-  /** After hangup. */
-  close(callId: string): Promise<void>;
 }
 
 export interface DirectOptions extends TrafficHooks {
@@ -63,119 +55,56 @@ export interface DirectResult {
 interface DirectCall {
   index: number;
   callerId: string;
-  emId: string;
-  bridgeId: string | null;
+  originateStartMs: number;
   originated: boolean;
-  setUp: boolean;
   error: string | null;
-  setupStartMs: number;
-  setupMs: number | null;
-  setup: Promise<void> | null;
-  routeOpen: boolean;
 }
 
 export async function runDirect(o: DirectOptions): Promise<DirectResult> {
   const conn = new AriConnection({url: o.ariUrl, user: o.user, pass: o.pass, app: BENCH_APP, maxSockets: 64, pingIntervalMs: 0});
   await conn.connect();
   const rest = conn.rest;
-  const calls = new Map<string, DirectCall>();
-  const emWaiters = new Map<string, () => void>();
-  const emStarted = new Set<string>();
+  const ledger = new ServeLedger({engine: 'node', format: o.format});
+  const calls = new CallOrchestrator(
+    rest,
+    ledger,
+    new DirectLeg({host: o.echoHost, port: o.echoPort}, o.route),
+    {app: BENCH_APP, format: o.format, drainMs: o.drainMs ?? 200, emStasisWaitMs: 5000, addChannelAttempts: 12},
+    nullLogger,
+  );
+  calls.listen(conn);
+  const token = newRunToken();
+  const originated: DirectCall[] = [];
   const aborted = () => o.signal?.aborted === true;
   // one listener on the signal for every call's hold (not one per call)
   const stop = abortWait(o.signal);
-
-  const setUp = async (call: DirectCall): Promise<void> => {
-    try {
-      await rest.answer(call.callerId);
-      const bridge = await rest.createBridge({type: 'mixing', name: `bench-${call.index}`});
-      call.bridgeId = bridge.id;
-      await rest.addChannel(bridge.id, [call.callerId]);
-      const started = new Promise<void>((resolve) => {
-        if (emStarted.has(call.emId)) return resolve();
-        emWaiters.set(call.emId, resolve);
-      });
-      let externalHost = `${o.echoHost}:${o.echoPort}`;
-      if (o.route) {
-        const target = await o.route.open(call.callerId);
-        call.routeOpen = true;
-        externalHost = `${target.host}:${target.port}`;
-      }
-      const em = await rest.externalMedia({
-        channelId: call.emId,
-        app: BENCH_APP,
-        externalHost,
-        format: o.format,
-        encapsulation: 'rtp',
-        transport: 'udp',
-        direction: 'both',
-      });
-      await o.route?.connect(call.callerId, {address: em.localAddress, port: em.localPort});
-      await Promise.race([started, sleep(5000)]);
-      emWaiters.delete(call.emId);
-      await addChannelWhenInStasis(rest, bridge.id, [call.emId], {attempts: 12});
-      call.setUp = true;
-      call.setupMs = Date.now() - call.setupStartMs;
-    } catch (err) {
-      call.error = `setup failed: ${errorMessage(err)}`;
-    }
-  };
-
-  conn.on('StasisStart', (ev: StasisStartEvent) => {
-    const id = ev.channel.id;
-    if (id.endsWith('-em') || ev.channel.name.startsWith('UnicastRTP/')) {
-      emStarted.add(id);
-      emWaiters.get(id)?.();
-      return;
-    }
-    const call = calls.get(id);
-    if (!call || call.setup) return;
-    call.setup = setUp(call);
-  });
-
-  const closeRoute = async (call: DirectCall): Promise<void> => {
-    if (!o.route || !call.routeOpen) return;
-    call.routeOpen = false;
-    await o.route.close(call.callerId).catch(() => undefined);
-  };
-  const teardown = async (call: DirectCall): Promise<void> => {
-    if (call.bridgeId && call.setUp) {
-      await rest.removeChannel(call.bridgeId, [call.emId]).catch(() => undefined);
-      await sleep(o.drainMs ?? 200);
-    }
-    await Promise.allSettled([rest.hangup(call.callerId), rest.hangup(call.emId)]);
-    if (call.bridgeId) await rest.destroyBridge(call.bridgeId).catch(() => undefined);
-    await closeRoute(call);
-  };
-
   const holds: Promise<void>[] = [];
   let firstHangup = false;
   try {
     const t0 = Date.now();
     for (let i = 0; i < o.count && !aborted(); i++) {
       const wait = t0 + i * o.delayBetweenMs - Date.now();
-      if (wait > 0) await sleep(wait);
-      const callerId = `${o.runId}-${i}`;
-      const call: DirectCall = {
-        index: i, callerId, emId: `${callerId}-em`, bridgeId: null, originated: false, setUp: false, error: null,
-        setupStartMs: Date.now(), setupMs: null, setup: null, routeOpen: false,
-      };
-      calls.set(callerId, call);
+      if (wait > 0) await sleepUnlessAborted(wait, stop);
+      if (aborted()) break;
+      const call: DirectCall = {index: i, callerId: `${o.runId}-${i}`, originateStartMs: Date.now(), originated: false, error: null};
+      originated.push(call);
       holds.push((async () => {
         try {
-          await rest.originate({endpoint: o.endpoint, app: BENCH_APP, appArgs: [BENCH_APP_ARG, o.runId, String(i)], formats: o.format, channelId: callerId});
+          await rest.originate({endpoint: o.endpoint, app: BENCH_APP, appArgs: loadAppArgs(o.runId, i, token), formats: o.format, channelId: call.callerId});
           call.originated = true;
         } catch (err) {
           call.error = `originate failed: ${errorMessage(err)}`;
           return;
         }
-        await Promise.race([sleep(o.durationMs), stop.promise]);
+        await sleepUnlessAborted(o.durationMs, stop);
         if (!firstHangup) {
           firstHangup = true;
           o.onFirstHangup?.();
         }
-        await call.setup?.catch(() => undefined);
-        await teardown(call);
+        // the orchestrator's teardown: externalMedia out of the bridge, drain, then hang up both and destroy the bridge
+        const live = calls.call(call.callerId);
+        if (live) await calls.teardown(live, 'hold over');
+        else await rest.hangup(call.callerId).catch(() => undefined);
       })());
     }
     o.onAllOriginated?.();
@@ -183,20 +112,34 @@ export async function runDirect(o: DirectOptions): Promise<DirectResult> {
   } finally {
     stop.dispose();
     // nothing this phase created stays up
-    await Promise.allSettled([...calls.values()].map((c) => Promise.allSettled([rest.hangup(c.callerId), rest.hangup(c.emId), closeRoute(c)])));
+    await calls.shutdown();
+    await Promise.allSettled(originated.filter((c) => c.originated).map((c) => rest.hangup(c.callerId)));
     await conn.close();
   }
-  const all = [...calls.values()];
-  const setupTimes = all.map((c) => c.setupMs).filter((v): v is number => v !== null).sort((a, b) => a - b);
+  const records = new Map((ledger.runRecords(o.runId, false)?.calls ?? []).map((r) => [r.index, r]));
+  const setupTimes: number[] = [];
+  const errors: string[] = [];
+  let setUp = 0;
+  let failed = 0;
+  for (const c of originated) {
+    const r = records.get(c.index);
+    // setup as the bench always measured it: from the originate request to the call being up
+    if (r && r.setupMs !== null) {
+      setUp++;
+      setupTimes.push(Math.max(0, Math.round(Date.parse(r.startedAt) + r.setupMs - c.originateStartMs)));
+    }
+    const error = c.error ?? (r ? (r.setupMs === null ? `setup failed: ${r.error ?? 'unknown'}` : null) : c.originated ? 'the call never reached the Stasis app' : null);
+    if (error !== null) {
+      failed++;
+      errors.push(error);
+    }
+  }
+  setupTimes.sort((a, b) => a - b);
   return {
-    callsAttempted: all.length,
-    callsSetUp: all.filter((c) => c.setUp).length,
-    callsFailed: all.filter((c) => c.error !== null).length,
-    errors: [...new Set(all.map((c) => c.error).filter((e): e is string => e !== null))].slice(0, 5),
+    callsAttempted: originated.length,
+    callsSetUp: setUp,
+    callsFailed: failed,
+    errors: [...new Set(errors)].slice(0, 5),
     setupMs: {p50: setupTimes[Math.floor(setupTimes.length / 2)] ?? 0, max: setupTimes.at(-1) ?? 0},
   };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

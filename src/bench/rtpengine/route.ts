@@ -9,7 +9,7 @@
  * port the answerer (sim) sends to; the answer's, the port the offerer (echo) would send to (echo
  * replies to where the packets come from, which is that port).
  */
-import type {MediaRoute} from '../direct.js';
+import type {MediaRoute} from '../../serve/media-leg.js';
 import type {NgClient} from './ng.js';
 import {audioSdp, sdpAudioEndpoint} from './sdp.js';
 
