@@ -35,7 +35,7 @@ export default class Bench extends BaseCommand {
     'relay-port-range': portRange({description: 'The serve relay ports.', default: {low: 16000, high: 19999}}),
     paths: Flags.custom({parse: async (text) => pathsSetting(text)})({description: 'Comma-separated paths to measure: direct, native, node, rtpengine (default: all that can run here).'}),
     path: Flags.string({description: 'The older form of --paths: relay means the native and node relays.', options: ['both', 'direct', 'relay']}),
-    'rtpengine-port-range': portRange({description: 'rtpengine\'s media ports (4 a call).', default: parsePortRange(DEFAULT_RTPENGINE_PORT_RANGE, '--rtpengine-port-range')}),
+    'rtpengine-port-range': portRange({description: 'The media ports rtpengine uses (4 a call).', default: parsePortRange(DEFAULT_RTPENGINE_PORT_RANGE, '--rtpengine-port-range')}),
     chart: Flags.boolean({description: 'Render the SVG chart (the chart\'s spec and data are written either way).', default: true, allowNo: true}),
     'serve-cpu-prof': Flags.string({description: 'Profile serve\'s CPU (V8 sampling profiler) into .cpuprofile files in this directory, one folder per N.', env: 'BENCH_SERVE_CPU_PROF'}),
     'soak-min': integer({description: 'Soak mode: the calls are held on the relay path this many minutes after the warm-up.', min: 1, max: 24 * 60}),

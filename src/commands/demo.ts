@@ -10,12 +10,8 @@ export default class Demo extends BaseCommand {
   static override summary = 'Run the whole chain on this machine with no Asterisk and judge the result against the SLA.';
 
   static override description = [
-    'Starts `rtpsla sim` (the embedded Asterisk stand-in),',
-    '`rtpsla echo` and `rtpsla serve` as child processes on free 127.0.0.1 ports, runs `rtpsla load`, judges the',
-    'report with `rtpsla sla`, prints the tables and stops the children. Exit code = the SLA verdict (0 pass, 1 fail).',
-    'This is what `npm start` runs. Reports say "asterisk": "sim": measure a real Asterisk with serve + load.',
-    'Ctrl-C hangs up, writes a partial report and stops the children; a second Ctrl-C exits 130 at once.',
-  ].join('\n');
+    'Starts `rtpsla sim` (the embedded Asterisk stand-in), `rtpsla echo` and `rtpsla serve` as child processes on free 127.0.0.1 ports, runs `rtpsla load`, judges the report with `rtpsla sla`, prints the tables and stops the children. Exit code = the SLA verdict (0 pass, 1 fail). This is what `npm start` runs. Reports say "asterisk": "sim": measure a real Asterisk with serve + load. Ctrl-C hangs up, writes a partial report and stops the children; a second Ctrl-C exits 130 at once.',
+  ].join('\n\n');
 
   static override examples = [
     {description: 'The default: 30 calls of 10 s.', command: '<%= config.bin %> <%= command.id %>'},

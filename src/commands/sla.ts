@@ -14,11 +14,11 @@ export default class Sla extends BaseCommand {
   static override description = SLA_DESCRIPTION;
 
   static override examples = [
-    {description: 'Gate every report of a CI run', command: '<%= config.bin %> <%= command.id %> reports/*.json'},
-    {description: 'Quoted glob, expanded by rtpsla itself', command: `<%= config.bin %> <%= command.id %> 'reports/run-*.json'`},
-    {description: 'Judge a 120-call run at the high level with a relaxed profile', command: '<%= config.bin %> <%= command.id %> --level high --profile sla-lab.json reports/run-42.json'},
-    {description: 'Machine-readable verdict', command: '<%= config.bin %> <%= command.id %> --json reports/ | jq .verdict'},
-    {description: 'JUnit XML for the CI test report page', command: '<%= config.bin %> <%= command.id %> --junit out/sla.xml reports/*.json'},
+    {description: 'Gate every report of a CI run.', command: '<%= config.bin %> <%= command.id %> reports/*.json'},
+    {description: 'A quoted glob, expanded by rtpsla itself.', command: `<%= config.bin %> <%= command.id %> 'reports/run-*.json'`},
+    {description: 'Judge a 120-call run at the high level with a relaxed profile.', command: '<%= config.bin %> <%= command.id %> --level high --profile sla-lab.json reports/run-42.json'},
+    {description: 'A machine-readable verdict.', command: '<%= config.bin %> <%= command.id %> --json reports/ | jq .verdict'},
+    {description: 'JUnit XML for the CI test report page.', command: '<%= config.bin %> <%= command.id %> --junit out/sla.xml reports/*.json'},
   ];
 
   static override strict = false;

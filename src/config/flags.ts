@@ -8,8 +8,8 @@ import {parseHttpUrl, parsePort, parsePortRange, portRangeText, requireCredentia
 
 /**
  * The flags the commands share, as typed oclif flags: each value is parsed once, at parse time,
- * and a bad value is one line naming the flag and its environment variable (exit 2; SPEC §2:
- * every flag also reads its env var, the flag wins).
+ * and a bad value is one line naming the flag and its environment variable (exit 2). Every flag
+ * also reads its environment variable; the flag wins.
  */
 
 /** How an error line names a setting: "--name/ENV", or "--name" for a flag without env var. */

@@ -1,6 +1,11 @@
 import Table from 'cli-table3';
 import type {Report} from '../metrics/report.js';
 
+/** `rtpsla load --json`: the run id, the report's path, whether it was cut short, the summary. */
+export function loadSummaryJson(report: Report, reportPath: string): {runId: string; report: string; partial: boolean; summary: Report['summary']} {
+  return {runId: report.runId, report: reportPath, partial: report.partial ?? false, summary: report.summary};
+}
+
 /**
  * The end-of-run summary (calls, packets, loss, late, lateness, rtt and the other legs' percentiles) as a table,
  * then the report's notes (unless `notes: false`: the pipeline prints `sla`'s table right after,

@@ -21,3 +21,18 @@ describe('rtpsla --help', () => {
     expect(r.stderr).toMatch(/--bogus/);
   });
 });
+
+describe('help texts are whole sentences', () => {
+  const SENTENCE = /^[A-Z0-9`'"].*[.)]$/s;
+  test.each(['bench', 'demo', 'echo', 'load', 'serve', 'sim', 'sla'])('%s: summary, examples and every flag', async (cmd) => {
+    const C = (await import(`../../src/commands/${cmd}.js`)).default as {
+      summary?: string;
+      flags: Record<string, {description?: string}>;
+      examples: Array<{description: string}>;
+    };
+    expect(C.summary).toMatch(SENTENCE);
+    for (const e of C.examples) expect(e.description).toMatch(SENTENCE);
+    const notSentences = Object.entries(C.flags).filter(([, f]) => !SENTENCE.test(f.description ?? ''));
+    expect(notSentences.map(([name, f]) => `--${name}: ${f.description}`)).toEqual([]);
+  });
+});

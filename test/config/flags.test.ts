@@ -62,7 +62,7 @@ describe('typed flags', () => {
     expect(await value(formatFlag, ['--format', 'slin16'])).toBe('slin16');
   });
 
-  describe('environment variables (SPEC §2: every flag reads its env var, the flag wins)', () => {
+  describe('environment variables (every flag reads its env var, the flag wins)', () => {
     const saved = process.env.RTPSLA_TEST_COUNT;
     afterEach(() => {
       if (saved === undefined) delete process.env.RTPSLA_TEST_COUNT;
