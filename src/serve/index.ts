@@ -69,6 +69,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServe> {
   const engine = await selectEngine(o.engine ?? 'auto');
   if (engine.fallbackReason !== null) log.info('engine.fallback', {engine: 'node', reason: engine.fallbackReason});
   engine.native?.on('error', (err: Error) => log.error('engine.exited', {error: err.message}));
+  if (engine.native) log.info('engine.started', {engine: 'native', scheduling: engine.native.scheduling});
   const ledger = new ServeLedger({engine: engine.kind, format: o.format, pool});
   const leg = new RelayLeg(pool, {
     bindIp,
