@@ -1,7 +1,7 @@
 /**
  * AriConnection: ari-client 2.2 for what users asked for (it loads the API from Asterisk's
  * api-docs and opens the events WebSocket), with its three known defects contained
- * (SPEC §3, fixtures/asterisk/externalmedia-probes.json probe K):
+ * (docs/design.md, call lifecycle, test/sim/fixtures/externalmedia-probes.json probe K):
  * 1. wrong password → bare-string uncaught exception: checkAri() runs first and fails with one
  *    clear ConnectError; guard.ts removes the throw and guards the connect window anyway.
  * 2. "deprecated version of Swagger" on stdout: the connect runs with stdout diverted to the

@@ -46,7 +46,7 @@ export interface OriginateParams {
   app: string;
   /** Comma-joined by ARI into StasisStart `args`; pass an array or a ready string. */
   appArgs?: string[] | string;
-  /** Native formats of the new channel, e.g. `ulaw` (avoids slin192 transcoding, SPEC §3). */
+  /** Native formats of the new channel, e.g. `ulaw` (avoids slin192 transcoding, docs/design.md, call lifecycle). */
   formats?: string;
   channelId?: string;
   otherChannelId?: string;

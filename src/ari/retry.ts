@@ -38,7 +38,7 @@ export async function retryOnStatus<T>(fn: () => Promise<T>, statuses: readonly 
 }
 
 /**
- * `addChannel` that copes with the externalMedia race (SPEC §3): until the channel's own
+ * `addChannel` that copes with the externalMedia race (docs/design.md, call lifecycle): until the channel's own
  * StasisStart has happened, Asterisk answers 422 "Channel not in Stasis application"
  * (12–15 % of tries straight after the externalMedia response). Retries 422 only, bounded.
  * Best used after waiting for that StasisStart; this is the safety net.

@@ -1,5 +1,5 @@
 /**
- * The subset of ARI models (Asterisk 22, /work/shared/ari-api-docs) that serve and load use.
+ * The subset of ARI models (Asterisk 22 ARI reference) that serve and load use.
  * Only fields we read are typed; everything else Asterisk sends is kept (index signature).
  */
 

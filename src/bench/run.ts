@@ -131,7 +131,7 @@ function fractionOver(histogramB64: string, thresholdUs: number): number {
 }
 
 /**
- * The profile a relay report of N calls is judged with: the SPEC levels for 30/100/150;
+ * The profile a relay report of N calls is judged with: the SLA levels for 30/100/150;
  * any other N is judged at the stress limits with the level's call count set to N (so the run
  * must also have reached N concurrent calls).
  */
@@ -139,7 +139,7 @@ export function profileFor(n: number): {profile: SlaProfile; level: SlaLevel | u
   const exact = (Object.entries(LEVELS) as Array<[SlaLevel, number]>).find(([, calls]) => calls === n);
   if (exact) return {profile: defaultProfile(), level: undefined, judgedAt: `${exact[0]} (${n} calls)`};
   const profile = buildProfile({levels: {nominal: {calls: 1}, high: {calls: 2}, stress: {calls: Math.max(3, n)}}}, `bench: stress limits at ${n} calls`);
-  return {profile, level: 'stress', judgedAt: `stress limits at ${n} calls (N is not a SPEC level)`};
+  return {profile, level: 'stress', judgedAt: `stress limits at ${n} calls (N is not an SLA level)`};
 }
 
 interface PhaseCtx {
@@ -403,7 +403,7 @@ export async function runBench(o: BenchOptions, reg: ChildRegistry): Promise<Ben
     'CPU % = utime+stime delta of /proc/<pid>/stat (with child processes) over the steady window (all calls originated + settle → first hangup); 100 % = one core.',
     'Relay µs/packet = the relay\'s CPU over the window / packets it forwarded in both directions: serve with its native engine child (engine alone in parentheses); the rtpengine daemon (its relayedpackets_user).',
     'UDP RcvbufErrors/InErrors are /proc/net/snmp deltas over the window: host-wide, so other processes on the machine count too.',
-    'SLA: N = 30/100/150 are judged at their SPEC level; any other N at the stress limits with the level call count set to N.',
+    'SLA: N = 30/100/150 are judged at their SLA level; any other N at the stress limits with the level call count set to N.',
     ...plan.skipped.map((s) => `${s.path} path skipped: ${s.reason}.`),
   ];
   for (const s of plan.skipped) log(`bench: ${s.path} path skipped: ${s.reason}`);

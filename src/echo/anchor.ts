@@ -1,5 +1,5 @@
 /**
- * echo's pacing anchor (SPEC §5): per source `(t0', ts0)`. A packet with timestamp `ts` is due at
+ * echo's pacing anchor (docs/measurement.md, the echo): per source `(t0', ts0)`. A packet with timestamp `ts` is due at
  * `t0' + (ts − ts0)/clock_rate` (playoutUs, src/rtp/clock.ts). `t0'` starts as the
  * arrival time of the source's first packet and only ever moves earlier: a packet whose phase
  * `t_recv − (ts − ts0)/clock_rate` is earlier than `t0'` becomes the new `t0'` (the earliest phase

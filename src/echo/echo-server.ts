@@ -1,10 +1,10 @@
 /**
- * The RTP echo (SPEC §5): one UDP socket that sends every RTP datagram back to its sender,
+ * The RTP echo (docs/measurement.md, the echo): one UDP socket that sends every RTP datagram back to its sender,
  * byte-identical, and counts how late each one is against its source's RTP timestamps.
  *
  * Model. A source is (remote address, remote port, SSRC). Its anchor is (t0', ts0) (src/echo/anchor.ts):
  * t0' starts as the arrival time of its first packet and only ever moves earlier, to the earliest
- * phase seen (SPEC §5). A packet with timestamp ts is due at
+ * phase seen (docs/measurement.md, the echo). A packet with timestamp ts is due at
  *   due = t0' + tsDiff(ts, ts0) / clock_rate        (src/rtp/clock.ts playoutUs)
  * Because t0' follows the earliest phase, a packet is never due after its arrival, so none
  * waits: each is sent back at once, and counted late when it arrived more than 1 ms after its
@@ -78,7 +78,7 @@ export interface EchoStats {
   late: number;
   /** Subset of `late`: already past their slot on arrival (all of them: no packet waits). */
   arrivedLate: number;
-  /** Worst delay (µs) of a waiting packet behind its slot: always 0, no packet waits (SPEC §5). */
+  /** Worst delay (µs) of a waiting packet behind its slot: always 0, no packet waits (docs/measurement.md, the echo). */
   maxSchedulerLagUs: number;
   sourcesActive: number;
   sourcesTotal: number;

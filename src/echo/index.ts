@@ -1,4 +1,4 @@
-/** Public surface of the RTP echo (SPEC §5); `rtpsla echo` and in-process tests/bench use it. */
+/** Public surface of the RTP echo (docs/measurement.md, the echo); `rtpsla echo` and in-process tests/bench use it. */
 export {
   startEcho,
   statsFields,

@@ -38,7 +38,7 @@ export interface NativeEchoServer extends EchoServer {
 type EngineEchoCounters = Omit<EchoStats, 'maxSchedulerLagUs' | 'reanchors' | 'queueOverflows' | 'queued'> & {anchorMoves: number};
 
 /**
- * Start the echo (SPEC §5 as amended) in the native engine: the engine binds the socket, takes
+ * Start the echo (docs/measurement.md) in the native engine: the engine binds the socket, takes
  * kernel receive times, keeps each source's earliest-phase anchor and reflects every RTP
  * datagram byte-identical; this side keeps the pacing histograms from its records and the
  * counters from `echo.stats`. The host must resolve (once) to a numeric address.

@@ -1,6 +1,6 @@
 /**
  * Whether a call serve measured counts as failed, beyond the errors serve itself recorded
- * (SPEC §4): a call that ended before load hung it up, a call whose up stream stopped for more
+ * (docs/measurement.md): a call that ended before load hung it up, a call whose up stream stopped for more
  * than 1 s while it was up, and a call whose media was not the format asked for. The one place
  * that turns serve's per-call facts (ServeCallRecord) and load's own (when it hung up) into an
  * error string.
@@ -8,7 +8,7 @@
 import {findFormat, findFormatByPayloadType} from '../rtp/formats.js';
 import {RTP_HEADER_BYTES} from '../rtp/packet.js';
 
-/** No up packet for longer than this while the call is up: the media stopped (SPEC §4). */
+/** No up packet for longer than this while the call is up: the media stopped (docs/measurement.md). */
 export const MEDIA_STOP_LIMIT_MS = 1000;
 /**
  * serve began tearing the call down more than this before load hung it up: the call ended on its

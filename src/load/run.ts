@@ -291,7 +291,7 @@ async function collect(serve: ServeClient, runId: string, token: string, expecte
  * Channels, bridges and relay ports of this run still present after it: the run's own
  * originated channels, the externalMedia channels and bridges serve recorded for it, and
  * serve's live calls of the run (each holds a port). Polled briefly since teardown is async.
- * When no listing ever succeeded, the figures are unknown (null) with the reason (SPEC §6).
+ * When no listing ever succeeded, the figures are unknown (null) with the reason (docs/measurement.md, reports).
  */
 export async function leakCheck(
   rest: Pick<AriRest, 'listChannels' | 'listBridges'>,

@@ -6,7 +6,7 @@ import {SendRing} from '../rtp/send-ring.js';
 import {CallLatencyHistogram} from './call-histogram.js';
 import {type LatencyHistogram, type PercentilesMs} from './histogram.js';
 
-/** Default deadline: one packetisation interval (SPEC §4). */
+/** Default deadline: one packetisation interval (docs/measurement.md). */
 export const DEFAULT_LATE_THRESHOLD_MS = 20;
 
 /** Send-time ring: when each of the last RING_SIZE up packets went to the echo. */
@@ -19,7 +19,7 @@ const COL_HOLD_UP_US = 1;
 export interface MeterSinks {
   readonly lateness: readonly LatencyHistogram[];
   readonly rtt: readonly LatencyHistogram[];
-  /** up_lateness of every up packet (SPEC §4 legs); optional so older callers keep working. */
+  /** up_lateness of every up packet (legs, docs/measurement.md); optional so older callers keep working. */
   readonly upLateness?: readonly LatencyHistogram[];
   /** The relay's own hold, both directions. */
   readonly relayHold?: readonly LatencyHistogram[];
@@ -28,7 +28,7 @@ export interface MeterSinks {
 const NO_SINKS: MeterSinks = {lateness: [], rtt: []};
 const NONE: readonly LatencyHistogram[] = [];
 
-/** Late back packets, each counted under the leg that contributed most to its lateness (SPEC §4). */
+/** Late back packets, each counted under the leg that contributed most to its lateness (docs/measurement.md). */
 export type LateBy = {asterisk: number; relay: number; mediaServer: number};
 
 /** What the meter saw of the up stream's format: payload type and datagram size (bytes, header included). */
@@ -41,7 +41,7 @@ export type SeenFormat = {
   otherPackets: number;
 };
 
-/** One call's media figures (SPEC §4), as the relay measured them. */
+/** One call's media figures (docs/measurement.md), as the relay measured them. */
 export interface CallStats {
   /** Valid RTP packets received from Asterisk (duplicates included). */
   packetsUp: number;
@@ -69,7 +69,7 @@ export interface CallStats {
   jitterBackMs: number;
   latenessMs: PercentilesMs;
   rttMs: PercentilesMs;
-  /** up_lateness per up packet: arrival at the relay against the anchor's schedule (SPEC §4 legs). */
+  /** up_lateness per up packet: arrival at the relay against the anchor's schedule (legs, docs/measurement.md). */
   upLatenessMs: PercentilesMs;
   /** The relay's own hold, receive → forward, both directions. */
   relayHoldMs: PercentilesMs;
@@ -95,7 +95,7 @@ export interface CallStats {
  * / `foreignPacket` instead. Headers are parsed in place into one reusable object; nothing is
  * allocated per packet.
  *
- * Legs (SPEC §4): for up packet p and its back packet q, with times from one monotonic clock,
+ * Legs (docs/measurement.md): for up packet p and its back packet q, with times from one monotonic clock,
  * lateness(q) = up_lateness(p) + hold_up(p) + rtt(q) exactly; the send-time ring keeps
  * up_lateness(p) and hold_up(p) beside t_sent_to_echo(p) for that.
  */

@@ -1,5 +1,5 @@
 /**
- * The run report, schema `rtpsla.report/v1` (SPEC §6): the single source of truth.
+ * The run report, schema `rtpsla.report/v1` (docs/measurement.md, reports): the single source of truth.
  * The zod schema below defines what a valid report is; the TypeScript types are inferred
  * from it. `load` writes reports with `writeReportAtomic`, `sla` reads them with
  * `readReportFile`. Unknown extra fields are allowed at every level (forward compatible).
@@ -51,7 +51,7 @@ export const LeakedSchema = z.looseObject({
   ports: count.nullable(),
 });
 
-/** Late back packets counted under the leg that contributed most (SPEC §4 legs). */
+/** Late back packets counted under the leg that contributed most (legs, docs/measurement.md). */
 export const LateBySchema = z.looseObject({
   asterisk: count,
   relay: count,
@@ -75,7 +75,7 @@ export const ReportSummarySchema = z.looseObject({
   leaked: LeakedSchema,
   /** Why `leaked.*` is null: the leak check could not list channels, bridges or serve's calls. */
   leakCheckError: z.string().optional(),
-  /** SPEC §4 legs (optional: reports from before them lack them). Arrival from Asterisk against the schedule. */
+  /** legs, docs/measurement.md (optional: reports from before them lack them). Arrival from Asterisk against the schedule. */
   upLatenessMs: PercentilesMsSchema.optional(),
   /** The relay's own hold, receive → forward, both directions. */
   relayHoldMs: PercentilesMsSchema.optional(),
@@ -105,7 +105,7 @@ export const CallRecordSchema = z.looseObject({
   error: z.string().nullable(),
   /** When the call's worst packet (its largest lateness) came back, ms after `startedAt` (optional: older reports lack it). */
   worstLateAtMs: nonNegative.nullable().optional(),
-  /** SPEC §4 legs of this call (optional: older reports lack them). */
+  /** the legs of this call (docs/measurement.md) (optional: older reports lack them). */
   upLatenessMs: PercentilesMsSchema.optional(),
   relayHoldMs: PercentilesMsSchema.optional(),
   lateBy: LateBySchema.optional(),
@@ -148,7 +148,7 @@ export type LoadHost = z.infer<typeof LoadHostSchema>;
 export const ReportHistogramsSchema = z.looseObject({
   latenessUs: base64,
   rttUs: base64,
-  /** SPEC §4 legs (optional: older reports lack them). */
+  /** legs, docs/measurement.md (optional: older reports lack them). */
   upLatenessUs: base64.optional(),
   relayHoldUs: base64.optional(),
 });

@@ -1,6 +1,6 @@
 /**
  * The appArgs convention between `rtpsla load` (which originates) and `rtpsla serve` (which
- * answers), in one place both import (SPEC §3): `rtpsla-load,<runId>,<index>,<token>`.
+ * answers), in one place both import (docs/design.md, call lifecycle): `rtpsla-load,<runId>,<index>,<token>`.
  * The token is a secret of the run: only the `load` that owns the run may consume its records
  * from serve (`GET /runs/<runId>?consume=1` with header RUN_TOKEN_HEADER).
  */

@@ -16,7 +16,7 @@ export interface CallMeta {
   index: number;
   runId: string | null;
   /**
-   * The caller's channel (the one load originated): the report's `channelId` (SPEC §6). serve
+   * The caller's channel (the one load originated): the report's `channelId` (docs/measurement.md, reports). serve
    * records no second copy of it; null only for a call that was never originated.
    */
   channelId: string | null;

@@ -9,7 +9,7 @@ export function tsDiff(a: number, b: number): number {
 }
 
 /**
- * The playout formula (SPEC §4/§5): the time (µs) a packet with RTP timestamp `ts` is due on a
+ * The playout formula (docs/measurement.md): the time (µs) a packet with RTP timestamp `ts` is due on a
  * schedule anchored at (`t0Us`, `ts0`): t0 + (ts − ts0)/clock_rate, with the signed 32-bit
  * difference (timestamps wrap) and `usPerTick` = 1e6 / clock rate.
  */

@@ -1,7 +1,7 @@
 import {playoutUs} from './clock.js';
 
 /**
- * The playout clock of SPEC §4: anchored at (t0, ts0) = receive time and RTP timestamp of
+ * The playout clock (docs/measurement.md): anchored at (t0, ts0) = receive time and RTP timestamp of
  * the first up packet of the current SSRC; a packet with timestamp ts is due at
  * t_expected(ts) = t0 + (ts − ts0)/clock_rate (signed 32-bit difference, so timestamps wrap).
  */

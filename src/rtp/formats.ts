@@ -46,7 +46,7 @@ export const RTP_FORMATS: readonly RtpFormat[] = Object.freeze([
 
 const BY_NAME: ReadonlyMap<string, RtpFormat> = new Map(RTP_FORMATS.map((f) => [f.name, f]));
 
-/** The externalMedia formats rtpsla supports (SPEC §3/§4). */
+/** The externalMedia formats rtpsla supports (docs/design.md, docs/measurement.md). */
 export const SUPPORTED_FORMATS: readonly string[] = RTP_FORMATS.filter((f) => f.externalMedia).map((f) => f.name);
 
 /** An externalMedia format (its name typed as one of MediaFormatName). */

@@ -1,5 +1,5 @@
 /**
- * The call lifecycle (docs/measurement.md; SPEC §3), driven by Stasis events: on a caller's
+ * The call lifecycle (docs/design.md), driven by Stasis events: on a caller's
  * StasisStart answer it, open its media leg, create a mixing bridge and add the caller while
  * externalMedia is created towards the leg, wait for the externalMedia channel's own StasisStart
  * (or retry addChannel's 422, bounded), add it: the call is up. On StasisEnd/ChannelDestroyed of

@@ -47,7 +47,7 @@ interface HttpState {
 }
 
 /**
- * serve's HTTP endpoint (SPEC §8): /health, /metrics (Prometheus text, or JSON with
+ * serve's HTTP endpoint (docs/design.md, HTTP endpoint): /health, /metrics (Prometheus text, or JSON with
  * `Accept: application/json`), /calls (live calls), /runs/:runId (per-call records for load;
  * `?consume=1`, with the run's token, drops them once the run has no live call left; `?brief=1` gives only
  * {activeCalls, recorded}, cheap enough to poll while calls stream).

@@ -21,7 +21,7 @@ export interface ServeMetricsSnapshot extends MediaTotals {
   zombiesRemoved: number;
   lateness: LatencyHistogram;
   rtt: LatencyHistogram;
-  /** SPEC §4 legs: arrival from Asterisk against the schedule, and the relay's own hold (both directions). */
+  /** legs, docs/measurement.md: arrival from Asterisk against the schedule, and the relay's own hold (both directions). */
   upLateness: LatencyHistogram;
   relayHold: LatencyHistogram;
   /** serve's own event-loop delay since start (ms), when monitored. */
@@ -98,7 +98,7 @@ export function metricSamples(s: ServeMetricsSnapshot): MetricSample[] {
   ];
 }
 
-/** The Prometheus histograms: lateness, rtt and the two other legs of SPEC §4. */
+/** The Prometheus histograms: lateness, rtt and the two other legs (docs/measurement.md). */
 export function metricHistograms(s: ServeMetricsSnapshot): HistogramSample[] {
   return [
     {name: 'rtpsla_lateness_seconds', help: 'Lateness of echoed packets relative to their playout deadline (early counts as 0)', histogram: s.lateness},

@@ -1,5 +1,5 @@
 /**
- * Evaluating one report against the SLA (SPEC §7): one row per invariant.
+ * Evaluating one report against the SLA (docs/measurement.md, the SLA): one row per invariant.
  */
 import {safeRatio, type Report} from '../metrics/report.js';
 import {reportDisagreements} from './consistency.js';
@@ -147,7 +147,7 @@ export function evaluateReport(report: Report, profile: SlaProfile = defaultProf
     ),
   );
 
-  // Ratios: the worse of the recorded ratio and the one recomputed from the counts (SPEC §7 definitions).
+  // Ratios: the worse of the recorded ratio and the one recomputed from the counts (docs/measurement.md).
   const lateRatio = Math.max(s.lateRatio, safeRatio(s.late, s.packetsBack));
   rows.push(row('lateRatio', lateRatio, '<=', lim.maxLateRatio, `${pct(lateRatio)} (${s.late} of ${s.packetsBack})`, pct(lim.maxLateRatio)));
   const lossRatio = Math.max(s.lossRatio, safeRatio(s.lost, s.packetsBack + s.lost));
@@ -176,7 +176,7 @@ export function evaluateReport(report: Report, profile: SlaProfile = defaultProf
         : 0;
   rows.push(row('silentCalls', silent, '<=', lim.maxSilentCalls, String(silent), String(lim.maxSilentCalls)));
 
-  // A leak figure that could not be measured (null) fails its check, with the reason (SPEC §7).
+  // A leak figure that could not be measured (null) fails its check, with the reason (docs/measurement.md, the SLA).
   const leakRow = (id: InvariantId, value: number | null, limit: number) =>
     value === null
       ? row(id, 'unknown', '<=', limit, `unknown: ${s.leakCheckError ?? 'the leak check could not be made'}`, String(limit))

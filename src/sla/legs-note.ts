@@ -1,5 +1,5 @@
 /**
- * The legs note `sla` prints under the table for each report that has the SPEC §4 legs: whose
+ * The legs note `sla` prints under the table for each report that has the legs, docs/measurement.md: whose
  * lateness it was (the shares of `summary.lateBy`) and the relay's own hold as the instrument's
  * error bar. The verdict does not depend on it; it explains it.
  */

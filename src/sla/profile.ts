@@ -1,5 +1,5 @@
 /**
- * SLA limits (SPEC §7): the defaults, the call-count levels, and profile files that override them.
+ * SLA limits (docs/measurement.md, the SLA): the defaults, the call-count levels, and profile files that override them.
  *
  * A profile file is JSON. Every key is optional; unknown keys are an error (a typo must not
  * silently keep the default):
@@ -46,7 +46,7 @@ export interface SlaLimits {
   maxLeakedPorts: number;
 }
 
-/** The SPEC §7 defaults (single source of truth). */
+/** The docs/measurement.md, the SLA defaults (single source of truth). */
 export const SLA_DEFAULTS: Readonly<SlaLimits> = Object.freeze({
   maxLatenessMs: 22,
   maxConsecutiveLate: 2,
@@ -104,7 +104,7 @@ export const SlaProfileFileSchema = z.strictObject({
 });
 export type SlaProfileFile = z.infer<typeof SlaProfileFileSchema>;
 
-/** The profile with SPEC defaults only. */
+/** The profile with the default limits only. */
 export function defaultProfile(): SlaProfile {
   return buildProfile({}, 'defaults');
 }

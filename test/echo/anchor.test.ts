@@ -1,4 +1,4 @@
-/** echo's SPEC §5 anchor on explicit times (µs): the earliest phase, never the first packet. */
+/** echo's earliest-phase anchor on explicit times (µs): the earliest phase, never the first packet. */
 import {describe, expect, it} from '@jest/globals';
 import {anchorDueUs, type PacingAnchor} from '../../src/echo/anchor.js';
 

@@ -74,7 +74,7 @@ describe('startEcho (in-process, real UDP on 127.0.0.1)', () => {
     expect(s.bytesOut).toBe(50 * 172);
   });
 
-  it('does not let a first packet delayed by a stall hold the stream back (SPEC §5 anchor)', async () => {
+  it('does not let a first packet delayed by a stall hold the stream back (earliest-phase anchor)', async () => {
     echo = await drivenEcho();
     const c = await client();
     // the first packet comes 1 s behind the phase of the next one (a stall before it)

@@ -53,7 +53,7 @@ describe('echo in the native engine (real UDP on 127.0.0.1)', () => {
     expect(pacing.pacingErrorUs.p50).toBeGreaterThanOrEqual(0);
   });
 
-  test('a late packet goes at once; a packet ahead of the anchor moves it earlier and is not held (SPEC §5 as amended)', async () => {
+  test('a late packet goes at once; a packet ahead of the anchor moves it earlier and is not held (docs/measurement.md)', async () => {
     const ssrc = 0x1234;
     await client.send(rtpPacket({seq: 0, ts: 0, ssrc}), echo.port); // A anchors t0 at its arrival
     await client.waitFor(1);

@@ -38,7 +38,7 @@ export interface BuildReportOptions {
   /** Largest lateness sample, µs (default 8000 = 8 ms, well inside 22 ms). */
   maxLatenessUs?: number;
   /**
-   * SPEC §4 legs (additive v1 fields): per call `lateBy` as given (each call the same), upLateness
+   * legs (docs/measurement.md) (additive v1 fields): per call `lateBy` as given (each call the same), upLateness
    * and relayHold histograms, `tool.engine`. Absent: a report from before the legs.
    */
   legs?: {lateBy: {asterisk: number; relay: number; mediaServer: number}; engine?: 'native' | 'node'; maxRelayHoldUs?: number};

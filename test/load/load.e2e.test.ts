@@ -56,7 +56,7 @@ describe('load against sim + serve + echo (real processes)', () => {
     }
     expect(report.summary.peakConcurrent).toBe(30);
     expect(report.summary.leaked).toEqual({channels: 0, bridges: 0, ports: 0});
-    // the format actually measured, and the legs (SPEC §4) per call and per run
+    // the format actually measured, and the legs (docs/measurement.md) per call and per run
     expect(report.params.format).toBe('ulaw');
     expect(['native', 'node']).toContain(report.tool.engine);
     for (const c of report.calls) {

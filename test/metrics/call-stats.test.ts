@@ -146,7 +146,7 @@ describe('CallMeter', () => {
   });
 });
 
-describe('CallMeter legs (SPEC §4): up_lateness + hold_up + rtt = lateness, each late packet under its largest leg', () => {
+describe('CallMeter legs (docs/measurement.md): up_lateness + hold_up + rtt = lateness, each late packet under its largest leg', () => {
   /**
    * A synthetic call driven through the parsed-field entry points with explicit times:
    * packet i is due at T0 + i×20 ms; `upLateUs(i)` delays its arrival from Asterisk, `holdUs(i)`

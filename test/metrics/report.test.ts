@@ -136,7 +136,7 @@ describe('readReportFile', () => {
   const t = tempDir();
   afterAll(() => t.cleanup());
 
-  test('the SPEC §6-shaped fixture validates and its histograms decode to its summary percentiles', () => {
+  test('the report-schema-shaped fixture validates and its histograms decode to its summary percentiles', () => {
     const r = readReportFile(SPEC_EXAMPLE);
     expect(r.target.asterisk).toBe('22.10.1');
     const lateness = LatencyHistogram.fromBase64(r.histograms.latenessUs);
@@ -263,7 +263,7 @@ describe('buildSummary', () => {
     expect(validateReport(buildReport({count: 100})).ok).toBe(true);
   });
 
-  test('legs (SPEC §4): lateBy summed over calls, run percentiles from the merged leg histograms, histograms encoded', () => {
+  test('legs (docs/measurement.md): lateBy summed over calls, run percentiles from the merged leg histograms, histograms encoded', () => {
     const lat = new LatencyHistogram();
     const rtt = new LatencyHistogram();
     const up = new LatencyHistogram();

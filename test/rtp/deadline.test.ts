@@ -1,7 +1,7 @@
 import {DeadlineMissCounter, PlayoutClock} from '../../src/rtp/deadline.js';
 import {InterarrivalJitter} from '../../src/rtp/jitter.js';
 
-describe('playout clock (SPEC §4)', () => {
+describe('playout clock (docs/measurement.md)', () => {
   test('expected time follows the timestamp from the anchor', () => {
     const c = new PlayoutClock(8000);
     c.anchor(1, 160, 1_000_000);

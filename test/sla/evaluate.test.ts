@@ -12,7 +12,7 @@ function failedOf(report: Report, ...rest: Parameters<typeof evaluateReport> ext
 }
 
 describe('SLA defaults and levels', () => {
-  test('match SPEC §7', () => {
+  test('match the documented SLA defaults', () => {
     expect(SLA_DEFAULTS).toMatchObject({
       maxLatenessMs: 22,
       maxConsecutiveLate: 2,
