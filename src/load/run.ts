@@ -8,13 +8,13 @@ import {HostStallWatch, hostStealUs} from '../metrics/host.js';
 import {REPORT_SCHEMA_ID, buildSummary, encodeHistograms, writeReportAtomic, type CallRecord, type Leaked, type LoadHost, type Report} from '../metrics/report.js';
 import type {ServeCallRecord} from '../protocol/serve-api.js';
 import {reportCallRecord, unrecordedCallRecord} from '../protocol/call-record.js';
-import {loadAppArgs, newRunToken} from '../protocol/app-args.js';
+import {newRunToken} from '../protocol/app-args.js';
 import {TOOL_VERSION} from '../version.js';
 import {stallNoteFor, stealNoteFor} from './host-notes.js';
 import {callEndError, formatMismatchError, measuredFormat} from './call-outcome.js';
 import {peakConcurrency, type CallInterval} from './concurrency.js';
+import {OriginateLoop, type OriginatedCall} from './originate.js';
 import {ServeClient} from './serve-client.js';
-import {abortWait, sleepUnlessAborted} from '../runtime/abort.js';
 
 export interface LoadOptions {
   ariUrl: string;
@@ -63,17 +63,6 @@ export function newRunId(now = new Date()): string {
   return `${d}-${randomBytes(2).toString('hex')}`;
 }
 
-interface LoadCall {
-  index: number;
-  channelId: string;
-  originatedAtMs: number | null;
-  hungUpAtMs: number | null;
-  error: string | null;
-  hold: Promise<void> | null;
-  /** The hangup in progress or done (retried until the channel is confirmed gone). */
-  hangup: Promise<void> | null;
-}
-
 /**
  * Originate `count` calls through ARI into the app `serve` runs, `delayBetweenMs` apart, hold
  * each for `durationMs`, hang up, collect serve's per-call records, check for leftovers and write
@@ -82,7 +71,6 @@ interface LoadCall {
  */
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const runId = o.runId ?? newRunId();
-  const hangupRetryMs = o.hangupRetryMs ?? 10_000;
   // the run's secret: serve lets only its holder consume the run's records
   const token = newRunToken();
   const progress: LoadProgress = {phase: 'checking', count: o.count, originated: 0, failed: 0, active: 0, hungUp: 0, measured: 0};
@@ -106,49 +94,40 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   // load's own event loop as a witness of the machine while it holds the calls (nearly idle then)
   const stallWatch = new HostStallWatch();
   stallWatch.start();
-  const calls: LoadCall[] = [];
   const aborted = () => o.signal?.aborted === true;
-  // one listener on the signal for every call's hold (not one per call)
-  const stop = abortWait(o.signal);
+  const loop = new OriginateLoop({
+    rest,
+    app: o.app,
+    endpoint: o.endpoint,
+    format: o.format,
+    runId,
+    token,
+    count: o.count,
+    durationMs: o.durationMs,
+    delayBetweenMs: o.delayBetweenMs,
+    hangupRetryMs: o.hangupRetryMs,
+    signal: o.signal,
+    onOriginated: () => {
+      progress.originated++;
+      progress.active++;
+      emit();
+    },
+    onOriginateFailed: () => {
+      progress.failed++;
+      emit();
+    },
+    onAllOriginated: () => emit('holding'),
+    onHungUp: () => {
+      progress.active--;
+      progress.hungUp++;
+      emit();
+    },
+  });
+  const calls = loop.calls;
 
   try {
     emit('originating');
-    const t0 = Date.now();
-    for (let i = 0; i < o.count && !aborted(); i++) {
-      const due = t0 + i * o.delayBetweenMs;
-      const wait = due - Date.now();
-      if (wait > 0) await sleepUnlessAborted(wait, stop);
-      if (aborted()) break;
-      const call: LoadCall = {index: i, channelId: `${runId}-${i}`, originatedAtMs: null, hungUpAtMs: null, error: null, hold: null, hangup: null};
-      calls.push(call);
-      call.hold = (async () => {
-        try {
-          await rest.originate({
-            endpoint: o.endpoint,
-            app: o.app,
-            appArgs: loadAppArgs(runId, i, token),
-            formats: o.format,
-            channelId: call.channelId,
-          });
-          call.originatedAtMs = Date.now();
-          progress.originated++;
-          progress.active++;
-          emit();
-        } catch (err) {
-          call.error = `originate failed: ${errorMessage(err)}`;
-          progress.failed++;
-          emit();
-          return;
-        }
-        await sleepUnlessAborted(o.durationMs, stop);
-        await hangup(rest, call, hangupRetryMs);
-        progress.active--;
-        progress.hungUp++;
-        emit();
-      })();
-    }
-    emit('holding');
-    await Promise.all(calls.map((c) => c.hold));
+    await loop.run();
     stallWatch.stop();
 
     emit('collecting');
@@ -226,40 +205,11 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     emit('done');
     return {report, path};
   } finally {
-    stop.dispose();
     stallWatch.stop();
     // whatever happened, nothing this run originated stays up
-    await Promise.allSettled(calls.filter((c) => c.originatedAtMs !== null).map((c) => hangup(rest, c, hangupRetryMs)));
+    await loop.hangUpAll();
     rest.close();
   }
-}
-
-/**
- * Hang a call up, retried with backoff (100 ms doubling to 2 s) until Asterisk confirms the
- * channel gone (204, or 404: already gone) or `retryMs` has passed. A channel still up then is
- * the call's error ("hangup failed …"), and the leak check finds it: the run fails.
- * Idempotent: a second call waits for the first.
- */
-function hangup(rest: AriRest, call: LoadCall, retryMs: number): Promise<void> {
-  call.hangup ??= (async () => {
-    call.hungUpAtMs = Date.now();
-    const deadline = call.hungUpAtMs + retryMs;
-    let backoffMs = 100;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await rest.hangup(call.channelId); // 404 resolves (false): already gone
-        return;
-      } catch (err) {
-        if (Date.now() + backoffMs > deadline) {
-          call.error ??= `hangup failed (${attempt} attempts in ${Date.now() - call.hungUpAtMs!} ms): ${errorMessage(err)}`;
-          return;
-        }
-      }
-      await sleep(backoffMs);
-      backoffMs = Math.min(2000, backoffMs * 2);
-    }
-  })();
-  return call.hangup;
 }
 
 /**
@@ -297,7 +247,7 @@ export async function leakCheck(
   rest: Pick<AriRest, 'listChannels' | 'listBridges'>,
   serve: Pick<ServeClient, 'liveCalls'>,
   runId: string,
-  calls: ReadonlyArray<Pick<LoadCall, 'channelId'>>,
+  calls: ReadonlyArray<Pick<OriginatedCall, 'channelId'>>,
   records: ReadonlyArray<Pick<ServeCallRecord, 'externalMediaChannelId' | 'bridgeId'>>,
   timeoutMs = 5000,
 ): Promise<{leaked: Leaked; error: string | null}> {
@@ -330,7 +280,7 @@ export async function leakCheck(
 }
 
 function toCallRecord(
-  c: LoadCall,
+  c: OriginatedCall,
   r: ServeCallRecord | undefined,
   runStart: Date,
   o: Pick<LoadOptions, 'durationMs' | 'format'>,

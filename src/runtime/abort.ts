@@ -1,3 +1,5 @@
+import {realClock, type Clock, type ClockTimer} from './clock.js';
+
 /** A promise that resolves when `signal` aborts, with one listener for any number of waiters. */
 export interface AbortWait {
   /** Resolves on abort (at once if the signal was already aborted); never rejects. */
@@ -18,13 +20,14 @@ export function abortWait(signal: AbortSignal | undefined): AbortWait {
 
 /**
  * Sleep `ms`, or less when `aborted` fires first; the timer is cleared either way, so an aborted
- * run leaves no timer behind to keep the process alive (Ctrl-C during a 30 s hold).
+ * run leaves no timer behind to keep the process alive (Ctrl-C during a 30 s hold). `clock`:
+ * the timer it runs on (tests drive it); default realClock.
  */
-export async function sleepUnlessAborted(ms: number, aborted: AbortWait): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
+export async function sleepUnlessAborted(ms: number, aborted: AbortWait, clock: Clock = realClock): Promise<void> {
+  let timer: ClockTimer | undefined;
   try {
-    await Promise.race([new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))), aborted.promise]);
+    await Promise.race([new Promise<void>((resolve) => (timer = clock.setTimer(resolve, ms))), aborted.promise]);
   } finally {
-    clearTimeout(timer);
+    if (timer !== undefined) clock.clearTimer(timer);
   }
 }
