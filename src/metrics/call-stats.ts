@@ -59,6 +59,15 @@ export interface CallStats {
   duplicatesBack: number;
   reorderedUp: number;
   reorderedBack: number;
+  /**
+   * Packets ignored as out of range (RFC 3550 A.1: more than MAX_DROPOUT ahead of or MAX_MISORDER
+   * behind the highest sequence number, and not a restart): neither measured nor counted as lost.
+   */
+  outOfRangeUp: number;
+  outOfRangeBack: number;
+  /** Times the sequence numbering restarted (two consecutive packets after a very large jump). */
+  resyncsUp: number;
+  resyncsBack: number;
   /** Back packets that matched no up packet (unknown SSRC or sequence). */
   unmatchedBack: number;
   malformed: number;
@@ -123,6 +132,10 @@ export class CallMeter {
   private foldedDupBack = 0;
   private foldedReUp = 0;
   private foldedReBack = 0;
+  private foldedOorUp = 0;
+  private foldedOorBack = 0;
+  private foldedResyncUp = 0;
+  private foldedResyncBack = 0;
 
   packetsUp = 0;
   unmatchedBack = 0;
@@ -242,7 +255,9 @@ export class CallMeter {
       this.unmatchedBack++;
       return;
     }
-    const v = this.backSeq.track(seq);
+    // tracked in the up stream's extended numbering (the same as `seq` until the up stream
+    // resyncs), so a sender restart is not a second, out-of-range jump on the back stream
+    const v = this.backSeq.track(ext & 0xffff);
     if (v === SeqVerdict.Duplicate || v === SeqVerdict.OutOfRange) return;
     const latenessUs = this.clock.latenessUs(ts, tRecvUs);
     const rttUs = tRecvUs - this.sent.sentAtUs(slot);
@@ -326,6 +341,10 @@ export class CallMeter {
       duplicatesBack: this.foldedDupBack + this.backSeq.duplicates,
       reorderedUp: this.foldedReUp + this.upSeq.reordered,
       reorderedBack: this.foldedReBack + this.backSeq.reordered,
+      outOfRangeUp: this.foldedOorUp + this.upSeq.outOfRange,
+      outOfRangeBack: this.foldedOorBack + this.backSeq.outOfRange,
+      resyncsUp: this.foldedResyncUp + this.upSeq.resyncs,
+      resyncsBack: this.foldedResyncBack + this.backSeq.resyncs,
       unmatchedBack: this.unmatchedBack,
       malformed: this.malformed,
       foreign: this.foreign,
@@ -361,6 +380,10 @@ export class CallMeter {
     this.foldedDupBack += this.backSeq.duplicates;
     this.foldedReUp += this.upSeq.reordered;
     this.foldedReBack += this.backSeq.reordered;
+    this.foldedOorUp += this.upSeq.outOfRange;
+    this.foldedOorBack += this.backSeq.outOfRange;
+    this.foldedResyncUp += this.upSeq.resyncs;
+    this.foldedResyncBack += this.backSeq.resyncs;
     this.upSeq.reset();
     this.backSeq.reset();
     this.upJitter.reset();

@@ -112,6 +112,15 @@ export const CallRecordSchema = z.looseObject({
   /** Payload type and datagram size (bytes, RTP header included) of the media the relay measured (null: none came). */
   payloadType: z.number().int().min(0).max(127).nullable().optional(),
   packetBytes: count.nullable().optional(),
+  /**
+   * Packets ignored as out of sequence range (RFC 3550 A.1 very large jumps, e.g. a forged or
+   * stray packet), up and back: not measured, not counted in `lost` (optional: older reports lack them).
+   */
+  outOfRangeUp: count.optional(),
+  outOfRangeBack: count.optional(),
+  /** Times the sender restarted its sequence numbering (RFC 3550 A.1 resync), up and back (optional: older reports lack them). */
+  resyncsUp: count.optional(),
+  resyncsBack: count.optional(),
 });
 
 /**
