@@ -3,15 +3,13 @@ import {ariFlags, ariSettings, decimal, engineFlag, formatFlag, host, logLevelFl
 import {createLogger} from '../log/logger.js';
 import {DEFAULT_LATE_THRESHOLD_MS} from '../metrics/call-stats.js';
 import {onStopSignals} from '../runtime/signals.js';
+import {SERVE_DESCRIPTION} from '../serve/help.js';
 import {startServe} from '../serve/index.js';
 
 export default class Serve extends BaseCommand {
   static override summary = 'Run the ARI Stasis app with a measuring RTP relay between Asterisk and the echo (or media) server.';
 
-  static override description = [
-    'Answers each call, bridges it with an externalMedia channel pointed at a relay port, and forwards RTP to the echo (or media) server and back, measuring every packet.',
-    'HTTP on --metrics-host:--metrics-port: /health (503 while ARI is disconnected), /metrics (Prometheus text; JSON with Accept: application/json), /calls (live calls), /runs/RUNID (per-call records for `rtpsla load`). Logs one line per event on stderr (call id on every line) and a stats line every --metrics-interval-sec. SIGINT/SIGTERM: hangs up its calls, destroys its bridges, releases ports, exits 0 (a second signal exits 130 at once).',
-  ].join('\n\n');
+  static override description = SERVE_DESCRIPTION;
 
   static override examples = [
     {

@@ -25,6 +25,9 @@ export class AppInUseError extends RtpslaError {
   }
 }
 
+/** How often a serve refreshes its lease; a lease is valid for three refreshes. */
+export const LEASE_REFRESH_MS = 5000;
+
 export interface AppLockOptions {
   refreshMs?: number;
   /** Wait between writing the lease and reading it back (catches a serve starting at the same time). */
@@ -56,7 +59,7 @@ export class AppLock {
     o: AppLockOptions = {},
   ) {
     this.variable = `RTPSLA_SERVE_${app.replace(/[^A-Za-z0-9_]/g, '_')}`;
-    this.refreshMs = o.refreshMs ?? 5000;
+    this.refreshMs = o.refreshMs ?? LEASE_REFRESH_MS;
     this.settleMs = o.settleMs ?? 300;
     this.nowMs = o.nowMs ?? Date.now;
   }

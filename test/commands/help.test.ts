@@ -36,3 +36,13 @@ describe('help texts are whole sentences', () => {
     expect(notSentences.map(([name, f]) => `--${name}: ${f.description}`)).toEqual([]);
   });
 });
+
+describe('serve --help', () => {
+  test('explains the app lease and when /health turns 503', async () => {
+    const {SERVE_DESCRIPTION} = await import('../../src/serve/help.js');
+    expect(SERVE_DESCRIPTION).toMatch(/global variable RTPSLA_SERVE_<app> \(refreshed every 5 s, valid for 15 s\)/);
+    expect(SERVE_DESCRIPTION).toMatch(/second serve for the same app .* refuses to start/);
+    expect(SERVE_DESCRIPTION).toMatch(/ARI user that is not read_only/);
+    expect(SERVE_DESCRIPTION).toMatch(/\/health \(503 [^)]*after ApplicationReplaced/);
+  });
+});
