@@ -259,7 +259,7 @@ export async function liveCalls(serveUrl: string): Promise<Array<{port: number |
 }
 
 /** Poll until `fn` is truthy or `timeoutMs` passes; returns the last value. */
-export async function until<T>(fn: () => Promise<T>, timeoutMs: number, everyMs = 100): Promise<T> {
+export async function until<T>(fn: () => Promise<T>, timeoutMs = 10_000, everyMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let v = await fn();
   while (!v && Date.now() < deadline) {

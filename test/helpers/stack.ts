@@ -1,7 +1,7 @@
 import {AriRest} from '../../src/ari/rest.js';
 import type {LiveCall} from '../../src/protocol/serve-api.js';
 import type {RunRecords} from '../../src/protocol/serve-api.js';
-import {CliProcess, sleep} from './cli.js';
+import {CliProcess} from './cli.js';
 
 export const ARI_USER = 'rtpsla';
 export const ARI_PASS = 'test-secret-pass';
@@ -98,16 +98,8 @@ export async function runOf(serveUrl: string, runId: string): Promise<{status: n
   return getJson<RunRecords>(`${serveUrl}/runs/${runId}`);
 }
 
-/** Poll `fn` until it returns a truthy value or `timeoutMs` passes (then returns the last value). */
-export async function until<T>(fn: () => Promise<T>, timeoutMs = 10_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let v = await fn();
-  while (!v && Date.now() < deadline) {
-    await sleep(everyMs);
-    v = await fn();
-  }
-  return v;
-}
+/** Poll `fn` until it returns a truthy value or `timeoutMs` passes: the fault suite's helper. */
+export {until} from '../../src/faults/harness.js';
 
 /**
  * SLA invariants whose outcome depends on how fast this (shared, 2-core) machine is at that
