@@ -247,8 +247,8 @@ int64_t tx_flush(int fd, struct tx_batch *tx) {
 /* ------------------------------------------------------------------------------------------ */
 /* output: frames on stdout, never blocking the loop                                            */
 
-#define REC_BATCH 256
-#define FLUSH_NS 2000000LL               /* a record waits at most ~2 ms before it is framed */
+#define REC_BATCH 512
+#define FLUSH_NS 20000000LL              /* a record waits at most ~20 ms before it is framed */
 #define RECORD_BACKLOG_CAP (16u << 20)   /* unwritten bytes beyond which record batches are dropped */
 
 static uint8_t *g_out;
