@@ -35,6 +35,33 @@ function countsOf(h: Histogram): HdrCounts {
   return h as unknown as HdrCounts;
 }
 
+/** The parts of hdr-histogram-js's JS implementation that recordUs's integer fast path uses. */
+interface HdrRecordInternals {
+  unitMagnitude: number;
+  subBucketHalfCountMagnitude: number;
+  subBucketHalfCount: number;
+  countsArrayLength: number;
+  incrementCountAtIndex(i: number): void;
+  updateMinAndMax(v: number): void;
+  incrementTotalCount(): void;
+}
+
+/**
+ * The internals for the fast path, or null where this histogram is not the plain JS
+ * implementation with unit magnitude 0 (lowestDiscernibleValue 1) that the path assumes.
+ */
+function recordInternalsOf(h: Histogram): HdrRecordInternals | null {
+  const x = h as unknown as Partial<HdrRecordInternals>;
+  return x.unitMagnitude === 0 &&
+    typeof x.subBucketHalfCountMagnitude === 'number' &&
+    typeof x.subBucketHalfCount === 'number' &&
+    typeof x.incrementCountAtIndex === 'function' &&
+    typeof x.updateMinAndMax === 'function' &&
+    typeof x.incrementTotalCount === 'function'
+    ? (x as HdrRecordInternals)
+    : null;
+}
+
 /** The report's percentiles, in the order percentilesUs() fills them. */
 const PERCENTILES = [50, 95, 99, 99.9] as const;
 const PERCENTILE_KEYS = ['p50', 'p95', 'p99', 'p999'] as const;
@@ -80,6 +107,11 @@ export class LatencyHistogram {
         useWebAssembly: false,
       });
     this.limitUs = this.h.highestTrackableValue;
+    this.fast = this.limitUs < 2 ** 31 ? recordInternalsOf(this.h) : null;
+    if (this.fast !== null) {
+      this.halfMag = this.fast.subBucketHalfCountMagnitude;
+      this.halfCount = this.fast.subBucketHalfCount;
+    }
     if (from) {
       this.exactMaxUs = from.totalCount === 0 ? 0 : from.maxValue;
       this.sumUs = from.totalCount === 0 ? 0 : from.mean * from.totalCount;
@@ -87,6 +119,10 @@ export class LatencyHistogram {
   }
 
   private readonly limitUs: number;
+  /** hdr-histogram-js's own record path, minus its Math.pow/Math.log2 index computation. */
+  private readonly fast: HdrRecordInternals | null;
+  private readonly halfMag: number = 0;
+  private readonly halfCount: number = 0;
 
   /** A per-call histogram (range PER_CALL_HISTOGRAM_MAX_US). */
   static perCall(): LatencyHistogram {
@@ -120,7 +156,20 @@ export class LatencyHistogram {
     const v = valueUs <= 0 ? 0 : Math.round(valueUs);
     if (v > this.exactMaxUs) this.exactMaxUs = v;
     this.sumUs += v;
-    this.h.recordValue(v >= this.limitUs ? this.limitUs : v);
+    const x = v >= this.limitUs ? this.limitUs : v;
+    const f = this.fast;
+    if (f === null) {
+      this.h.recordValue(x);
+      return;
+    }
+    // HdrHistogram's counts index in integer arithmetic (x < 2^31, unit magnitude 0): bucket =
+    // max(floor(log2 x) − halfMag, 0), sub-bucket = x >> bucket, index = (bucket + 1) << halfMag
+    // + sub-bucket − halfCount. The same index hdr-histogram-js computes with pow/log2.
+    const b = 31 - Math.clz32(x) - this.halfMag;
+    const bucket = b > 0 ? b : 0;
+    f.incrementCountAtIndex(((bucket + 1) << this.halfMag) + (x >>> bucket) - this.halfCount);
+    f.updateMinAndMax(x);
+    f.incrementTotalCount();
   }
 
   get count(): number {

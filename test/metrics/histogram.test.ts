@@ -145,3 +145,31 @@ describe('LatencyHistogram.percentilesUs (the one percentile walk)', () => {
     expect(Math.abs(coarse.percentilesUs().p50 - 123_456) / 123_456).toBeLessThan(0.01);
   });
 });
+
+describe('LatencyHistogram.recordUs (integer index fast path)', () => {
+  test.each([
+    ['run-wide', () => new LatencyHistogram()],
+    ['per call', () => LatencyHistogram.perCall()],
+    ['per stream', () => LatencyHistogram.perStream()],
+  ])('%s: counts, total, min and max are those of hdr-histogram-js recordValue', (_name, make) => {
+    const fast = make();
+    const reference = make();
+    const rand = prng(11);
+    const values: number[] = [0, 1, 2, 3, 1023, 1024, 1025, 2047, 2048, 2049, 4095, 4096, 65535, 65536, 2_097_151, 2_097_152, 59_999_999, 60_000_000];
+    for (let k = 0; k < 26; k++) values.push(2 ** k - 1, 2 ** k, 2 ** k + 1);
+    for (let i = 0; i < 20_000; i++) values.push(Math.floor(rand() * 2 ** Math.floor(rand() * 27)));
+    for (const v of values) {
+      fast.recordUs(v);
+      // the reference goes through the library's own record path, with the same clamping
+      reference.h.recordValue(Math.min(v, reference.h.highestTrackableValue));
+    }
+    expect(fast.h.totalCount).toBe(values.length);
+    expect(fast.h.totalCount).toBe(reference.h.totalCount);
+    expect(fast.h.maxValue).toBe(reference.h.maxValue);
+    expect(fast.h.minNonZeroValue).toBe(reference.h.minNonZeroValue);
+    expect(fast.toBase64()).toBe(reference.toBase64());
+    expect(fast.cumulativeCountsUs([10, 100, 1000, 10_000, 100_000, 1_000_000])).toEqual(
+      reference.cumulativeCountsUs([10, 100, 1000, 10_000, 100_000, 1_000_000]),
+    );
+  });
+});
