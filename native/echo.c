@@ -115,14 +115,12 @@ void echo_on_readable(struct handle *h, int64_t now) {
     if (n == 0) return;
     int nrec = 0;
     for (int i = 0; i < n; i++) {
-      size_t len = g_rx.msgs[i].msg_len;
-      const uint8_t *buf = g_rx_buf + (size_t)i * RX_BUF_BYTES;
-      const struct sockaddr_storage *from = &g_rx.from[i];
-      int64_t t_recv = g_rx.t_recv_ns[i];
+      const struct rx_dgram dg = rx_at(i);
+      int64_t t_recv = dg.t_recv_ns;
       e->packets_in++;
-      e->bytes_in += len;
+      e->bytes_in += dg.len;
       struct rtp p;
-      if (rtp_parse(buf, len, &p) != 0) {
+      if (rtp_parse(dg.buf, dg.len, &p) != 0) {
         e->malformed++;
         continue;
       }
@@ -135,9 +133,9 @@ void echo_on_readable(struct handle *h, int64_t now) {
       rec->seq = p.seq;
       rec->ts = p.ts;
       rec->ssrc = p.ssrc;
-      rec->size = len > 0xffff ? 0xffff : (uint16_t)len;
+      rec->size = dg.len > 0xffff ? 0xffff : (uint16_t)dg.len;
       rec->t_recv_ns = t_recv;
-      struct source *s = source_for(e, from, &p, t_recv);
+      struct source *s = source_for(e, dg.from, &p, t_recv);
       int64_t d = t_recv;
       if (s == NULL) {
         e->unpaced++;
@@ -158,7 +156,7 @@ void echo_on_readable(struct handle *h, int64_t now) {
       }
       due[nrec] = d;
       txidx[nrec] = g_etx.n;
-      tx_add(&g_etx, buf, len, from, sockaddr_len(from));
+      tx_add(&g_etx, dg.buf, dg.len, dg.from, sockaddr_len(dg.from));
       nrec++;
     }
     int64_t t_sent = tx_flush(e->h.fd, &g_etx);

@@ -511,6 +511,17 @@ static struct relay *relay_find(double id) {
   return NULL;
 }
 
+/* parse a datagram from one of the relay's peers; a malformed one is recorded and counted (0: RTP) */
+static int relay_parse(struct relay *r, struct record *rec, const struct rx_dgram *dg, struct rtp *p) {
+  int parse = rtp_parse(dg->buf, dg->len, p);
+  if (parse != 0) {
+    rec->kind = REC_MALFORMED;
+    rec->aux = parse;
+    r->malformed++;
+  }
+  return parse;
+}
+
 static void relay_on_readable(struct relay *r) {
   struct record recs[RX_BATCH];
   int txidx[RX_BATCH];
@@ -519,40 +530,30 @@ static void relay_on_readable(struct relay *r) {
     if (n == 0) return;
     int nrec = 0;
     for (int i = 0; i < n; i++) {
-      size_t len = g_rx.msgs[i].msg_len;
-      const uint8_t *buf = g_rx_buf + (size_t)i * RX_BUF_BYTES;
-      const struct sockaddr_storage *from = &g_rx.from[i];
+      const struct rx_dgram dg = rx_at(i);
       struct record *rec = &recs[nrec];
       memset(rec, 0, sizeof *rec);
       rec->id = r->id;
-      rec->size = len > 0xffff ? 0xffff : (uint16_t)len;
-      rec->t_recv_ns = g_rx.t_recv_ns[i];
+      rec->size = dg.len > 0xffff ? 0xffff : (uint16_t)dg.len;
+      rec->t_recv_ns = dg.t_recv_ns;
       txidx[nrec] = -1;
       struct rtp p = {0};
       int parse = -1;
-      if (r->has_ast && sockaddr_equal(from, &r->ast)) {
+      if (r->has_ast && sockaddr_equal(dg.from, &r->ast)) {
         if (r->draining) continue;
-        parse = rtp_parse(buf, len, &p);
-        if (parse != 0) {
-          rec->kind = REC_MALFORMED;
-          rec->aux = parse;
-          r->malformed++;
-        } else {
+        parse = relay_parse(r, rec, &dg, &p);
+        if (parse == 0) {
           rec->kind = REC_UP;
           txidx[nrec] = g_tx.n;
-          tx_add(&g_tx, buf, len, &r->echo, sockaddr_len(&r->echo));
+          tx_add(&g_tx, dg.buf, dg.len, &r->echo, sockaddr_len(&r->echo));
         }
-      } else if (sockaddr_equal(from, &r->echo)) {
-        parse = rtp_parse(buf, len, &p);
-        if (parse != 0) {
-          rec->kind = REC_MALFORMED;
-          rec->aux = parse;
-          r->malformed++;
-        } else {
+      } else if (sockaddr_equal(dg.from, &r->echo)) {
+        parse = relay_parse(r, rec, &dg, &p);
+        if (parse == 0) {
           rec->kind = REC_BACK;
           if (r->has_ast && !r->draining) {
             txidx[nrec] = g_tx.n;
-            tx_add(&g_tx, buf, len, &r->ast, sockaddr_len(&r->ast));
+            tx_add(&g_tx, dg.buf, dg.len, &r->ast, sockaddr_len(&r->ast));
           } else {
             rec->flags |= REC_F_NOT_FORWARDED;
           }

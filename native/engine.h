@@ -94,6 +94,16 @@ extern uint8_t *g_rx_buf; /* RX_BATCH * RX_BUF_BYTES */
 extern int g_use_mmsg;
 /* receive up to RX_BATCH datagrams into g_rx (non-blocking); returns count (0 when none) */
 int rx_receive(int fd);
+/* datagram i of the batch rx_receive just filled */
+struct rx_dgram {
+  const uint8_t *buf;
+  size_t len;
+  const struct sockaddr_storage *from;
+  int64_t t_recv_ns;
+};
+static inline struct rx_dgram rx_at(int i) {
+  return (struct rx_dgram){g_rx_buf + (size_t)i * RX_BUF_BYTES, g_rx.msgs[i].msg_len, &g_rx.from[i], g_rx.t_recv_ns[i]};
+}
 
 struct tx_batch {
   int n;

@@ -252,18 +252,16 @@ void source_on_readable(struct handle *h) {
     int n = rx_receive(s->h.fd);
     if (n == 0) return;
     for (int i = 0; i < n; i++) {
-      size_t len = g_rx.msgs[i].msg_len;
-      const uint8_t *buf = g_rx_buf + (size_t)i * RX_BUF_BYTES;
-      const struct sockaddr_storage *from = &g_rx.from[i];
+      const struct rx_dgram dg = rx_at(i);
       struct record rec = {0};
       rec.id = s->id;
-      rec.size = len > 0xffff ? 0xffff : (uint16_t)len;
-      rec.t_recv_ns = g_rx.t_recv_ns[i];
-      if (!s->has_peer || !sockaddr_equal(from, &s->peer)) {
-        if (s->cand_count > 0 && sockaddr_equal(from, &s->cand)) {
+      rec.size = dg.len > 0xffff ? 0xffff : (uint16_t)dg.len;
+      rec.t_recv_ns = dg.t_recv_ns;
+      if (!s->has_peer || !sockaddr_equal(dg.from, &s->peer)) {
+        if (s->cand_count > 0 && sockaddr_equal(dg.from, &s->cand)) {
           s->cand_count++;
         } else {
-          s->cand = *from;
+          s->cand = *dg.from;
           s->cand_count = 1;
         }
         if (s->cand_count < s->probation) {
@@ -272,12 +270,12 @@ void source_on_readable(struct handle *h) {
           out_record(&rec);
           continue;
         }
-        s->peer = *from; /* learned (strictrtp) */
+        s->peer = *dg.from; /* learned (strictrtp) */
         s->has_peer = 1;
         s->cand_count = 0;
       }
       struct rtp p;
-      int reason = rtp_parse(buf, len, &p);
+      int reason = rtp_parse(dg.buf, dg.len, &p);
       if (reason != 0) {
         rec.kind = REC_SRC_MALFORMED;
         rec.aux = reason;
