@@ -14,7 +14,8 @@ import WebSocket from 'ws';
 import {errorMessage} from '../errors.js';
 import type {Report} from '../metrics/report.js';
 import {RUN_TOKEN_HEADER} from '../protocol/app-args.js';
-import {APP, type Exit, type FaultContext, type Stack, health, liveCalls, serveMetric, sleep, until} from './harness.js';
+import type {RtpslaChild} from '../demo/children.js';
+import {APP, type Exit, type FaultContext, type LoadRun, type SlaRun, type Stack, health, liveCalls, serveMetric, sleep, until} from './harness.js';
 
 /** `sla` rows that judge timing (machine load), not the fault. */
 export const TIMING_INVARIANTS: readonly string[] = ['maxLatenessMs', 'maxConsecutiveLate', 'lateRatio'];
@@ -77,6 +78,93 @@ async function callsUp(stack: Stack, n: number, timeoutMs = 10_000): Promise<num
   }, timeoutMs);
 }
 
+interface LoadScenarioOptions<D, A> {
+  count: number;
+  durationMs: number;
+  runId: string;
+  /** A stack already started (default: sim + echo + serve with `serve`). */
+  stack?: Stack;
+  serve?: {serveArgs?: string[]; serveEnv?: Record<string, string>};
+  /** Before load starts (a fault armed in advance). */
+  before?: (stack: Stack) => Promise<void>;
+  /** The fault, once serve has all the calls up; without it, load runs to its end undisturbed. */
+  during?: (stack: Stack, load: RtpslaChild) => Promise<D>;
+  /** How long load may take after `during` (default 60 s); without `during`, 90 s. */
+  loadTimeoutMs?: number;
+  /** After load ended, before the leaks are measured. */
+  after?: (stack: Stack, run: LoadRun) => Promise<A>;
+  /** Measure what is left on the sim and serve (default true). */
+  leaks?: boolean;
+  /** Judge the report with `sla` (default false). */
+  sla?: boolean;
+}
+
+interface LoadScenarioRun<D, A> {
+  stack: Stack;
+  run: LoadRun;
+  leaked: Figures['leaked'];
+  /** null: not judged, or no report. */
+  sla: SlaRun | null;
+  slaJudged: boolean;
+  during: D;
+  after: A;
+}
+
+/**
+ * The skeleton of a load-driven scenario: a stack, `rtpsla load` on it (in the background with
+ * `during` once the calls are up), then its report, what was left behind and `sla` on the report.
+ */
+async function loadScenario<D = undefined, A = undefined>(ctx: FaultContext, o: LoadScenarioOptions<D, A>): Promise<LoadScenarioRun<D, A>> {
+  const stack = o.stack ?? (await ctx.stack(o.serve));
+  await o.before?.(stack);
+  const params = {count: o.count, durationMs: o.durationMs, runId: o.runId};
+  let run: LoadRun;
+  let during = undefined as D;
+  if (o.during) {
+    const load = ctx.startLoad(stack, params);
+    await callsUp(stack, o.count);
+    during = await o.during(stack, load);
+    run = ctx.loadResult(await ctx.finish(load, o.loadTimeoutMs ?? 60_000), o.runId);
+  } else {
+    run = await ctx.load(stack, params, o.loadTimeoutMs);
+  }
+  const after = (await o.after?.(stack, run)) as A;
+  const leaked = o.leaks === false ? undefined : await ctx.leaks(stack);
+  const sla = o.sla && run.reportPath ? await ctx.sla(run.reportPath) : null;
+  return {stack, run, leaked, sla, slaJudged: o.sla === true, during, after};
+}
+
+function slaFailedText(sla: SlaRun | null): string {
+  return `sla failed: ${sla?.failed.join(', ') || 'none'}`;
+}
+
+function slaFunctionalPass(sla: SlaRun | null): Check {
+  return {what: 'sla functional checks pass', ok: !!sla && functionalFailures(sla.failed).length === 0};
+}
+
+/** sla exit 1 with every one of `invariants` among the failed. */
+function slaFailsOn(sla: SlaRun | null, ...invariants: string[]): Check {
+  return {what: `sla exit 1 naming ${invariants.join(' and ')}`, ok: sla?.exit.code === 1 && invariants.every((i) => sla.failed.includes(i))};
+}
+
+function loadExit0(run: LoadRun): Check {
+  return {what: 'load exit 0', ok: run.exit.code === 0};
+}
+
+function noCallFailed(run: LoadRun): Check {
+  return {what: 'no call failed', ok: run.report?.summary.callsFailed === 0};
+}
+
+function nothingLost(run: LoadRun): Check {
+  return {what: 'nothing lost', ok: run.report?.summary.lost === 0};
+}
+
+/** leaked, lost, `extra`, and the exit codes (default: load's, and sla's when it judged). */
+function loadFigures(r: LoadScenarioRun<unknown, unknown>, o: {extra?: Record<string, unknown>; exitCodes?: Record<string, string>} = {}): Figures {
+  const exitCodes = o.exitCodes ?? {load: exitText(r.run.exit), ...(r.slaJudged ? {sla: exitText(r.sla?.exit)} : {})};
+  return {leaked: r.leaked, lost: r.run.report?.summary.lost ?? null, ...o.extra, exitCodes};
+}
+
 const websocketDrops: Scenario = {
   name: 'websocket-drop-x5',
   ci: true,
@@ -84,28 +172,19 @@ const websocketDrops: Scenario = {
   expected: 'no call failed, nothing lost or leaked, serve healthy after; sla functional checks pass',
   timeoutMs: 90_000,
   async run(ctx) {
-    const stack = await ctx.stack();
-    const load = ctx.startLoad(stack, {count: 4, durationMs: 6000, runId: 'ws-drop'});
-    await callsUp(stack, 4);
-    for (let i = 0; i < 5; i++) {
-      await ctx.simFault(stack, {dropWebSocket: true});
-      await sleep(600);
-    }
-    const run = ctx.loadResult(await ctx.finish(load, 60_000), 'ws-drop');
-    const leaked = await ctx.leaks(stack);
-    const h = await until(async () => ((await health(stack.serveUrl))?.status === 200 ? 200 : 0), 10_000);
-    const sla = run.reportPath ? await ctx.sla(run.reportPath) : null;
+    const r = await loadScenario(ctx, {count: 4, durationMs: 6000, runId: 'ws-drop', sla: true,
+      during: async (stack) => {
+        for (let i = 0; i < 5; i++) {
+          await ctx.simFault(stack, {dropWebSocket: true});
+          await sleep(600);
+        }
+      },
+    });
+    const h = await until(async () => ((await health(r.stack.serveUrl))?.status === 200 ? 200 : 0), 10_000);
     return {
-      measured: [reportText(run.report), `serve /health after: ${h || 'not 200'}`, `sla failed: ${sla?.failed.join(', ') || 'none'}`],
-      checks: [
-        {what: 'load exit 0', ok: run.exit.code === 0},
-        {what: 'no call failed', ok: run.report?.summary.callsFailed === 0},
-        {what: 'nothing lost', ok: run.report?.summary.lost === 0},
-        noLeak(leaked),
-        {what: 'serve healthy', ok: h === 200},
-        {what: 'sla functional checks pass', ok: !!sla && functionalFailures(sla.failed).length === 0},
-      ],
-      figures: {leaked, lost: run.report?.summary.lost ?? null, exitCodes: {load: exitText(run.exit), sla: exitText(sla?.exit)}},
+      measured: [reportText(r.run.report), `serve /health after: ${h || 'not 200'}`, slaFailedText(r.sla)],
+      checks: [loadExit0(r.run), noCallFailed(r.run), nothingLost(r.run), noLeak(r.leaked), {what: 'serve healthy', ok: h === 200}, slaFunctionalPass(r.sla)],
+      figures: loadFigures(r),
     };
   },
 };
@@ -117,31 +196,25 @@ const ariRestart: Scenario = {
   expected: 'every cut-short call FAILED with its reason; sla exit 1 naming callsFailed; serve reconnects; nothing leaked',
   timeoutMs: 90_000,
   async run(ctx) {
-    const stack = await ctx.stack();
-    const load = ctx.startLoad(stack, {count: 3, durationMs: 6000, runId: 'ari-restart'});
-    await callsUp(stack, 3);
-    await sleep(1000);
-    await ctx.simFault(stack, {restart: {downtimeMs: 2000}});
-    const run = ctx.loadResult(await ctx.finish(load, 60_000), 'ari-restart');
-    const h = await until(async () => ((await health(stack.serveUrl))?.status === 200 ? 200 : 0), 20_000);
-    const leaked = await ctx.leaks(stack);
-    const sla = run.reportPath ? await ctx.sla(run.reportPath) : null;
-    const errors = (run.report?.calls ?? []).map((c) => c.error);
+    const r = await loadScenario(ctx, {count: 3, durationMs: 6000, runId: 'ari-restart', sla: true,
+      during: async (stack) => {
+        await sleep(1000);
+        await ctx.simFault(stack, {restart: {downtimeMs: 2000}});
+      },
+      after: (stack) => until(async () => ((await health(stack.serveUrl))?.status === 200 ? 200 : 0), 20_000),
+    });
+    const h = r.after;
+    const errors = (r.run.report?.calls ?? []).map((c) => c.error);
     return {
-      measured: [
-        reportText(run.report),
-        `first reason: ${errors.find((e) => e !== null) ?? 'none'}`,
-        `serve /health after: ${h || 'not 200'}`,
-        `sla failed: ${sla?.failed.join(', ') || 'none'}`,
-      ],
+      measured: [reportText(r.run.report), `first reason: ${errors.find((e) => e !== null) ?? 'none'}`, `serve /health after: ${h || 'not 200'}`, slaFailedText(r.sla)],
       checks: [
-        {what: 'a report was written', ok: run.report !== null},
+        {what: 'a report was written', ok: r.run.report !== null},
         {what: 'every call failed with a reason', ok: errors.length === 3 && errors.every((e) => e !== null && e !== '')},
-        {what: 'sla exit 1 naming callsFailed', ok: sla?.exit.code === 1 && sla.failed.includes('callsFailed')},
+        slaFailsOn(r.sla, 'callsFailed'),
         {what: 'serve reconnected (health 200)', ok: h === 200},
-        noLeak(leaked),
+        noLeak(r.leaked),
       ],
-      figures: {leaked, lost: run.report?.summary.lost ?? null, exitCodes: {load: exitText(run.exit), sla: exitText(sla?.exit)}},
+      figures: loadFigures(r),
     };
   },
 };
@@ -153,30 +226,27 @@ const echoRestart: Scenario = {
   expected: 'the loss is counted (lost > 0) and sla fails on lossRatio; no call failed; serve unharmed; nothing leaked',
   timeoutMs: 90_000,
   async run(ctx) {
-    const stack = await ctx.stack();
-    const load = ctx.startLoad(stack, {count: 3, durationMs: 7000, runId: 'echo-restart'});
-    await callsUp(stack, 3);
-    await sleep(1000);
-    ctx.expectExit(stack.echo);
-    stack.echo.proc.kill('SIGKILL');
-    await stack.echo.exitWithin(5000);
-    await sleep(1000);
-    const again = ctx.startEcho(stack.echoPort);
-    await again.port;
-    const run = ctx.loadResult(await ctx.finish(load, 60_000), 'echo-restart');
-    const leaked = await ctx.leaks(stack);
-    const sla = run.reportPath ? await ctx.sla(run.reportPath) : null;
-    const lost = run.report?.summary.lost ?? null;
+    const r = await loadScenario(ctx, {count: 3, durationMs: 7000, runId: 'echo-restart', sla: true,
+      during: async (stack) => {
+        await sleep(1000);
+        ctx.expectExit(stack.echo);
+        stack.echo.proc.kill('SIGKILL');
+        await stack.echo.exitWithin(5000);
+        await sleep(1000);
+        await ctx.startEcho(stack.echoPort).port;
+      },
+    });
+    const lost = r.run.report?.summary.lost ?? null;
     return {
-      measured: [reportText(run.report), `sla failed: ${sla?.failed.join(', ') || 'none'}`],
+      measured: [reportText(r.run.report), slaFailedText(r.sla)],
       checks: [
         {what: 'loss counted', ok: lost !== null && lost > 0},
-        {what: 'media came back after the restart', ok: (run.report?.calls ?? []).every((c) => c.packetsBack > 0)},
-        {what: 'sla exit 1 naming lossRatio', ok: sla?.exit.code === 1 && sla.failed.includes('lossRatio')},
-        {what: 'no call failed', ok: run.report?.summary.callsFailed === 0},
-        noLeak(leaked),
+        {what: 'media came back after the restart', ok: (r.run.report?.calls ?? []).every((c) => c.packetsBack > 0)},
+        slaFailsOn(r.sla, 'lossRatio'),
+        noCallFailed(r.run),
+        noLeak(r.leaked),
       ],
-      figures: {leaked, lost, exitCodes: {load: exitText(run.exit), sla: exitText(sla?.exit)}},
+      figures: loadFigures(r),
     };
   },
 };
@@ -208,21 +278,18 @@ const portExhaustion: Scenario = {
     const blocker = createSocket('udp4');
     await new Promise<void>((r) => blocker.bind(low, '127.0.0.1', () => r()));
     try {
-      const stack = await ctx.stack({serveArgs: ['--port-range', `${low}-${low + 2}`]});
-      const run = await ctx.load(stack, {count: 3, durationMs: 4000, runId: 'ports'});
-      const leaked = await ctx.leaks(stack);
-      const sla = run.reportPath ? await ctx.sla(run.reportPath) : null;
-      const failed = (run.report?.calls ?? []).filter((c) => c.error !== null);
-      const measuredCalls = (run.report?.calls ?? []).filter((c) => c.error === null && c.packetsBack > 0).length;
+      const r = await loadScenario(ctx, {count: 3, durationMs: 4000, runId: 'ports', serve: {serveArgs: ['--port-range', `${low}-${low + 2}`]}, sla: true});
+      const failed = (r.run.report?.calls ?? []).filter((c) => c.error !== null);
+      const measuredCalls = (r.run.report?.calls ?? []).filter((c) => c.error === null && c.packetsBack > 0).length;
       return {
-        measured: [`error: ${failed.map((c) => c.error).join(' | ') || 'none'}`, `${measuredCalls} calls measured`, `sla failed: ${sla?.failed.join(', ') || 'none'}`],
+        measured: [`error: ${failed.map((c) => c.error).join(' | ') || 'none'}`, `${measuredCalls} calls measured`, slaFailedText(r.sla)],
         checks: [
           {what: 'exactly 1 call rejected naming EADDRINUSE', ok: failed.length === 1 && /no free relay port .*1 tried.*EADDRINUSE/.test(failed[0].error ?? '')},
           {what: '2 calls measured', ok: measuredCalls === 2},
-          {what: 'sla exit 1 naming callsFailed', ok: sla?.exit.code === 1 && sla.failed.includes('callsFailed')},
-          noLeak(leaked),
+          slaFailsOn(r.sla, 'callsFailed'),
+          noLeak(r.leaked),
         ],
-        figures: {leaked, lost: run.report?.summary.lost ?? null, exitCodes: {load: exitText(run.exit), sla: exitText(sla?.exit)}},
+        figures: loadFigures(r),
       };
     } finally {
       blocker.close();
@@ -262,26 +329,20 @@ const garbage: Scenario = {
   expected: 'counted as foreign, nothing forwarded: calls clean (0 lost, 0 failed), serve unharmed, nothing leaked',
   timeoutMs: 90_000,
   async run(ctx) {
-    const stack = await ctx.stack();
-    const load = ctx.startLoad(stack, {count: 3, durationMs: 7000, runId: 'garbage'});
-    await callsUp(stack, 3);
-    const ports = (await liveCalls(stack.serveUrl)).map((c) => c.port).filter((p): p is number => p !== null);
-    const foreignBefore = (await serveMetric(stack.serveUrl, 'foreign')) ?? 0;
-    const sent = await sprayGarbage(ports, 100_000);
-    const run = ctx.loadResult(await ctx.finish(load, 60_000), 'garbage');
-    const foreign = ((await serveMetric(stack.serveUrl, 'foreign')) ?? 0) - foreignBefore;
-    const leaked = await ctx.leaks(stack);
-    const sla = run.reportPath ? await ctx.sla(run.reportPath) : null;
+    const r = await loadScenario(ctx, {count: 3, durationMs: 7000, runId: 'garbage', sla: true,
+      during: async (stack) => {
+        const ports = (await liveCalls(stack.serveUrl)).map((c) => c.port).filter((p): p is number => p !== null);
+        const foreignBefore = (await serveMetric(stack.serveUrl, 'foreign')) ?? 0;
+        return {ports, foreignBefore, sent: await sprayGarbage(ports, 100_000)};
+      },
+      after: async (stack) => (await serveMetric(stack.serveUrl, 'foreign')) ?? 0,
+    });
+    const {ports, foreignBefore, sent} = r.during;
+    const foreign = r.after - foreignBefore;
     return {
-      measured: [`sent ${sent} to ${ports.length} relays, serve counted ${foreign} foreign`, reportText(run.report), `sla failed: ${sla?.failed.join(', ') || 'none'}`],
-      checks: [
-        {what: 'junk counted as foreign', ok: foreign > 0},
-        {what: 'no call failed', ok: run.report?.summary.callsFailed === 0},
-        {what: 'nothing lost', ok: run.report?.summary.lost === 0},
-        {what: 'sla functional checks pass', ok: !!sla && functionalFailures(sla.failed).length === 0},
-        noLeak(leaked),
-      ],
-      figures: {leaked, lost: run.report?.summary.lost ?? null, sent, foreign, exitCodes: {load: exitText(run.exit), sla: exitText(sla?.exit)}},
+      measured: [`sent ${sent} to ${ports.length} relays, serve counted ${foreign} foreign`, reportText(r.run.report), slaFailedText(r.sla)],
+      checks: [{what: 'junk counted as foreign', ok: foreign > 0}, noCallFailed(r.run), nothingLost(r.run), slaFunctionalPass(r.sla), noLeak(r.leaked)],
+      figures: loadFigures(r, {extra: {sent, foreign}}),
     };
   },
 };
@@ -318,36 +379,38 @@ const httpFlood: Scenario = {
   expected: 'media not starved (late ≤ 1 %, max lateness < 100 ms), 0 lost, load keeps its records (0 failed), consume refused (403) or shed (503)',
   timeoutMs: 120_000,
   async run(ctx) {
-    const stack = await ctx.stack();
     const runId = 'flood';
-    const load = ctx.startLoad(stack, {count: 4, durationMs: 7000, runId});
-    await callsUp(stack, 4);
-    const totals: Record<string, number> = {};
-    for (let wave = 0; wave < 3; wave++) {
-      const c = await flood(stack.serveUrl, ['/metrics', `/runs/${runId}`, `/runs/${runId}?consume=1`, '/calls'], 2000);
-      for (const [k, v] of Object.entries(c)) totals[k] = (totals[k] ?? 0) + v;
-    }
-    // and one with a wrong token, for the record
-    const wrong = await fetch(`${stack.serveUrl}/runs/${runId}?consume=1`, {headers: {[RUN_TOKEN_HEADER]: '0'.repeat(32)}}).then((r) => r.status, () => 0);
-    const run = ctx.loadResult(await ctx.finish(load, 60_000), runId);
-    const leaked = await ctx.leaks(stack);
-    const s = run.report?.summary;
+    const r = await loadScenario(ctx, {count: 4, durationMs: 7000,
+      runId,
+      during: async (stack) => {
+        const totals: Record<string, number> = {};
+        for (let wave = 0; wave < 3; wave++) {
+          const c = await flood(stack.serveUrl, ['/metrics', `/runs/${runId}`, `/runs/${runId}?consume=1`, '/calls'], 2000);
+          for (const [k, v] of Object.entries(c)) totals[k] = (totals[k] ?? 0) + v;
+        }
+        // and one with a wrong token, for the record
+        const wrong = await fetch(`${stack.serveUrl}/runs/${runId}?consume=1`, {headers: {[RUN_TOKEN_HEADER]: '0'.repeat(32)}}).then((res) => res.status, () => 0);
+        return {totals, wrong};
+      },
+    });
+    const {totals, wrong} = r.during;
+    const s = r.run.report?.summary;
     const lateShare = s && s.packetsBack > 0 ? s.late / s.packetsBack : null;
     return {
       measured: [
         `answers ${Object.entries(totals).map(([k, v]) => `${k}×${v}`).join(' ')}`,
         `consume with a wrong token: ${wrong}`,
-        reportText(run.report),
+        reportText(r.run.report),
       ],
       checks: [
         {what: 'load kept its records (0 calls failed)', ok: s?.callsFailed === 0},
-        {what: 'nothing lost', ok: s?.lost === 0},
+        nothingLost(r.run),
         {what: 'not starved: late ≤ 1 %', ok: lateShare !== null && lateShare <= 0.01},
         {what: 'not starved: max lateness < 100 ms', ok: !!s && s.latenessMs.max < 100},
         {what: 'consume without the token refused', ok: wrong === 403 && (totals['403'] ?? 0) + (totals['503'] ?? 0) > 0},
-        noLeak(leaked),
+        noLeak(r.leaked),
       ],
-      figures: {leaked, lost: s?.lost ?? null, answers: totals, exitCodes: {load: exitText(run.exit)}},
+      figures: loadFigures(r, {extra: {answers: totals}}),
     };
   },
 };
@@ -359,15 +422,17 @@ const secondServe: Scenario = {
   expected: 'B exits 2 with one line (port taken; app held) and touches nothing: 0 calls failed, nothing leaked; ApplicationReplaced → A /health 503 with the reason',
   timeoutMs: 90_000,
   async run(ctx) {
-    const stack = await ctx.stack();
-    const load = ctx.startLoad(stack, {count: 3, durationMs: 6000, runId: 'second'});
-    await callsUp(stack, 3);
-    const port = new URL(stack.serveUrl).port;
-    const env = {...stack.env};
-    const samePort = await ctx.run('serve-B', ctx.serveArgs(stack.echoPort, ['--metrics-port', port]), env, 20_000);
-    const otherPort = await ctx.run('serve-B2', ctx.serveArgs(stack.echoPort), env, 20_000);
-    const run = ctx.loadResult(await ctx.finish(load, 60_000), 'second');
-    const leaked = await ctx.leaks(stack);
+    const r = await loadScenario(ctx, {count: 3, durationMs: 6000, runId: 'second',
+      during: async (stack) => {
+        const port = new URL(stack.serveUrl).port;
+        const env = {...stack.env};
+        const samePort = await ctx.run('serve-B', ctx.serveArgs(stack.echoPort, ['--metrics-port', port]), env, 20_000);
+        const otherPort = await ctx.run('serve-B2', ctx.serveArgs(stack.echoPort), env, 20_000);
+        return {samePort, otherPort};
+      },
+    });
+    const {stack, run, leaked} = r;
+    const {samePort, otherPort} = r.during;
     // another client registers the app: A must say it is no longer healthy
     const ws = new WebSocket(`${stack.simUrl.replace(/^http/, 'ws')}/ari/events?app=${APP}&api_key=${ctx.user}:${ctx.pass}`);
     await new Promise<void>((resolve) => {
@@ -394,7 +459,7 @@ const secondServe: Scenario = {
         noLeak(leaked),
         {what: 'ApplicationReplaced → /health 503 with the reason', ok: !!replaced && /ApplicationReplaced/.test(String(replaced.body.reason))},
       ],
-      figures: {leaked, lost: run.report?.summary.lost ?? null, exitCodes: {'serve B same port': exitText(samePort), 'serve B other port': exitText(otherPort), load: exitText(run.exit)}},
+      figures: loadFigures(r, {exitCodes: {'serve B same port': exitText(samePort), 'serve B other port': exitText(otherPort), load: exitText(run.exit)}}),
     };
   },
 };
@@ -406,24 +471,25 @@ const sigtermServe: Scenario = {
   expected: 'serve tears its calls down and exits 0 within 10 s; load ends with a report (those calls FAILED, with the reason); no channel or bridge left on ARI',
   timeoutMs: 90_000,
   async run(ctx) {
-    const stack = await ctx.stack();
-    const load = ctx.startLoad(stack, {count: 3, durationMs: 8000, runId: 'sigterm'});
-    await callsUp(stack, 3);
-    await sleep(1000);
-    ctx.expectExit(stack.serve);
-    stack.serve.proc.kill('SIGTERM');
-    const serveExit = await ctx.finish(stack.serve, 10_000);
-    const run = ctx.loadResult(await ctx.finish(load, 60_000), 'sigterm');
-    const leaked = await ctx.leaks(stack);
+    const r = await loadScenario(ctx, {count: 3, durationMs: 8000, runId: 'sigterm',
+      during: async (stack) => {
+        await sleep(1000);
+        ctx.expectExit(stack.serve);
+        stack.serve.proc.kill('SIGTERM');
+        return ctx.finish(stack.serve, 10_000);
+      },
+    });
+    const serveExit = r.during;
+    const {run} = r;
     return {
       measured: [`serve exited ${serveExit.durationMs} ms after SIGTERM`, reportText(run.report), `first reason: ${run.report?.calls.find((c) => c.error !== null)?.error ?? 'none'}`],
       checks: [
         {what: 'serve exit 0 within 10 s', ok: serveExit.code === 0 && !serveExit.timedOut},
         {what: 'load wrote a report', ok: run.report !== null && !run.exit.timedOut},
         {what: 'the cut calls FAILED with a reason', ok: !!run.report && run.report.calls.every((c) => c.error !== null && c.error !== '')},
-        noLeak(leaked, true),
+        noLeak(r.leaked, true),
       ],
-      figures: {leaked, lost: run.report?.summary.lost ?? null, exitCodes: {serve: exitText(serveExit), load: exitText(run.exit)}},
+      figures: loadFigures(r, {exitCodes: {serve: exitText(serveExit), load: exitText(run.exit)}}),
     };
   },
 };
@@ -435,22 +501,21 @@ const sigintLoad: Scenario = {
   expected: 'load hangs up, writes a partial report and exits 130 within 8 s (not after the hold); nothing leaked',
   timeoutMs: 90_000,
   async run(ctx) {
-    const stack = await ctx.stack();
-    const load = ctx.startLoad(stack, {count: 3, durationMs: 20_000, runId: 'sigint'});
-    await callsUp(stack, 3);
-    await sleep(1000);
-    load.proc.kill('SIGINT');
-    const exit = await ctx.finish(load, 8000);
-    const run = ctx.loadResult(exit, 'sigint');
-    const leaked = await ctx.leaks(stack);
+    const r = await loadScenario(ctx, {count: 3, durationMs: 20_000, runId: 'sigint', loadTimeoutMs: 8000,
+      during: async (_stack, load) => {
+        await sleep(1000);
+        load.proc.kill('SIGINT');
+      },
+    });
+    const exit = r.run.exit;
     return {
-      measured: [`load exited ${exit.durationMs} ms after SIGINT`, `report partial: ${run.report?.partial ?? 'no report'}`],
+      measured: [`load exited ${exit.durationMs} ms after SIGINT`, `report partial: ${r.run.report?.partial ?? 'no report'}`],
       checks: [
         {what: 'exit 130 within 8 s', ok: exit.code === 130 && !exit.timedOut},
-        {what: 'partial report written', ok: run.report?.partial === true},
-        noLeak(leaked),
+        {what: 'partial report written', ok: r.run.report?.partial === true},
+        noLeak(r.leaked),
       ],
-      figures: {leaked, lost: run.report?.summary.lost ?? null, exitCodes: {load: exitText(exit)}},
+      figures: loadFigures(r),
     };
   },
 };
@@ -462,20 +527,13 @@ const failedHangup: Scenario = {
   expected: 'load retries with backoff until the channels are gone: 0 calls failed, nothing leaked, sla functional checks pass',
   timeoutMs: 90_000,
   async run(ctx) {
-    const stack = await ctx.stack();
-    await ctx.simFault(stack, {fail: {operation: 'hangup', status: 500, count: 2}});
-    const run = await ctx.load(stack, {count: 2, durationMs: 3000, runId: 'hangup-500'});
-    const leaked = await ctx.leaks(stack);
-    const sla = run.reportPath ? await ctx.sla(run.reportPath) : null;
+    const r = await loadScenario(ctx, {count: 2, durationMs: 3000, runId: 'hangup-500', sla: true,
+      before: (stack) => ctx.simFault(stack, {fail: {operation: 'hangup', status: 500, count: 2}}),
+    });
     return {
-      measured: [reportText(run.report), `sla failed: ${sla?.failed.join(', ') || 'none'}`],
-      checks: [
-        {what: 'load exit 0', ok: run.exit.code === 0},
-        {what: 'no call failed', ok: run.report?.summary.callsFailed === 0},
-        noLeak(leaked),
-        {what: 'sla functional checks pass', ok: !!sla && functionalFailures(sla.failed).length === 0},
-      ],
-      figures: {leaked, lost: run.report?.summary.lost ?? null, exitCodes: {load: exitText(run.exit), sla: exitText(sla?.exit)}},
+      measured: [reportText(r.run.report), slaFailedText(r.sla)],
+      checks: [loadExit0(r.run), noCallFailed(r.run), noLeak(r.leaked), slaFunctionalPass(r.sla)],
+      figures: loadFigures(r),
     };
   },
 };
@@ -487,21 +545,20 @@ const hangupNeverWorks: Scenario = {
   expected: 'load retries for 10 s, then records the call FAILED and the channel leaked; sla exit 1 (callsFailed, leakedChannels)',
   timeoutMs: 120_000,
   async run(ctx) {
-    const stack = await ctx.stack();
-    await ctx.simFault(stack, {fail: {operation: 'hangup', status: 500}});
-    const run = await ctx.load(stack, {count: 1, durationMs: 3000, runId: 'hangup-never'}, 90_000);
-    const sla = run.reportPath ? await ctx.sla(run.reportPath) : null;
-    await ctx.simFault(stack, {clear: true});
-    const error = run.report?.calls[0]?.error ?? null;
-    const leakedChannels = run.report?.summary.leaked.channels ?? null;
+    const r = await loadScenario(ctx, {count: 1, durationMs: 3000, runId: 'hangup-never', loadTimeoutMs: 90_000, leaks: false, sla: true,
+      before: (stack) => ctx.simFault(stack, {fail: {operation: 'hangup', status: 500}}),
+    });
+    await ctx.simFault(r.stack, {clear: true});
+    const error = r.run.report?.calls[0]?.error ?? null;
+    const leakedChannels = r.run.report?.summary.leaked.channels ?? null;
     return {
-      measured: [`call error: ${error ?? 'none'}`, `sla failed: ${sla?.failed.join(', ') || 'none'}`],
+      measured: [`call error: ${error ?? 'none'}`, slaFailedText(r.sla)],
       checks: [
         {what: 'the call FAILED: hangup failed after retries', ok: /hangup failed \(\d+ attempts/.test(error ?? '')},
         {what: 'the channel is recorded as leaked', ok: leakedChannels !== null && leakedChannels >= 1},
-        {what: 'sla exit 1 naming callsFailed and leakedChannels', ok: sla?.exit.code === 1 && sla.failed.includes('callsFailed') && sla.failed.includes('leakedChannels')},
+        slaFailsOn(r.sla, 'callsFailed', 'leakedChannels'),
       ],
-      figures: {leaked: run.report?.summary.leaked, lost: run.report?.summary.lost ?? null, exitCodes: {load: exitText(run.exit), sla: exitText(sla?.exit)}},
+      figures: {...loadFigures(r), leaked: r.run.report?.summary.leaked},
     };
   },
 };
@@ -607,9 +664,11 @@ const userinfo: Scenario = {
     const noCreds = {ARI_URL: withUserinfo, ARI_USER: '', ARI_PASS: ''};
     const {serve, url} = await ctx.startServe(simUrl, echoPort, ['--log-level', 'info'], noCreds);
     const stack: Stack = {sim: s.sim, echo: e.echo, serve, simUrl, echoPort, serveUrl: url, ari: ctx.rest(simUrl), env: noCreds};
-    const run = await ctx.load(stack, {count: 1, durationMs: 2000, runId: 'userinfo'});
-    const table = await ctx.run('load-table', ['load', '--count', '1', '--duration-ms', '1000', '--serve-url', url, '--out', ctx.dir, '--run-id', 'userinfo-table'], noCreds, 60_000);
-    const leaked = await ctx.leaks(stack);
+    const r = await loadScenario(ctx, {count: 1, durationMs: 2000, runId: 'userinfo',
+      stack,
+      after: () => ctx.run('load-table', ['load', '--count', '1', '--duration-ms', '1000', '--serve-url', url, '--out', ctx.dir, '--run-id', 'userinfo-table'], noCreds, 60_000),
+    });
+    const {run, after: table} = r;
     const everything = [run.exit.output, table.output, serve.output, JSON.stringify(run.report ?? {})].join('\n');
     return {
       measured: [`target.ariUrl ${run.report?.target.ariUrl ?? 'no report'}`, `password found in output: ${everything.includes(ctx.pass)}`],
@@ -617,9 +676,9 @@ const userinfo: Scenario = {
         {what: 'both loads exit 0 (credentials taken from the URL)', ok: run.exit.code === 0 && table.code === 0},
         {what: 'report.target.ariUrl without userinfo', ok: run.report?.target.ariUrl === simUrl},
         {what: 'the password appears nowhere', ok: !everything.includes(ctx.pass)},
-        noLeak(leaked),
+        noLeak(r.leaked),
       ],
-      figures: {leaked, lost: run.report?.summary.lost ?? null, exitCodes: {load: exitText(run.exit), 'load (table)': exitText(table)}},
+      figures: loadFigures(r, {exitCodes: {load: exitText(run.exit), 'load (table)': exitText(table)}}),
     };
   },
 };
@@ -631,20 +690,20 @@ const echoHostName: Scenario = {
   expected: 'the name is resolved once at start-up: every packet comes back (0 lost), none counted foreign',
   timeoutMs: 90_000,
   async run(ctx) {
-    const stack = await ctx.stack({serveEnv: {ECHO_HOST: 'localhost'}});
-    const run = await ctx.load(stack, {count: 2, durationMs: 3000, runId: 'echo-localhost'});
-    const foreign = await serveMetric(stack.serveUrl, 'foreign');
-    const leaked = await ctx.leaks(stack);
-    const s = run.report?.summary;
+    const r = await loadScenario(ctx, {count: 2, durationMs: 3000, runId: 'echo-localhost', serve: {serveEnv: {ECHO_HOST: 'localhost'}},
+      after: (stack) => serveMetric(stack.serveUrl, 'foreign'),
+    });
+    const foreign = r.after;
+    const s = r.run.report?.summary;
     return {
-      measured: [reportText(run.report), `packets back ${s?.packetsBack ?? 'n/a'}, foreign ${foreign ?? 'n/a'}`],
+      measured: [reportText(r.run.report), `packets back ${s?.packetsBack ?? 'n/a'}, foreign ${foreign ?? 'n/a'}`],
       checks: [
         {what: 'packets came back, 0 lost', ok: !!s && s.packetsBack > 0 && s.lost === 0},
         {what: 'none counted foreign', ok: foreign === 0},
         {what: 'no call failed', ok: s?.callsFailed === 0},
-        noLeak(leaked),
+        noLeak(r.leaked),
       ],
-      figures: {leaked, lost: s?.lost ?? null, exitCodes: {load: exitText(run.exit)}},
+      figures: loadFigures(r),
     };
   },
 };
