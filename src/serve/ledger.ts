@@ -108,7 +108,7 @@ export class ServeLedger {
     const t = this.totals;
     this.finishedCount++;
     if (record.error !== null) this.failedCount++;
-    if (stats) addStats(t, stats);
+    if (stats) addCounts(t, stats, stats.lateBy.asterisk, stats.lateBy.relay, stats.lateBy.mediaServer);
     if (record.runId !== null) this.runs.add(record.runId, record);
     this.live.delete(call);
   }
@@ -159,16 +159,7 @@ export class ServeLedger {
     for (const c of this.live) {
       const m = c.meter;
       if (!m || c.state === 'ended') continue;
-      out.packetsUp += m.packetsUp;
-      out.packetsBack += m.packetsBack;
-      out.lost += m.lost;
-      out.late += m.late;
-      out.foreign += m.foreign;
-      out.malformed += m.malformed;
-      if (m.maxConsecutiveLate > out.maxConsecutiveLate) out.maxConsecutiveLate = m.maxConsecutiveLate;
-      out.lateBy.asterisk += m.lateByAsterisk;
-      out.lateBy.relay += m.lateByRelay;
-      out.lateBy.mediaServer += m.lateByMediaServer;
+      addCounts(out, m, m.lateByAsterisk, m.lateByRelay, m.lateByMediaServer);
     }
     return out;
   }
@@ -226,15 +217,16 @@ export class ServeLedger {
   }
 }
 
-function addStats(t: MediaTotals, s: CallStats): void {
-  t.packetsUp += s.packetsUp;
-  t.packetsBack += s.packetsBack;
-  t.lost += s.lost;
-  t.late += s.late;
-  t.foreign += s.foreign;
-  t.malformed += s.malformed;
-  if (s.maxConsecutiveLate > t.maxConsecutiveLate) t.maxConsecutiveLate = s.maxConsecutiveLate;
-  t.lateBy.asterisk += s.lateBy.asterisk;
-  t.lateBy.relay += s.lateBy.relay;
-  t.lateBy.mediaServer += s.lateBy.mediaServer;
+/** Add one call's counts (a finished call's stats, or a live call's meter so far) to `t`. */
+function addCounts(t: MediaTotals, c: Omit<MediaTotals, 'lateBy'>, lateByAsterisk: number, lateByRelay: number, lateByMediaServer: number): void {
+  t.packetsUp += c.packetsUp;
+  t.packetsBack += c.packetsBack;
+  t.lost += c.lost;
+  t.late += c.late;
+  t.foreign += c.foreign;
+  t.malformed += c.malformed;
+  if (c.maxConsecutiveLate > t.maxConsecutiveLate) t.maxConsecutiveLate = c.maxConsecutiveLate;
+  t.lateBy.asterisk += lateByAsterisk;
+  t.lateBy.relay += lateByRelay;
+  t.lateBy.mediaServer += lateByMediaServer;
 }
