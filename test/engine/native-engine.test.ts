@@ -1,34 +1,11 @@
 import {createSocket, type Socket} from 'node:dgram';
-import {EngineCommandError, EngineExitedError, RecordFlag, RecordKind, type RecordSink} from '../../src/engine/engine-types.js';
+import {EngineCommandError, EngineExitedError, RecordFlag, RecordKind} from '../../src/engine/engine-types.js';
 import type {NativeEngine} from '../../src/engine/native-engine.js';
 import {nowUs} from '../../src/rtp/clock.js';
 import {RtpParse} from '../../src/rtp/packet.js';
 import {sleep} from '../helpers/cli.js';
-import {startTestEngine} from '../helpers/engine.js';
+import {CollectRecords as Collect, startTestEngine} from '../helpers/engine.js';
 import {rtpPacket} from '../helpers/rtp.js';
-
-interface Rec {
-  kind: RecordKind;
-  flags: number;
-  pt: number;
-  seq: number;
-  ts: number;
-  ssrc: number;
-  size: number;
-  tRecvUs: number;
-  tSentUs: number;
-  aux: number;
-}
-
-class Collect implements RecordSink {
-  readonly recs: Rec[] = [];
-  onRecord(kind: RecordKind, flags: number, pt: number, seq: number, ts: number, ssrc: number, size: number, tRecvUs: number, tSentUs: number, aux: number): void {
-    this.recs.push({kind, flags, pt, seq, ts, ssrc, size, tRecvUs, tSentUs, aux});
-  }
-  of(kind: RecordKind): Rec[] {
-    return this.recs.filter((r) => r.kind === kind);
-  }
-}
 
 function bound(): Promise<Socket> {
   return new Promise((resolve) => {

@@ -4,32 +4,11 @@
  * learning, stop/resume and skip-ahead. Behaviour, not milliseconds.
  */
 import {createSocket, type Socket} from 'node:dgram';
-import {EngineCommandError, RecordFlag, RecordKind, type RecordSink} from '../../src/engine/engine-types.js';
+import {EngineCommandError, RecordFlag, RecordKind} from '../../src/engine/engine-types.js';
 import type {NativeEngine} from '../../src/engine/native-engine.js';
 import {nowUs} from '../../src/rtp/clock.js';
 import {sleep} from '../helpers/cli.js';
-import {startTestEngine} from '../helpers/engine.js';
-
-interface Rec {
-  kind: RecordKind;
-  flags: number;
-  seq: number;
-  ts: number;
-  ssrc: number;
-  tRecvUs: number;
-  tSentUs: number;
-  aux: number;
-}
-
-class Collect implements RecordSink {
-  readonly recs: Rec[] = [];
-  onRecord(kind: RecordKind, flags: number, _pt: number, seq: number, ts: number, ssrc: number, _size: number, tRecvUs: number, tSentUs: number, aux: number): void {
-    this.recs.push({kind, flags, seq, ts, ssrc, tRecvUs, tSentUs, aux});
-  }
-  of(kind: RecordKind): Rec[] {
-    return this.recs.filter((r) => r.kind === kind);
-  }
-}
+import {CollectRecords as Collect, startTestEngine} from '../helpers/engine.js';
 
 interface Peer {
   socket: Socket;
