@@ -180,6 +180,13 @@ function callEvents(emId: string, bridgeId: string): AriAnyEvent[] {
   return evs;
 }
 
+/** The recorded caller events up to its StasisStart (events 1-7), before serve chose any id. */
+function callerStart(): AriAnyEvent[] {
+  const evs = remap(recorded('ari-events-call.jsonl').slice(0, 7), {'1795314087.0': CALLER});
+  evs[6].args = loadAppArgs(RUN, 0, token);
+  return evs;
+}
+
 /** Feed the call's meter 50 packets (1 s of 20 ms frames), each back 2 ms later; the driven clock moves along. */
 function media(clock: DrivenClock, relay: FakeRelay): void {
   for (let i = 0; i < 50; i++) {
@@ -216,9 +223,7 @@ describe('call orchestrator on the recorded Asterisk orderings', () => {
       const call = calls.call(CALLER)!;
       queueMicrotask(() => queueMicrotask(() => ari.deliver(callEvents(call.emId, call.bridgeId).slice(7, 12))));
     };
-    const start = remap(recorded('ari-events-call.jsonl').slice(0, 7), {'1795314087.0': CALLER});
-    start[6].args = loadAppArgs(RUN, 0, token);
-    ari.deliver(start);
+    ari.deliver(callerStart());
     await settle();
     const {emId, bridgeId} = chosenIds(ari);
     const evs = callEvents(emId, bridgeId);
@@ -315,9 +320,7 @@ describe('call orchestrator on the recorded Asterisk orderings', () => {
       emId = call.emId;
       evs = callEvents(call.emId, call.bridgeId);
     };
-    const start = remap(recorded('ari-events-call.jsonl').slice(0, 7), {'1795314087.0': CALLER});
-    start[6].args = loadAppArgs(RUN, 0, token);
-    ari.deliver(start);
+    ari.deliver(callerStart());
     await settle();
     expect(entered).toBe(1);
     expect(calls.call(CALLER)!.state).toBe('up');
@@ -333,9 +336,7 @@ describe('call orchestrator on the recorded Asterisk orderings', () => {
       const call = calls.call(CALLER)!;
       queueMicrotask(() => ari.deliver(callEvents(call.emId, call.bridgeId).slice(7, 12)));
     };
-    const start = remap(recorded('ari-events-call.jsonl').slice(0, 7), {'1795314087.0': CALLER});
-    start[6].args = loadAppArgs(RUN, 0, token);
-    ari.deliver(start);
+    ari.deliver(callerStart());
     await settle();
     const {emId, bridgeId} = chosenIds(ari);
     const evs = callEvents(emId, bridgeId);
