@@ -247,8 +247,8 @@ int64_t tx_flush(int fd, struct tx_batch *tx) {
 /* ------------------------------------------------------------------------------------------ */
 /* output: frames on stdout, never blocking the loop                                            */
 
-#define REC_BATCH 512
-#define FLUSH_NS 20000000LL              /* a record waits at most ~20 ms before it is framed */
+#define REC_BATCH 8192
+#define FLUSH_NS 100000000LL             /* a record waits at most ~100 ms before it is framed */
 #define RECORD_BACKLOG_CAP (16u << 20)   /* unwritten bytes beyond which record batches are dropped */
 
 static uint8_t *g_out;
@@ -761,16 +761,67 @@ static void stdin_readable(void) {
  * The engine is the instrument: a packet waiting for the engine to be scheduled is the relay's own
  * hold. Where the OS allows it (root, CAP_SYS_NICE or RLIMIT_RTPRIO) the engine runs SCHED_FIFO at a
  * low real-time priority, as rtpengine's --scheduling=fifo does, so it preempts the Node processes
- * sharing its CPUs; the kernel's RT throttling still leaves others 5 % of every second. Else it
- * asks for nice −10, else it runs as it is. `RTPSLA_ENGINE_SCHED=normal` turns this off. Returns
- * what is in effect, for the ready event ("fifo:10", "nice:-10" or "normal").
+ * sharing its CPUs; the kernel's RT throttling still leaves others 5 % of every second. The priority
+ * is RTPSLA_ENGINE_FIFO_PRIORITY (1-99, default 10; the echo gets 11 and a relay pinned to a CPU
+ * it shares with them 12: src/engine/engine-select.ts). Else it asks for
+ * nice -10, else it runs as it is. `RTPSLA_ENGINE_SCHED=normal` turns this off. Returns what is in
+ * effect, for the ready event ("fifo:10", "nice:-10" or "normal").
  */
-static const char *engine_set_scheduling(const char *want) {
+static const char *engine_set_scheduling(const char *want, const char *priority) {
+  static char fifo[16];
   if (want != NULL && strcmp(want, "normal") == 0) return "normal";
-  struct sched_param sp = {.sched_priority = 10};
-  if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) == 0) return "fifo:10";
+  int prio = 10;
+  if (priority != NULL && *priority) {
+    char *end;
+    long v = strtol(priority, &end, 10);
+    if (*end == 0 && v >= 1 && v <= 99) prio = (int)v;
+  }
+  struct sched_param sp = {.sched_priority = prio};
+  if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) == 0) {
+    snprintf(fifo, sizeof fifo, "fifo:%d", prio);
+    return fifo;
+  }
   if (setpriority(PRIO_PROCESS, 0, -10) == 0) return "nice:-10";
   return "normal";
+}
+
+/*
+ * RTPSLA_ENGINE_CPUS: a CPU list ("1", "0-1", "0,2-3") the engine pins itself to. On a VM a
+ * datagram sent to a process asleep on another CPU costs an inter-processor interrupt on both
+ * sides; engines that hand packets to each other on one CPU do not pay it (docs/design.md).
+ * Returns 0 (also when unset), or -1 with the reason on stderr.
+ */
+static int engine_set_affinity(const char *list, char *shown, size_t shownsz) {
+  snprintf(shown, shownsz, "all");
+  if (list == NULL || *list == 0) return 0;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  const char *p = list;
+  for (;;) {
+    char *end;
+    long a = strtol(p, &end, 10);
+    if (end == p || a < 0 || a >= CPU_SETSIZE) goto bad;
+    long b = a;
+    p = end;
+    if (*p == '-') {
+      b = strtol(p + 1, &end, 10);
+      if (end == p + 1 || b < a || b >= CPU_SETSIZE) goto bad;
+      p = end;
+    }
+    for (long c = a; c <= b; c++) CPU_SET((int)c, &set);
+    if (*p == 0) break;
+    if (*p != ',') goto bad;
+    p++;
+  }
+  if (sched_setaffinity(0, sizeof set, &set) != 0) {
+    fprintf(stderr, "rtpsla-engine: RTPSLA_ENGINE_CPUS=%s: cannot pin: %s\n", list, strerror(errno));
+    return -1;
+  }
+  snprintf(shown, shownsz, "%s", list);
+  return 0;
+bad:
+  fprintf(stderr, "rtpsla-engine: RTPSLA_ENGINE_CPUS=%s is not a CPU list such as 1 or 0-1\n", list);
+  return -1;
 }
 
 int main(void) {
@@ -779,7 +830,9 @@ int main(void) {
   prctl(PR_SET_TIMERSLACK, 1UL);
   const char *mm = getenv("RTPSLA_ENGINE_MMSG");
   if (mm != NULL && strcmp(mm, "0") == 0) g_use_mmsg = 0;
-  const char *sched = engine_set_scheduling(getenv("RTPSLA_ENGINE_SCHED"));
+  char cpus[128];
+  if (engine_set_affinity(getenv("RTPSLA_ENGINE_CPUS"), cpus, sizeof cpus) != 0) return 1;
+  const char *sched = engine_set_scheduling(getenv("RTPSLA_ENGINE_SCHED"), getenv("RTPSLA_ENGINE_FIFO_PRIORITY"));
   g_rx_buf = malloc((size_t)RX_BATCH * RX_BUF_BYTES);
   g_epfd = epoll_create1(EPOLL_CLOEXEC);
   if (g_rx_buf == NULL || g_epfd < 0) {
@@ -804,10 +857,11 @@ int main(void) {
     return 1;
   }
   sample_clock_offset();
-  char ready[256];
+  char ready[512], cpus_esc[256];
+  json_escape(cpus, cpus_esc, sizeof cpus_esc);
   int n = snprintf(ready, sizeof ready,
-                   "{\"event\":\"ready\",\"version\":%d,\"pid\":%d,\"mmsg\":%s,\"scheduling\":\"%s\",\"monoNs\":%lld}",
-                   ENGINE_PROTOCOL_VERSION, (int)getpid(), g_use_mmsg ? "true" : "false", sched, (long long)mono_ns());
+                   "{\"event\":\"ready\",\"version\":%d,\"pid\":%d,\"mmsg\":%s,\"scheduling\":\"%s\",\"cpus\":\"%s\",\"monoNs\":%lld}",
+                   ENGINE_PROTOCOL_VERSION, (int)getpid(), g_use_mmsg ? "true" : "false", sched, cpus_esc, (long long)mono_ns());
   out_frame(FRAME_EVENT, ready, (size_t)n);
   (void)g_echo_count_hint;
 

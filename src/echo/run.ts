@@ -21,7 +21,7 @@ export async function startEchoOn(
   onEngineExit: (err: Error) => void,
 ): Promise<RunningEcho> {
   const {logger} = options;
-  const engine = await selectEngine(choice);
+  const engine = await selectEngine(choice, 'echo');
   if (engine.fallbackReason !== null) logger.info('engine.fallback', {engine: 'node', reason: engine.fallbackReason});
   const server = await (engine.native ? startNativeEcho(engine.native, options) : startEcho(options)).catch(async (err: unknown) => {
     await engine.native?.close();

@@ -56,6 +56,8 @@ export class NativeEngine extends EventEmitter {
   recordsDropped = 0;
   /** The engine's CPU scheduling, from its ready event: "fifo:10", "nice:-10" or "normal". */
   scheduling = 'normal';
+  /** The CPUs the engine is pinned to (RTPSLA_ENGINE_CPUS), from its ready event; "all" when not pinned. */
+  cpus = 'all';
 
   private constructor(opts: NativeEngineOptions) {
     super();
@@ -210,7 +212,7 @@ export class NativeEngine extends EventEmitter {
   }
 
   private onEvent(text: string): void {
-    let ev: {event?: string; scheduling?: unknown};
+    let ev: {event?: string; scheduling?: unknown; cpus?: unknown};
     try {
       ev = JSON.parse(text) as typeof ev;
     } catch {
@@ -218,6 +220,7 @@ export class NativeEngine extends EventEmitter {
     }
     if (ev.event === 'ready' && this.readyResolve !== null) {
       if (typeof ev.scheduling === 'string') this.scheduling = ev.scheduling;
+      if (typeof ev.cpus === 'string') this.cpus = ev.cpus;
       this.readyResolve();
       this.readyResolve = null;
     }

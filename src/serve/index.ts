@@ -66,10 +66,10 @@ export async function startServe(o: ServeOptions): Promise<RunningServe> {
   const echoAddress = await numericHost(o.echoHost, '--echo-host/ECHO_HOST');
   const pool = new PortPool(o.portRange);
   const connection = new AriConnection({url: o.ariUrl, user: o.ariUser, pass: o.ariPass, app: o.app, logger: log});
-  const engine = await selectEngine(o.engine ?? 'auto');
+  const engine = await selectEngine(o.engine ?? 'auto', 'relay');
   if (engine.fallbackReason !== null) log.info('engine.fallback', {engine: 'node', reason: engine.fallbackReason});
   engine.native?.on('error', (err: Error) => log.error('engine.exited', {error: err.message}));
-  if (engine.native) log.info('engine.started', {engine: 'native', scheduling: engine.native.scheduling});
+  if (engine.native) log.info('engine.started', {engine: 'native', scheduling: engine.native.scheduling, cpus: engine.native.cpus});
   const ledger = new ServeLedger({engine: engine.kind, format: o.format, pool});
   const leg = new RelayLeg(pool, {
     bindIp,

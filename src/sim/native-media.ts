@@ -163,7 +163,7 @@ export interface SelectedMediaEngine {
 
 /** The sim's media engine for --engine / RTPSLA_ENGINE (EngineUnavailableError for `native` when it cannot run). */
 export async function createMediaEngine(choice: EngineChoice): Promise<SelectedMediaEngine> {
-  const selected = await selectEngine(choice);
+  const selected = await selectEngine(choice, 'sim');
   if (selected.native === null) return {media: new NodeMediaEngine(), kind: 'node', fallbackReason: selected.fallbackReason};
   // an engine built before sources existed answers "unknown command" (EINVAL), a current one ENOENT
   const probe = await selected.native.command('source.stats', {sourceId: 0}).catch((err: unknown) => err);
