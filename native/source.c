@@ -170,8 +170,13 @@ static void source_send_due(struct source *s) {
   b[7] = (uint8_t)s->ts;
   memcpy(b + 12, s->payload + (size_t)s->frame_index * s->frame_bytes, s->frame_bytes);
   size_t len = 12 + s->frame_bytes;
-  ssize_t w = sendto(s->h.fd, b, len, MSG_DONTWAIT, (const struct sockaddr *)&s->remote, sockaddr_len(&s->remote));
+  /*
+   * Stamped as the packet goes to the kernel, not after sendto returns: where the relay and echo
+   * run above the sim on its CPU, the whole round trip can complete inside this sendto, and a
+   * later stamp would make it look shorter than it was (down to 0).
+   */
   int64_t t_sent = mono_ns();
+  ssize_t w = sendto(s->h.fd, b, len, MSG_DONTWAIT, (const struct sockaddr *)&s->remote, sockaddr_len(&s->remote));
   struct record rec = {0};
   rec.id = s->id;
   rec.kind = REC_SRC_SENT;
