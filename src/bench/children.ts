@@ -87,18 +87,21 @@ export interface StartOptions {
   format: string;
   /** Directory for a CPU profile of serve (written when it exits; see cpu-profile-preload.ts). */
   serveCpuProfDir?: string;
+  /** RTPSLA_ENGINE_CPUS of the sim's, echo's and serve's native engines (null: not pinned, whatever the bench inherited). */
+  engineCpus?: {sim: string | null; echo: string | null; relay: string | null};
 }
 
 const READY_MS = 20_000;
 
 export async function startPhaseProcesses(reg: ChildRegistry, o: StartOptions): Promise<PhaseProcesses> {
   const engineEnv = (e: EngineName | undefined) => (e ? {RTPSLA_ENGINE: e} : {});
+  const cpus = (part: 'sim' | 'echo' | 'relay') => ({RTPSLA_ENGINE_CPUS: o.engineCpus?.[part] ?? ''});
   const env = {ARI_USER: o.creds.user, ARI_PASS: o.creds.pass, NODE_OPTIONS: ''};
-  const sim = reg.spawn('sim', ['sim', '--port', '0', '--rtp-range', o.simRtpRange, '--log-level', 'warn'], {...env, ...engineEnv(o.simEchoEngine)});
+  const sim = reg.spawn('sim', ['sim', '--port', '0', '--rtp-range', o.simRtpRange, '--log-level', 'warn'], {...env, ...cpus('sim'), ...engineEnv(o.simEchoEngine)});
   const echo = reg.spawn(
     'echo',
     ['echo', '--port', '0', '--stats-interval-sec', o.echoStats ? '1' : '0', '--log-level', o.echoStats ? 'info' : 'warn'],
-    {NODE_OPTIONS: '', ...engineEnv(o.simEchoEngine)},
+    {NODE_OPTIONS: '', ...cpus('echo'), ...engineEnv(o.simEchoEngine)},
   );
   const [simM, echoM] = await Promise.all([
     sim.ready(/listening on (http:\/\/[\d.]+:\d+)/, READY_MS),
@@ -117,6 +120,7 @@ export async function startPhaseProcesses(reg: ChildRegistry, o: StartOptions): 
       {
         ARI_URL: simUrl,
         ...env,
+        ...cpus('relay'),
         ...engineEnv(o.serveEngine),
         ...(o.serveCpuProfDir ? {NODE_OPTIONS: `--import=${PROFILE_PRELOAD}`, BENCH_CPU_PROF_DIR: o.serveCpuProfDir} : {}),
       },

@@ -29,7 +29,8 @@ import {
 } from './types.js';
 import {chartSpec, renderChartSvg, renderTable} from './output.js';
 import {planPaths, parseEchoPacing} from './paths.js';
-import {relayedPackets, rtpengineVersion, startRtpengine, type RunningRtpengine} from './rtpengine/daemon.js';
+import {relayedPackets, rtpengineVersion, startRtpengine, type RtpengineScheduling, type RunningRtpengine} from './rtpengine/daemon.js';
+import {findTaskset, placementFor, SHARED_CPU_MAX_CALLS, type PhasePlacement, type PlacementSetting} from './placement.js';
 import {NG_FLAGS, RtpengineRoute} from './rtpengine/route.js';
 
 export const DEFAULT_CALLS = [30, 100, 150, 300, 600, 1000];
@@ -53,6 +54,10 @@ export interface BenchOptions {
   /** Render the SVG chart (vega, loaded only then); the chart's spec is written either way. */
   chartSvg?: boolean;
   serveCpuProfDir?: string;
+  /** Where each N's media chain runs (default auto: one shared CPU up to SHARED_CPU_MAX_CALLS calls). */
+  placement?: PlacementSetting;
+  /** rtpengine's thread scheduling (default fifo, priority 10, like rtpsla's engine). */
+  rtpengineScheduling?: RtpengineScheduling;
   signal?: AbortSignal;
   log?: (line: string) => void;
 }
@@ -154,11 +159,13 @@ interface PhaseCtx {
   notes: string[];
   /** The command line of the first rtpengine daemon of the run. */
   rtpengineArgs?: string[];
+  /** taskset, to pin rtpengine with the chain (null: not installed; then no N shares a CPU). */
+  taskset: string | null;
 }
 
 const perPacket = (cpuUs: number | undefined, packets: number | null) => (cpuUs !== undefined && packets && packets > 0 ? round(cpuUs / packets, 2) : null);
 
-async function runPhase(ctx: PhaseCtx, n: number, pathName: PathName): Promise<PathResult> {
+async function runPhase(ctx: PhaseCtx, n: number, pathName: PathName, placement: PhasePlacement): Promise<PathResult> {
   const {reg, creds, o, log} = ctx;
   const rtpsla = pathName === 'native' || pathName === 'node';
   let procs: PhaseProcesses | null = null;
@@ -175,10 +182,11 @@ async function runPhase(ctx: PhaseCtx, n: number, pathName: PathName): Promise<P
       relayPortRange: o.relayPortRange,
       format: o.format,
       serveCpuProfDir: rtpsla && o.serveCpuProfDir ? path.join(o.serveCpuProfDir, `serve-${pathName}-N${n}`) : undefined,
+      engineCpus: placement,
     });
     const p = procs;
     if (pathName === 'rtpengine') {
-      daemon = await startRtpengine(reg, ctx.rtpengine!, ctx.rtpenginePorts);
+      daemon = await startRtpengine(reg, ctx.rtpengine!, ctx.rtpenginePorts, placement.relay !== null && ctx.taskset ? {taskset: ctx.taskset, cpus: placement.relay} : null, o.rtpengineScheduling);
       ctx.rtpengineArgs ??= daemon.args;
     }
     const d = daemon;
@@ -198,7 +206,8 @@ async function runPhase(ctx: PhaseCtx, n: number, pathName: PathName): Promise<P
       if (d) relayedAtEnd = relayedPackets(d.ng);
     };
     const runId = `bench-${ctx.runStamp}-${pathName}-n${n}-${randomBytes(2).toString('hex')}`;
-    log(`bench: N=${n} ${pathName}: ${n} calls, ${o.durationMs} ms each, ${o.delayBetweenMs} ms apart`);
+    const where = placement.mode === 'free' ? 'processes placed by the kernel' : `media chain on CPU ${placement.relay}`;
+    log(`bench: N=${n} ${pathName}: ${n} calls, ${o.durationMs} ms each, ${o.delayBetweenMs} ms apart, ${where}`);
 
     let direct: Awaited<ReturnType<typeof runDirect>> | null = null;
     let report: Report | null = null;
@@ -256,6 +265,7 @@ async function runPhase(ctx: PhaseCtx, n: number, pathName: PathName): Promise<P
     const result: PathResult = {
       path: pathName,
       engines: {sim: ctx.simEchoEngine, echo: p.echoEngine ?? ctx.simEchoEngine, relayRequested: rtpsla ? pathName : null, relay: relayEngine},
+      placement,
       calls: n,
       callsSetUp: direct ? direct.callsSetUp : report!.summary.callsAnswered - report!.summary.callsFailed,
       callsFailed: direct ? direct.callsFailed : report!.summary.callsFailed,
@@ -404,10 +414,13 @@ export async function runBench(o: BenchOptions, reg: ChildRegistry): Promise<Ben
     'Relay µs/packet = the relay\'s CPU over the window / packets it forwarded in both directions: serve with its native engine child (engine alone in parentheses); the rtpengine daemon (its relayedpackets_user).',
     'UDP RcvbufErrors/InErrors are /proc/net/snmp deltas over the window: host-wide, so other processes on the machine count too.',
     'SLA: N = 30/100/150 are judged at their SLA level; any other N at the stress limits with the level call count set to N.',
+    `rtpengine runs ${o.rtpengineScheduling === 'default' ? 'with its own default thread scheduling' : 'with --scheduling=fifo --priority=10, the real-time class rtpsla\'s engine runs in'} (--rtpengine-scheduling).`,
+    `Placement (--placement ${o.placement ?? 'auto'}): "shared-cpu" pins the media chain of every path (the sim's and echo's engines and the relay: serve's native engine, or every rtpengine thread) to the last CPU; "free" leaves all processes to the kernel. auto shares a CPU up to ${SHARED_CPU_MAX_CALLS} calls. Node processes are never pinned.`,
     ...plan.skipped.map((s) => `${s.path} path skipped: ${s.reason}.`),
   ];
   for (const s of plan.skipped) log(`bench: ${s.path} path skipped: ${s.reason}`);
-  const ctx: PhaseCtx = {reg, creds, o, runStamp, simEchoEngine: plan.simEchoEngine, rtpengine: plan.rtpengine, rtpenginePorts: {min: range.low, max: range.high}, log, notes};
+  const taskset = findTaskset();
+  const ctx: PhaseCtx = {reg, creds, o, runStamp, simEchoEngine: plan.simEchoEngine, rtpengine: plan.rtpengine, rtpenginePorts: {min: range.low, max: range.high}, log, notes, taskset};
   const results: NResult[] = [];
   let partial = false;
   for (const n of o.calls) {
@@ -419,10 +432,15 @@ export async function runBench(o: BenchOptions, reg: ChildRegistry): Promise<Ben
       calls: n, direct: null, native: null, node: null, rtpengine: null,
       overDirect: {native: null, node: null, rtpengine: null}, slaClean: {native: null, node: null},
     };
+    let placement = placementFor(o.placement ?? 'auto', n);
+    if (placement.relay !== null && taskset === null && plan.paths.includes('rtpengine')) {
+      notes.push(`N=${n}: no taskset to pin rtpengine with the chain, so every path runs placed by the kernel.`);
+      placement = {mode: 'free', sim: null, echo: null, relay: null};
+    }
     for (const p of plan.paths) {
       if (o.signal?.aborted) break;
       try {
-        nr[p] = await runPhase(ctx, n, p);
+        nr[p] = await runPhase(ctx, n, p, placement);
       } catch (err) {
         if (o.signal?.aborted) break;
         log(`bench: N=${n} ${p}: failed: ${errorMessage(err)}`);

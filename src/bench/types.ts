@@ -3,6 +3,7 @@
  * extended: per N one result per path — direct, rtpsla relay with the native engine, rtpsla relay
  * with the node engine, rtpengine userspace — and what each relay adds over direct).
  */
+import type {PhasePlacement} from './placement.js';
 import type {PercentilesWithCount} from '../metrics/histogram.js';
 import type {SlaLevel} from '../sla/profile.js';
 import type {WindowResult} from './window.js';
@@ -40,6 +41,8 @@ export interface EchoPacingUs {
 export interface PathResult {
   path: PathName;
   engines: PathEngines;
+  /** Where the media chain ran (src/bench/placement.ts); every path of one N has the same. */
+  placement: PhasePlacement;
   calls: number;
   callsSetUp: number;
   callsFailed: number;

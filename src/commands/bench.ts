@@ -6,8 +6,10 @@ import {ConfigError} from '../errors.js';
 import {ChildRegistry} from '../bench/children.js';
 import {hasProc} from '../bench/proc.js';
 import {DEFAULT_CALLS, DEFAULT_RTPENGINE_PORT_RANGE, runBench, runSoak, soakSummaryLine} from '../bench/run.js';
+import {RTPENGINE_SCHEDULINGS} from '../bench/rtpengine/daemon.js';
 import {BENCH_DESCRIPTION} from '../bench/help.js';
 import {legacyPaths, pathsSetting} from '../bench/paths.js';
+import {PLACEMENTS, SHARED_CPU_MAX_CALLS} from '../bench/placement.js';
 import {onStopSignals} from '../runtime/signals.js';
 
 export default class Bench extends BaseCommand {
@@ -36,6 +38,8 @@ export default class Bench extends BaseCommand {
     paths: Flags.custom({parse: async (text) => pathsSetting(text)})({description: 'Comma-separated paths to measure: direct, native, node, rtpengine (default: all that can run here).'}),
     path: Flags.string({description: 'The older form of --paths: relay means the native and node relays.', options: ['both', 'direct', 'relay']}),
     'rtpengine-port-range': portRange({description: 'The media ports rtpengine uses (4 a call).', default: parsePortRange(DEFAULT_RTPENGINE_PORT_RANGE, '--rtpengine-port-range')}),
+    placement: Flags.option({options: PLACEMENTS, description: `Where the media chain runs: shared-cpu pins the sim's, echo's and relay's engines (or rtpengine) to the last CPU, free leaves them to the kernel, auto shares a CPU up to ${SHARED_CPU_MAX_CALLS} calls.`, default: 'auto' as const})(),
+    'rtpengine-scheduling': Flags.option({options: RTPENGINE_SCHEDULINGS, description: 'The thread scheduling of rtpengine: fifo (priority 10, the class rtpsla\'s engine runs in) or its own default.', default: 'fifo' as const})(),
     chart: Flags.boolean({description: 'Render the SVG chart (the chart\'s spec and data are written either way).', default: true, allowNo: true}),
     'serve-cpu-prof': Flags.string({description: 'Profile serve\'s CPU (V8 sampling profiler) into .cpuprofile files in this directory, one folder per N.', env: 'BENCH_SERVE_CPU_PROF'}),
     'soak-min': integer({description: 'Soak mode: the calls are held on the relay path this many minutes after the warm-up.', min: 1, max: 24 * 60}),
@@ -49,8 +53,7 @@ export default class Bench extends BaseCommand {
     if (flags.paths !== undefined && flags.path !== undefined) throw new ConfigError('give --paths or --path, not both');
     const reg = new ChildRegistry();
     const stop = onStopSignals({message: 'bench: interrupted: hanging up, stopping children', onSecond: () => reg.killNow()});
-    const simRtpRange = portRangeText(flags['sim-rtp-range']);
-    const relayPortRange = portRangeText(flags['relay-port-range']);
+    const [simRtpRange, relayPortRange] = [portRangeText(flags['sim-rtp-range']), portRangeText(flags['relay-port-range'])];
     const common = {delayBetweenMs: flags['delay-between-ms'], format: flags.format, endpoint: flags.endpoint, outDir: flags.out, simRtpRange, relayPortRange, signal: stop.signal};
     try {
       if (flags['soak-min'] !== undefined) {
@@ -60,13 +63,10 @@ export default class Bench extends BaseCommand {
         if (result.partial) process.exitCode = 130;
         return;
       }
-      const {table, result} = await runBench(
-        {
-          ...common, calls: flags.calls ?? DEFAULT_CALLS, durationMs: flags['duration-ms'], settleMs: flags['settle-ms'], rtpenginePortRange: portRangeText(flags['rtpengine-port-range']),
-          paths: flags.paths ?? legacyPaths(flags.path), chartSvg: flags.chart, serveCpuProfDir: flags['serve-cpu-prof'],
-        },
-        reg,
-      );
+      const {table, result} = await runBench({
+        ...common, calls: flags.calls ?? DEFAULT_CALLS, durationMs: flags['duration-ms'], settleMs: flags['settle-ms'], rtpenginePortRange: portRangeText(flags['rtpengine-port-range']),
+        paths: flags.paths ?? legacyPaths(flags.path), chartSvg: flags.chart, serveCpuProfDir: flags['serve-cpu-prof'], placement: flags.placement, rtpengineScheduling: flags['rtpengine-scheduling'],
+      }, reg);
       this.log(table);
       if (result.partial) process.exitCode = 130;
     } finally {

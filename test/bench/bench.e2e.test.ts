@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {runCli} from '../helpers/cli.js';
 import type {BenchResult} from '../../src/bench/types.js';
+import {lastCpu} from '../../src/engine/cpu-list.js';
 
 describe('bench: smoke run of the harness (real processes, N = 5 for 2 s, every path that can run here)', () => {
   test('writes a result JSON with each path measured or skipped with a note, what each relay adds, the chart spec, and leaves no child behind', async () => {
@@ -58,6 +59,11 @@ describe('bench: smoke run of the harness (real processes, N = 5 for 2 s, every 
         expect(p!.engines.echo).toBe(n.direct!.engines.echo);
       }
       for (const p of res.skipped) expect(n[p.path]).toBeNull();
+      // every path of one N is placed alike; at N = 5 the chain shares the last CPU (auto), unless rtpengine runs and cannot be pinned
+      for (const p of ran) expect(p!.placement).toEqual(n.direct!.placement);
+      if (!res.notes.some((note) => /no taskset/.test(note))) {
+        expect(n.direct!.placement).toEqual({mode: 'shared-cpu', sim: lastCpu(), echo: lastCpu(), relay: lastCpu()});
+      }
       expect(n.direct!.relayCpuUsPerPacket).toBeNull();
       expect(n.direct!.engines.relay).toBeNull();
       for (const name of ['native', 'node'] as const) {
@@ -75,7 +81,7 @@ describe('bench: smoke run of the harness (real processes, N = 5 for 2 s, every 
         expect(n.rtpengine.engines.relay).toBe('rtpengine');
         expect(n.rtpengine.packetsForwardedInWindow).toBeGreaterThan(0);
         expect(n.rtpengine.relayCpuUsPerPacket).toBeGreaterThan(0);
-        expect(res.rtpengine!.args).toEqual(expect.arrayContaining(['--table=-1', '--foreground', '--interface=127.0.0.1']));
+        expect(res.rtpengine!.args).toEqual(expect.arrayContaining(['--table=-1', '--foreground', '--interface=127.0.0.1', '--scheduling=fifo', '--priority=10']));
       }
       // what each relay adds is computed from the two round-trip distributions
       for (const name of ['native', 'node', 'rtpengine'] as const) {

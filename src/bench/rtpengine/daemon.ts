@@ -5,26 +5,15 @@
  * path is skipped with a note.
  */
 import {spawnSync} from 'node:child_process';
-import {accessSync, constants} from 'node:fs';
 import {createSocket} from 'node:dgram';
-import path from 'node:path';
 import type {RtpslaChild} from '../../demo/children.js';
+import {findExecutable} from '../../runtime/find-executable.js';
 import type {ChildRegistry} from '../children.js';
 import {NgClient} from './ng.js';
 
 /** Where Debian puts it, then $PATH. */
 export function findRtpengine(envPath = process.env.PATH ?? ''): string | null {
-  const dirs = ['/usr/bin', '/usr/sbin', ...envPath.split(path.delimiter).filter(Boolean)];
-  for (const d of dirs) {
-    const file = path.join(d, 'rtpengine');
-    try {
-      accessSync(file, constants.X_OK);
-      return file;
-    } catch {
-      // not here
-    }
-  }
-  return null;
+  return findExecutable('rtpengine', ['/usr/bin', '/usr/sbin'], envPath);
 }
 
 /** `rtpengine --version` writes `Version: 10.5.3.5-1` (on stderr). */
@@ -33,7 +22,11 @@ export function rtpengineVersion(executable: string): string | null {
   return /Version:\s*(\S+)/.exec(`${r.stdout ?? ''}${r.stderr ?? ''}`)?.[1] ?? null;
 }
 
-export function rtpengineArgs(o: {ngPort: number; portMin: number; portMax: number}): string[] {
+/** rtpengine's thread scheduling in the bench: fifo (priority 10, as rtpsla's engine runs) or its own default. */
+export const RTPENGINE_SCHEDULINGS = ['fifo', 'default'] as const;
+export type RtpengineScheduling = (typeof RTPENGINE_SCHEDULINGS)[number];
+
+export function rtpengineArgs(o: {ngPort: number; portMin: number; portMax: number; scheduling?: RtpengineScheduling}): string[] {
   return [
     '--config-file=none', // not /etc/rtpengine/rtpengine.conf
     '--table=-1', // userspace forwarding only, no kernel module
@@ -46,6 +39,8 @@ export function rtpengineArgs(o: {ngPort: number; portMin: number; portMax: numb
     `--port-min=${o.portMin}`,
     `--port-max=${o.portMax}`,
     '--delete-delay=0', // a deleted call frees its ports at once
+    // the real-time class rtpsla's engine runs in (engine.c): like for like, else its threads wait behind the FIFO sim and echo
+    ...(o.scheduling === 'default' ? [] : ['--scheduling=fifo', '--priority=10']),
   ];
 }
 
@@ -70,11 +65,21 @@ export interface RunningRtpengine {
 
 const READY_MS = 10_000;
 
-/** Start the daemon and wait until it answers an ng `ping`. */
-export async function startRtpengine(reg: ChildRegistry, executable: string, portRange: {min: number; max: number}): Promise<RunningRtpengine> {
+/**
+ * Start the daemon and wait until it answers an ng `ping`. With `pin` (taskset and a CPU list)
+ * every thread of it runs on those CPUs (taskset execs rtpengine in its own process, so the pid
+ * is rtpengine's).
+ */
+export async function startRtpengine(
+  reg: ChildRegistry,
+  executable: string,
+  portRange: {min: number; max: number},
+  pin: {taskset: string; cpus: string} | null = null,
+  scheduling: RtpengineScheduling = 'fifo',
+): Promise<RunningRtpengine> {
   const ngPort = await freeUdpPort();
-  const args = rtpengineArgs({ngPort, portMin: portRange.min, portMax: portRange.max});
-  const child = reg.spawnExecutable('rtpengine', executable, args);
+  const args = rtpengineArgs({ngPort, portMin: portRange.min, portMax: portRange.max, scheduling});
+  const child = pin ? reg.spawnExecutable('rtpengine', pin.taskset, ['-c', pin.cpus, executable, ...args]) : reg.spawnExecutable('rtpengine', executable, args);
   const ng = new NgClient({host: '127.0.0.1', port: ngPort, timeoutMs: 200, attempts: 1});
   const deadline = Date.now() + READY_MS;
   try {
