@@ -6,6 +6,7 @@ import {evaluateFiles} from '../sla/run.js';
 import {renderTable, stdoutColorLevel} from '../sla/render.js';
 import {runLoad, type LoadProgress} from '../load/run.js';
 import {renderSummaryTable} from '../load/summary-table.js';
+import {ENGINE_CPUS_ENV, sharedCpuFor} from '../engine/cpu-list.js';
 import {RtpslaChild} from './children.js';
 
 export interface PipelineOptions {
@@ -43,8 +44,11 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   process.once('exit', killAll);
   try {
     err.write('pipeline: starting sim, echo and serve on 127.0.0.1 …\n');
-    const sim = new RtpslaChild('sim', ['sim', '--port', '0', '--rtp-range', o.simRtpRange], {ARI_USER: user, ARI_PASS: pass});
-    const echo = new RtpslaChild('echo', ['echo', '--port', '0', '--stats-interval-sec', '0'], {});
+    // the media engines share one CPU while the chain is light (src/engine/cpu-list.ts), unless RTPSLA_ENGINE_CPUS says otherwise
+    const engineCpus = process.env[ENGINE_CPUS_ENV] ?? sharedCpuFor(o.count) ?? '';
+    const pin = {[ENGINE_CPUS_ENV]: engineCpus};
+    const sim = new RtpslaChild('sim', ['sim', '--port', '0', '--rtp-range', o.simRtpRange], {ARI_USER: user, ARI_PASS: pass, ...pin});
+    const echo = new RtpslaChild('echo', ['echo', '--port', '0', '--stats-interval-sec', '0'], pin);
     children.push(sim, echo);
     const [simUrl] = await Promise.all([
       sim.ready(/listening on (http:\/\/[\d.]+:\d+)/, 15_000).then((m) => m[1]),
@@ -54,11 +58,11 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     const serve = new RtpslaChild(
       'serve',
       ['serve', '--metrics-port', '0', '--echo-port', echoPort, '--port-range', o.relayPortRange, '--format', o.format, '--metrics-interval-sec', '0', '--log-level', 'warn'],
-      {ARI_URL: simUrl, ARI_USER: user, ARI_PASS: pass},
+      {ARI_URL: simUrl, ARI_USER: user, ARI_PASS: pass, ...pin},
     );
     children.push(serve);
     const serveUrl = (await serve.ready(/serve listening on (http:\/\/[\d.]+:\d+)/, 20_000))[1];
-    err.write(`pipeline: sim ${simUrl}, echo 127.0.0.1:${echoPort}, serve ${serveUrl}\n`);
+    err.write(`pipeline: sim ${simUrl}, echo 127.0.0.1:${echoPort}, serve ${serveUrl}${engineCpus ? `; native media engines on CPU ${engineCpus}` : ''}\n`);
     if (o.signal?.aborted) return {exitCode: 130, reportPath: null};
 
     const {report, path} = await runLoad({

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {runCli} from '../helpers/cli.js';
 import {TIMING_INVARIANTS} from '../helpers/stack.js';
+import {lastCpu} from '../../src/engine/cpu-list.js';
 
 
 describe('demo: the one-command pipeline (real processes)', () => {
@@ -25,6 +26,8 @@ describe('demo: the one-command pipeline (real processes)', () => {
         expect(r.code).toBe(1);
       }
       expect(readdirSync(out).filter((f) => f.endsWith('.json'))).toHaveLength(1);
+      // a chain this light shares one CPU (the last) unless RTPSLA_ENGINE_CPUS says otherwise
+      if (process.env.RTPSLA_ENGINE_CPUS === undefined) expect(r.stderr).toContain(`; native media engines on CPU ${lastCpu()}`);
       // the children were started with this test's unique port ranges: none may be left running
       const procs = execFileSync('ps', ['-eo', 'args='], {encoding: 'utf8'});
       expect(procs).not.toMatch(/--rtp-range 26000-26999/);
