@@ -28,7 +28,7 @@ export interface SelectedEngine {
   fallbackReason: string | null;
 }
 
-/** What the engine is for: serve's relay engine gets a real-time priority above the sim's and echo's. */
+/** What the engine is for, which sets its real-time priority (fifoPriority). */
 export type EngineRole = 'relay' | 'echo' | 'sim';
 
 /**
