@@ -31,9 +31,9 @@ export function findTaskset(envPath = process.env.PATH ?? ''): string | null {
   return findExecutable('taskset', ['/usr/bin', '/bin'], envPath);
 }
 
-/** The placement of every path at N calls. */
-export function placementFor(setting: PlacementSetting, calls: number, cpuCount?: number): PhasePlacement {
+/** The placement of every path at N calls (`usable`: the CPUs the bench may use, default this process's). */
+export function placementFor(setting: PlacementSetting, calls: number, usable?: readonly number[]): PhasePlacement {
   if (setting === 'free' || (setting === 'auto' && calls > SHARED_CPU_MAX_CALLS)) return {mode: 'free', sim: null, echo: null, relay: null};
-  const last = lastCpu(cpuCount);
+  const last = lastCpu(usable);
   return {mode: 'shared-cpu', sim: last, echo: last, relay: last};
 }

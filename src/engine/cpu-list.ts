@@ -1,26 +1,26 @@
+import {readFileSync} from 'node:fs';
 import {cpus} from 'node:os';
 import {ConfigError} from '../errors.js';
 
 /** The environment variable that pins every native engine started from this process's environment. */
 export const ENGINE_CPUS_ENV = 'RTPSLA_ENGINE_CPUS';
 
-/**
- * Validate a CPU list such as `1`, `0-1` or `0,2-3` (RTPSLA_ENGINE_CPUS) against the CPUs this
- * machine has (`cpuCount`, default os.cpus().length) and return it normalised (ascending, ranges
- * merged). Throws ConfigError naming `setting` for anything else.
- */
-export function parseCpuList(text: string, setting = ENGINE_CPUS_ENV, cpuCount = cpus().length): string {
-  const t = text.trim();
-  const bad = (why: string) => new ConfigError(`${setting}: "${text}" ${why}`);
-  if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(t)) throw bad('is not a CPU list such as 1, 0-1 or 0,2-3');
+const LIST = /^\d+(-\d+)?(,\d+(-\d+)?)*$/;
+
+/** The CPUs of a list such as `1`, `0-1` or `0,2-3`, ascending; null when it is not one (or a range runs backwards). */
+function cpusOf(text: string): number[] | null {
+  if (!LIST.test(text)) return null;
   const chosen = new Set<number>();
-  for (const part of t.split(',')) {
+  for (const part of text.split(',')) {
     const [a, b = a] = part.split('-').map(Number);
-    if (b < a) throw bad(`has a range that runs backwards (${part})`);
-    if (b >= cpuCount) throw bad(`names CPU ${b}, but this machine has CPUs 0-${cpuCount - 1}`);
+    if (b < a) return null;
     for (let c = a; c <= b; c++) chosen.add(c);
   }
-  const sorted = [...chosen].sort((x, y) => x - y);
+  return [...chosen].sort((x, y) => x - y);
+}
+
+/** A CPU list in its shortest form: ascending, consecutive CPUs as ranges. */
+function listOf(sorted: readonly number[]): string {
   const ranges: string[] = [];
   for (let i = 0; i < sorted.length; ) {
     let j = i;
@@ -31,9 +31,40 @@ export function parseCpuList(text: string, setting = ENGINE_CPUS_ENV, cpuCount =
   return ranges.join(',');
 }
 
-/** The last CPU of this machine: where `npm start` and the bench place the media engines together. */
-export function lastCpu(cpuCount = cpus().length): string {
-  return String(Math.max(0, cpuCount - 1));
+/**
+ * The CPUs this process may run on (and so may pin an engine to): `Cpus_allowed_list` of
+ * /proc/self/status on Linux, which a container's cpuset or a `taskset` narrows; else every CPU
+ * os.cpus() counts.
+ */
+export function usableCpus(status: () => string = () => readFileSync('/proc/self/status', 'utf8')): number[] {
+  try {
+    const line = /^Cpus_allowed_list:\s*(\S+)/m.exec(status());
+    const list = line ? cpusOf(line[1]) : null;
+    if (list !== null && list.length > 0) return list;
+  } catch {
+    // not Linux
+  }
+  return Array.from({length: Math.max(1, cpus().length)}, (_, i) => i);
+}
+
+/**
+ * Validate a CPU list such as `1`, `0-1` or `0,2-3` (RTPSLA_ENGINE_CPUS) against the CPUs this
+ * process may use and return it normalised (ascending, ranges merged). Throws ConfigError naming
+ * `setting` for anything else.
+ */
+export function parseCpuList(text: string, setting = ENGINE_CPUS_ENV, usable: readonly number[] = usableCpus()): string {
+  const bad = (why: string) => new ConfigError(`${setting}: "${text}" ${why}`);
+  const t = text.trim();
+  const list = cpusOf(t);
+  if (list === null) throw bad(LIST.test(t) ? 'has a range that runs backwards' : 'is not a CPU list such as 1, 0-1 or 0,2-3');
+  const outside = list.filter((c) => !usable.includes(c));
+  if (outside.length > 0) throw bad(`names CPU ${outside[0]}, but this process may use CPUs ${listOf(usable)}`);
+  return listOf(list);
+}
+
+/** The last CPU this process may use: where `npm start` and the bench place the media engines together. */
+export function lastCpu(usable: readonly number[] = usableCpus()): string {
+  return String(usable[usable.length - 1]);
 }
 
 /**
@@ -44,7 +75,7 @@ export function lastCpu(cpuCount = cpus().length): string {
  */
 export const SHARED_CPU_MAX_CALLS = 200;
 
-/** The CPU a co-located chain of `calls` calls shares (the last one), or null when it needs more than one. */
-export function sharedCpuFor(calls: number, cpuCount = cpus().length): string | null {
-  return calls <= SHARED_CPU_MAX_CALLS ? lastCpu(cpuCount) : null;
+/** The CPU a co-located chain of `calls` calls shares (the last usable one), or null when it needs more than one. */
+export function sharedCpuFor(calls: number, usable: readonly number[] = usableCpus()): string | null {
+  return calls <= SHARED_CPU_MAX_CALLS ? lastCpu(usable) : null;
 }

@@ -1,5 +1,7 @@
 import {ConfigError} from '../../src/errors.js';
-import {lastCpu, parseCpuList, sharedCpuFor, SHARED_CPU_MAX_CALLS} from '../../src/engine/cpu-list.js';
+import {lastCpu, parseCpuList, sharedCpuFor, SHARED_CPU_MAX_CALLS, usableCpus} from '../../src/engine/cpu-list.js';
+
+const EIGHT = [0, 1, 2, 3, 4, 5, 6, 7];
 
 describe('parseCpuList (RTPSLA_ENGINE_CPUS)', () => {
   test.each([
@@ -8,23 +10,25 @@ describe('parseCpuList (RTPSLA_ENGINE_CPUS)', () => {
     ['3,1,2', '1-3'],
     ['0,2-3,2', '0,2-3'],
     ['5,0', '0,5'],
-  ])('%j on an 8-CPU machine is %j', (text, want) => {
-    expect(parseCpuList(text, 'RTPSLA_ENGINE_CPUS', 8)).toBe(want);
+  ])('%j where CPUs 0-7 may be used is %j', (text, want) => {
+    expect(parseCpuList(text, 'RTPSLA_ENGINE_CPUS', EIGHT)).toBe(want);
   });
 
   test.each([
-    ['', 'is not a CPU list'],
-    ['one', 'is not a CPU list'],
-    ['1,', 'is not a CPU list'],
-    ['-1', 'is not a CPU list'],
-    ['1-', 'is not a CPU list'],
-    ['3-1', 'runs backwards (3-1)'],
-    ['2', 'names CPU 2, but this machine has CPUs 0-1'],
-    ['0-4', 'names CPU 4, but this machine has CPUs 0-1'],
-  ])('%j on a 2-CPU machine is refused: %s', (text, why) => {
+    ['', [0, 1], 'is not a CPU list'],
+    ['one', [0, 1], 'is not a CPU list'],
+    ['1,', [0, 1], 'is not a CPU list'],
+    ['-1', [0, 1], 'is not a CPU list'],
+    ['1-', [0, 1], 'is not a CPU list'],
+    ['3-1', EIGHT, 'has a range that runs backwards'],
+    ['2', [0, 1], 'names CPU 2, but this process may use CPUs 0-1'],
+    ['0-4', [0, 1], 'names CPU 2, but this process may use CPUs 0-1'],
+    // a cpuset (container) or taskset narrows what may be used
+    ['0', [2, 3, 6], 'names CPU 0, but this process may use CPUs 2-3,6'],
+  ])('%j where CPUs %j may be used is refused: %s', (text, usable, why) => {
     let err: unknown;
     try {
-      parseCpuList(text, 'RTPSLA_ENGINE_CPUS', 2);
+      parseCpuList(text, 'RTPSLA_ENGINE_CPUS', usable);
     } catch (e) {
       err = e;
     }
@@ -34,13 +38,34 @@ describe('parseCpuList (RTPSLA_ENGINE_CPUS)', () => {
   });
 });
 
+describe('usableCpus', () => {
+  test('reads Cpus_allowed_list, which a cpuset or taskset narrows', () => {
+    expect(usableCpus(() => 'Name:\tnode\nCpus_allowed:\t4c\nCpus_allowed_list:\t2-3,6\nMems_allowed:\t1\n')).toEqual([2, 3, 6]);
+  });
+
+  test('without /proc (not Linux), every CPU the machine has', () => {
+    const all = usableCpus(() => {
+      throw new Error('ENOENT');
+    });
+    expect(all.length).toBeGreaterThan(0);
+    expect(all).toEqual(all.map((_, i) => i));
+  });
+
+  test('this process on Linux: a non-empty ascending list', () => {
+    const mine = usableCpus();
+    expect(mine.length).toBeGreaterThan(0);
+    expect([...mine].sort((a, b) => a - b)).toEqual(mine);
+  });
+});
+
 describe('where a co-located chain goes', () => {
-  test('the last CPU, up to SHARED_CPU_MAX_CALLS calls; nowhere in particular above', () => {
-    expect(lastCpu(2)).toBe('1');
-    expect(lastCpu(1)).toBe('0');
-    expect(sharedCpuFor(30, 2)).toBe('1');
-    expect(sharedCpuFor(SHARED_CPU_MAX_CALLS, 4)).toBe('3');
-    expect(sharedCpuFor(SHARED_CPU_MAX_CALLS + 1, 4)).toBeNull();
-    expect(sharedCpuFor(600, 2)).toBeNull();
+  test('the last usable CPU, up to SHARED_CPU_MAX_CALLS calls; nowhere in particular above', () => {
+    expect(lastCpu([0, 1])).toBe('1');
+    expect(lastCpu([0])).toBe('0');
+    expect(lastCpu([2, 3, 6])).toBe('6');
+    expect(sharedCpuFor(30, [0, 1])).toBe('1');
+    expect(sharedCpuFor(SHARED_CPU_MAX_CALLS, [0, 1, 2, 3])).toBe('3');
+    expect(sharedCpuFor(SHARED_CPU_MAX_CALLS + 1, [0, 1, 2, 3])).toBeNull();
+    expect(sharedCpuFor(600, [0, 1])).toBeNull();
   });
 });
