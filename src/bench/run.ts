@@ -32,6 +32,7 @@ import {planPaths, parseEchoPacing} from './paths.js';
 import {relayedPackets, rtpengineVersion, startRtpengine, type RtpengineScheduling, type RunningRtpengine} from './rtpengine/daemon.js';
 import {findTaskset, placementFor, SHARED_CPU_MAX_CALLS, type PhasePlacement, type PlacementSetting} from './placement.js';
 import {NG_FLAGS, RtpengineRoute} from './rtpengine/route.js';
+import type {EngineCounters} from '../protocol/serve-api.js';
 
 export const DEFAULT_CALLS = [30, 100, 150, 300, 600, 1000];
 export const DEFAULT_RTPENGINE_PORT_RANGE = '20000-29999';
@@ -79,6 +80,8 @@ interface ServeMetricsBody {
   eventLoopDelayMs: {p50: number; p99: number; max: number} | null;
   /** Which media engine serve forwards with (`native` / `node`); absent on a serve without engines. */
   engine?: string;
+  /** The native engine's own counters and CPU with serve's (null with the Node engine; absent on older serves). */
+  engineCounters?: EngineCounters | null;
 }
 
 /** `20261122-041455`: UTC, sortable, a file name. */
@@ -254,9 +257,19 @@ async function runPhase(ctx: PhaseCtx, n: number, pathName: PathName, placement:
     const media = stats.totals.media;
     const simLoss = media.packetsSent > 0 ? Math.max(0, media.packetsSent - media.packetsReceived) / media.packetsSent : 0;
     const over20 = fractionOver(stats.rttUs.histogram, 20_000);
-    const forwarded = rtpsla
-      ? mStart && mEnd ? mEnd.packetsUp + mEnd.packetsBack - (mStart.packetsUp + mStart.packetsBack) : null
-      : rStart !== null && rEnd !== null ? rEnd - rStart : null;
+    // native: the engine's own counters and CPU with serve's, read at one moment at each end (its
+    // records reach serve's totals later, and later still when serve waits for a CPU)
+    const c0 = mStart?.engineCounters ?? null;
+    const c1 = mEnd?.engineCounters ?? null;
+    const counted = c0 !== null && c1 !== null;
+    const forwarded = counted
+      ? c1.forwardedDatagrams - c0.forwardedDatagrams
+      : rtpsla
+        ? mStart && mEnd ? mEnd.packetsUp + mEnd.packetsBack - (mStart.packetsUp + mStart.packetsBack) : null
+        : rStart !== null && rEnd !== null ? rEnd - rStart : null;
+    const relayCpuUs = counted
+      ? c1.engineCpuUs + c1.serveCpuUs - (c0.engineCpuUs + c0.serveCpuUs)
+      : rtpsla ? win.cpuTimeUs.serve : d ? win.cpuTimeUs.rtpengine : undefined;
     const relayEngine = rtpsla ? ((mFinal ?? mEnd)?.engine ?? null) : d ? 'rtpengine' : null;
     if (rtpsla && relayEngine !== pathName) {
       const why = relayEngine === null ? 'serve\'s /metrics did not say which engine forwarded' : `serve forwarded with the ${relayEngine} engine`;
@@ -283,8 +296,8 @@ async function runPhase(ctx: PhaseCtx, n: number, pathName: PathName, placement:
       lossRatio: report ? report.summary.lossRatio : round(simLoss, 6),
       maxConsecutiveMisses: report ? Math.max(report.summary.maxConsecutiveLate, ...report.calls.map((c) => c.maxConsecutiveLate)) : null,
       window: win,
-      relayCpuUsPerPacket: perPacket(rtpsla ? win.cpuTimeUs.serve : d ? win.cpuTimeUs.rtpengine : undefined, forwarded),
-      engineCpuUsPerPacket: perPacket(win.cpuTimeUs.engine, forwarded),
+      relayCpuUsPerPacket: perPacket(relayCpuUs, forwarded),
+      engineCpuUsPerPacket: perPacket(counted ? c1.engineCpuUs - c0.engineCpuUs : win.cpuTimeUs.engine, forwarded),
       packetsForwardedInWindow: forwarded,
       echoPacingErrorUs: echoPacing,
       ...(echoPacing ? {} : {echoPacingNote: 'echo\'s stats lines carry no pacing error (pacingErrorP99Us / pacingErrorUs)'}),
@@ -411,7 +424,7 @@ export async function runBench(o: BenchOptions, reg: ChildRegistry): Promise<Ben
     `sim and echo run the ${plan.simEchoEngine} engine on every path (RTPSLA_ENGINE), so the paths differ only in the relay.`,
     'direct and rtpengine paths: late ratio = share of round trips > 20 ms (the sim has no playout deadline); max consecutive misses is rtpsla-only.',
     'CPU % = utime+stime delta of /proc/<pid>/stat (with child processes) over the steady window (all calls originated + settle → first hangup); 100 % = one core.',
-    'Relay µs/packet = the relay\'s CPU over the window / packets it forwarded in both directions: serve with its native engine child (engine alone in parentheses); the rtpengine daemon (its relayedpackets_user).',
+    'Relay µs/packet = the relay\'s CPU over the window / packets it forwarded in both directions. Native: the engine\'s own count of datagrams sent and its CPU plus serve\'s, read together at each end of the window (serve\'s /metrics engineCounters; engine alone in parentheses); node: serve\'s packet totals and /proc CPU of serve; rtpengine: its relayedpackets_user and /proc CPU of the daemon.',
     'UDP RcvbufErrors/InErrors are /proc/net/snmp deltas over the window: host-wide, so other processes on the machine count too.',
     'SLA: N = 30/100/150 are judged at their SLA level; any other N at the stress limits with the level call count set to N.',
     `rtpengine runs ${o.rtpengineScheduling === 'default' ? 'with its own default thread scheduling' : 'with --scheduling=fifo --priority=10, the real-time class rtpsla\'s engine runs in'} (--rtpengine-scheduling).`,

@@ -138,6 +138,19 @@ export const HealthSchema = z.looseObject({
 });
 export type Health = z.infer<typeof HealthSchema>;
 
+/**
+ * `engineCounters` of the JSON `GET /metrics` (null with the Node engine): the native engine's
+ * own count of datagrams it sent and its CPU, and serve's process CPU, read at one moment. The
+ * media totals of /metrics come from the engine's records, which reach serve later (in batches,
+ * later still when serve is starved of CPU), so a rate over an interval takes these instead.
+ */
+export const EngineCountersSchema = z.looseObject({
+  forwardedDatagrams: count,
+  engineCpuUs: count,
+  serveCpuUs: count,
+});
+export type EngineCounters = z.infer<typeof EngineCountersSchema>;
+
 /** serve answered something this version cannot read: one line naming the endpoint and the first problems. */
 export class ServeProtocolError extends Error {
   constructor(endpoint: string, reason: string) {

@@ -3,7 +3,7 @@ import type {IntervalHistogram} from 'node:perf_hooks';
 import {performance} from 'node:perf_hooks';
 import {renderPrometheus} from '../metrics/prometheus.js';
 import {RUN_TOKEN_HEADER} from '../protocol/app-args.js';
-import type {Health} from '../protocol/serve-api.js';
+import type {EngineCounters, Health} from '../protocol/serve-api.js';
 import type {ServeLedger} from './ledger.js';
 import {metricHistograms, metricSamples, metricsJson, snapshotMetrics} from './metrics.js';
 
@@ -15,6 +15,11 @@ export interface ServeHttpDeps {
   /** serve's event-loop delay (perf_hooks), reported in /metrics. */
   eventLoop?: IntervalHistogram;
   limits?: Partial<HttpLimits>;
+  /**
+   * The native engine's own counters with serve's CPU beside them, read together (one engine
+   * round trip), for the JSON /metrics; absent or null with the Node engine.
+   */
+  engineCounters?: () => Promise<EngineCounters | null>;
   /** Monotonic ms (tests drive it); default performance.now. */
   nowMs?: () => number;
 }
@@ -122,19 +127,25 @@ function route(deps: ServeHttpDeps, st: HttpState, req: IncomingMessage, res: Se
     const json = (req.headers.accept ?? '').includes('application/json');
     const now = st.nowMs();
     const cached = json ? st.metricsJson : st.metricsText;
-    let body: string;
-    if (cached && now - cached.atMs < st.limits.metricsCacheMs) body = cached.body;
-    else {
+    const answer = (body: string) => {
+      res.writeHead(200, {
+        'content-type': json ? 'application/json; charset=utf-8' : 'text/plain; version=0.0.4; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+      });
+      res.end(body);
+    };
+    if (cached && now - cached.atMs < st.limits.metricsCacheMs) return answer(cached.body);
+    if (!json) {
       const snap = snapshotMetrics(deps.ledger, deps.ariConnected(), deps.eventLoop);
-      body = json ? JSON.stringify(metricsJson(snap)) : renderPrometheus(metricSamples(snap), metricHistograms(snap));
-      if (json) st.metricsJson = {atMs: now, body};
-      else st.metricsText = {atMs: now, body};
+      st.metricsText = {atMs: now, body: renderPrometheus(metricSamples(snap), metricHistograms(snap))};
+      return answer(st.metricsText.body);
     }
-    res.writeHead(200, {
-      'content-type': json ? 'application/json; charset=utf-8' : 'text/plain; version=0.0.4; charset=utf-8',
-      'content-length': Buffer.byteLength(body),
+    const counters = deps.engineCounters ? deps.engineCounters().catch(() => null) : Promise.resolve(null);
+    void counters.then((engineCounters) => {
+      const snap = snapshotMetrics(deps.ledger, deps.ariConnected(), deps.eventLoop);
+      st.metricsJson = {atMs: now, body: JSON.stringify({...metricsJson(snap), engineCounters})};
+      answer(st.metricsJson.body);
     });
-    res.end(body);
     return;
   }
   const heavyLimited = (): boolean => {

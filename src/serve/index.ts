@@ -16,6 +16,7 @@ import {CallOrchestrator} from './call-orchestrator.js';
 import {ServeLedger} from './ledger.js';
 import {RelayLeg} from './media-leg.js';
 import {createServeHttp} from './http.js';
+import type {EngineCounters} from '../protocol/serve-api.js';
 import {snapshotMetrics} from './metrics.js';
 
 export interface ServeOptions {
@@ -105,7 +106,15 @@ export async function startServe(o: ServeOptions): Promise<RunningServe> {
 
   // HTTP first: a serve whose port is taken exits here, before it touches ARI (issue 14 item 2)
   const eventLoop = monitorEventLoopDelay({resolution: 10});
-  const http: Server = createServeHttp({ledger, ariConnected: () => connection.connected, unhealthyReason: () => replaced, eventLoop});
+  const native = engine.native;
+  const engineCounters = native
+    ? async (): Promise<EngineCounters> => {
+        const s = await native.stats();
+        const cpu = process.cpuUsage(); // read as the engine's answer arrives: one moment for both
+        return {forwardedDatagrams: s.txDatagrams, engineCpuUs: s.cpuUserUs + s.cpuSysUs, serveCpuUs: cpu.user + cpu.system};
+      }
+    : undefined;
+  const http: Server = createServeHttp({ledger, ariConnected: () => connection.connected, unhealthyReason: () => replaced, eventLoop, engineCounters});
   const closeHttp = () =>
     new Promise<void>((r) => {
       http.close(() => r());

@@ -75,7 +75,10 @@ describe('bench: smoke run of the harness (real processes, N = 5 for 2 s, every 
         expect(p.relayCpuUsPerPacket).toBeGreaterThan(0);
         expect(typeof p.relay!.sla.pass).toBe('boolean');
         // serve says which engine forwarded; the native figures come with the engine child alone
-        if (p.engines.relay === 'native') expect(p.engineCpuUsPerPacket).toBeGreaterThan(0);
+        if (p.engines.relay === 'native') {
+          expect(p.engineCpuUsPerPacket).toBeGreaterThan(0);
+          expect(p.engineCpuUsPerPacket!).toBeLessThanOrEqual(p.relayCpuUsPerPacket!);
+        }
       }
       if (n.rtpengine) {
         expect(n.rtpengine.engines.relay).toBe('rtpengine');

@@ -2,7 +2,7 @@ import type {AddressInfo} from 'node:net';
 import type {Server} from 'node:http';
 import {LOAD_APP_ARG, RUN_TOKEN_HEADER, loadAppArgs, newRunToken, parseLoadAppArgs} from '../../src/protocol/app-args.js';
 import {callRecordFrom} from '../../src/protocol/call-record.js';
-import {HealthSchema, LiveCallsSchema, RunRecordsSchema} from '../../src/protocol/serve-api.js';
+import {EngineCountersSchema, HealthSchema, LiveCallsSchema, RunRecordsSchema, type EngineCounters} from '../../src/protocol/serve-api.js';
 import {PortPool} from '../../src/relay/port-pool.js';
 import {createServeHttp, type HttpLimits} from '../../src/serve/http.js';
 import {ServeLedger, type LedgerCall} from '../../src/serve/ledger.js';
@@ -28,8 +28,11 @@ function recordCall(ledger: ServeLedger, index: number, token: string | null): v
 
 let server: Server | null = null;
 let clock = 1_000_000;
-async function serveHttp(calls: ServeLedger, o: {limits?: Partial<HttpLimits>; unhealthy?: () => string | null} = {}): Promise<string> {
-  server = createServeHttp({ledger: calls, ariConnected: () => true, unhealthyReason: o.unhealthy, limits: o.limits, nowMs: () => clock});
+async function serveHttp(
+  calls: ServeLedger,
+  o: {limits?: Partial<HttpLimits>; unhealthy?: () => string | null; engineCounters?: () => Promise<EngineCounters | null>} = {},
+): Promise<string> {
+  server = createServeHttp({ledger: calls, ariConnected: () => true, unhealthyReason: o.unhealthy, limits: o.limits, nowMs: () => clock, engineCounters: o.engineCounters});
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
@@ -84,6 +87,34 @@ describe('serve HTTP', () => {
     expect(await started()).toBe('0'); // the cached render
     clock += 1;
     expect(await started()).toBe('5');
+  });
+
+  test('JSON /metrics carries the engine\'s counters, read once per render; null without a native engine or when it does not answer', async () => {
+    const json = async (base: string) => (await (await fetch(`${base}/metrics`, {headers: {accept: 'application/json'}})).json()) as {engineCounters: unknown; callsStarted: number};
+    let reads = 0;
+    const base = await serveHttp(lifecycle(), {
+      engineCounters: async () => ({forwardedDatagrams: 1000 + ++reads, engineCpuUs: 5000, serveCpuUs: 700}),
+    });
+    expect(EngineCountersSchema.parse((await json(base)).engineCounters)).toEqual({forwardedDatagrams: 1001, engineCpuUs: 5000, serveCpuUs: 700});
+    expect((await json(base)).engineCounters).toEqual({forwardedDatagrams: 1001, engineCpuUs: 5000, serveCpuUs: 700}); // the cached render
+    clock += 1000;
+    expect((await json(base)).engineCounters).toMatchObject({forwardedDatagrams: 1002});
+    expect(reads).toBe(2);
+    // the Prometheus text does not wait for the engine
+    expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/^rtpsla_calls_started_total 0$/m);
+    expect(reads).toBe(2);
+    server!.close();
+    server!.closeAllConnections();
+
+    const withoutEngine = await serveHttp(lifecycle());
+    expect((await json(withoutEngine)).engineCounters).toBeNull();
+    server!.close();
+    server!.closeAllConnections();
+
+    const gone = await serveHttp(lifecycle(), {engineCounters: () => Promise.reject(new Error('engine exited'))});
+    const body = await json(gone);
+    expect(body.engineCounters).toBeNull();
+    expect(body.callsStarted).toBe(0);
   });
 
   test('record requests beyond the rate answer 503 with Retry-After, but never the run\'s owner', async () => {

@@ -1,5 +1,6 @@
 import {createSocket} from 'node:dgram';
 import {CallRecordSchema} from '../../src/metrics/report.js';
+import {EngineCountersSchema} from '../../src/protocol/serve-api.js';
 import {CliProcess, sleep} from '../helpers/cli.js';
 import {ensureEngineBuilt} from '../helpers/engine.js';
 import {rtpPacket} from '../helpers/rtp.js';
@@ -160,8 +161,11 @@ describe.each(['native', 'node'] as const)('serve end to end with the %s engine:
     expect(text).toMatch(/^rtpsla_rtt_seconds_bucket\{le="\+Inf"\} \d+$/m);
     expect(text).toMatch(/^rtpsla_ari_connected 1$/m);
     expect(text).toContain(`rtpsla_engine_info{engine="${engine}"} 1`);
-    const json = await getJson<{engine: string}>(`${stack.serveUrl}/metrics`);
+    const json = await getJson<{engine: string; engineCounters: unknown}>(`${stack.serveUrl}/metrics`);
     expect(json.body.engine).toBe(engine);
+    // the native engine's own counters (it has forwarded the earlier tests' packets); none from the Node engine
+    if (engine === 'native') expect(EngineCountersSchema.parse(json.body.engineCounters).forwardedDatagrams).toBeGreaterThan(0);
+    else expect(json.body.engineCounters).toBeNull();
   });
 });
 
