@@ -1,5 +1,6 @@
 import {createSocket, type Socket} from 'node:dgram';
-import {EngineCommandError, EngineExitedError, RecordFlag, RecordKind} from '../../src/engine/engine-types.js';
+import {EngineCommandError, EngineExitedError, RECORD_BYTES, RecordFlag, RecordKind} from '../../src/engine/engine-types.js';
+import type {RecordViews} from '../../src/engine/frame-reader.js';
 import type {NativeEngine} from '../../src/engine/native-engine.js';
 import {nowUs} from '../../src/rtp/clock.js';
 import {RtpParse} from '../../src/rtp/packet.js';
@@ -206,5 +207,56 @@ describe('native engine control', () => {
     expect(errors).toHaveLength(1);
     expect(engine.alive).toBe(false);
     await expect(engine.command('stats')).rejects.toBeInstanceOf(EngineExitedError);
+  });
+});
+
+describe('record batches reach their sinks', () => {
+  let engine: NativeEngine;
+  beforeAll(async () => {
+    engine = await startTestEngine();
+  });
+  afterAll(async () => {
+    await engine.close();
+  });
+
+  /** A batch as FrameReader hands it on: records (id, kind, seq, tRecvNs) in this order. */
+  function batch(recs: Array<[number, RecordKind, number, number]>): RecordViews {
+    const ab = new ArrayBuffer(recs.length * RECORD_BYTES);
+    const b = Buffer.from(ab);
+    recs.forEach(([id, kind, seq, tRecvNs], i) => {
+      const o = i * RECORD_BYTES;
+      b.writeUInt32LE(id, o);
+      b[o + 4] = kind;
+      b.writeUInt16LE(seq, o + 8);
+      b.writeBigInt64LE(BigInt(tRecvNs), o + 20);
+    });
+    return {u8: new Uint8Array(ab), u16: new Uint16Array(ab), u32: new Uint32Array(ab), i32: new Int32Array(ab)};
+  }
+
+  test('each sink gets its own records in the engine\'s order, whatever the interleaving; unknown ids are skipped', () => {
+    const relay7 = new Collect();
+    const relay8 = new Collect();
+    const echo7 = new Collect();
+    engine.registerRelay(7007, relay7);
+    engine.registerRelay(7008, relay8);
+    engine.registerEcho(7007, echo7); // the same id as a relay: a different sink
+    const recs: Array<[number, RecordKind, number, number]> = [];
+    for (let seq = 0; seq < 50; seq++) {
+      recs.push([7007, RecordKind.Up, seq, 1e12 + seq * 20e6]);
+      recs.push([7008, RecordKind.Up, 1000 + seq, 1e12 + seq * 20e6 + 1e5]);
+      recs.push([9999, RecordKind.Up, seq, 1e12]);
+      recs.push([7007, RecordKind.Echo, 2000 + seq, 1e12 + seq * 20e6 + 2e5]);
+      recs.push([7007, RecordKind.Back, seq, 1e12 + seq * 20e6 + 3e5]);
+    }
+    engine.onRecordViews(batch(recs), recs.length);
+    engine.unregisterRelay(7007);
+    engine.unregisterRelay(7008);
+    engine.unregisterEcho(7007);
+    expect(relay7.recs.map((r) => `${r.kind}:${r.seq}`)).toEqual(Array.from({length: 50}, (_, s) => [`${RecordKind.Up}:${s}`, `${RecordKind.Back}:${s}`]).flat());
+    expect(relay8.recs.map((r) => r.seq)).toEqual(Array.from({length: 50}, (_, s) => 1000 + s));
+    expect(echo7.recs.map((r) => r.seq)).toEqual(Array.from({length: 50}, (_, s) => 2000 + s));
+    expect(echo7.recs.every((r) => r.kind === RecordKind.Echo)).toBe(true);
+    expect(relay7.recs[2].tRecvUs).toBeCloseTo(engine.toNowUs(1e12 + 20e6), 6);
+    expect(relay7.recs[0].tSentUs).toBe(-1); // tSent 0: not sent
   });
 });
