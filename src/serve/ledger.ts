@@ -1,15 +1,15 @@
 /**
  * serve's books: the live calls (for /calls and /metrics), the totals of every finished call, the
  * per-run records load collects (/runs/:runId) and the histograms every call's meter records into
- * live. The orchestrator tells the ledger when a call starts and ends; serve/http.ts and
+ * live: its run's, or serve's own for a call without a run. Each value is recorded once; serve's
+ * whole-life histograms are those sets merged when read. The orchestrator tells the ledger when a call starts and ends; serve/http.ts and
  * serve/metrics.ts read it through these methods only.
  */
 import type {EngineKind} from '../engine/engine-types.js';
 import type {CallMeter, CallStats, LateBy, MeterSinks} from '../metrics/call-stats.js';
-import {LatencyHistogram} from '../metrics/histogram.js';
 import type {CallState, LiveCall, RunProgress, RunRecords, ServeCallRecord} from '../protocol/serve-api.js';
 import type {PortPool} from '../relay/port-pool.js';
-import {RunStore} from './run-store.js';
+import {mergeRunHistograms, newRunHistograms, RunStore, type RunHistograms} from './run-store.js';
 
 /** What the ledger reads of a call while it is live (the orchestrator's call). */
 export interface LedgerCall {
@@ -70,17 +70,37 @@ export class ServeLedger {
   private startedCount = 0;
   private retries422Count = 0;
   private zombiesRemovedCount = 0;
-  /** Every packet measured since serve started (fed live by the call meters). */
-  readonly lateness = new LatencyHistogram();
-  readonly rtt = new LatencyHistogram();
-  readonly upLateness = new LatencyHistogram();
-  readonly relayHold = new LatencyHistogram();
+  /** Values of calls without a run, and of runs no longer in the store (no call of theirs live). */
+  private readonly ownHistograms = newRunHistograms();
+  /** Runs that left the store while calls of theirs were still live (and recording into them). */
+  private readonly detached = new Map<RunHistograms, string>();
 
   constructor(o: LedgerOptions) {
     this.engine = o.engine;
     this.format = o.format;
     this.pool = o.pool ?? null;
     this.runs = o.runs ?? new RunStore();
+    this.runs.onDrop = (runId, h) => {
+      if (this.activeCallsOfRun(runId) > 0) this.detached.set(h, runId);
+      else mergeRunHistograms(this.ownHistograms, h);
+    };
+  }
+
+  /**
+   * Every packet measured since serve started: serve's own set, the runs in the store and those
+   * that left it while live, merged into new histograms (a scrape's work, not a packet's).
+   */
+  histograms(): RunHistograms {
+    for (const [h, runId] of this.detached) {
+      if (this.activeCallsOfRun(runId) > 0) continue;
+      mergeRunHistograms(this.ownHistograms, h);
+      this.detached.delete(h);
+    }
+    const out = newRunHistograms();
+    mergeRunHistograms(out, this.ownHistograms);
+    for (const h of this.runs.histogramSets()) mergeRunHistograms(out, h);
+    for (const h of this.detached.keys()) mergeRunHistograms(out, h);
+    return out;
   }
 
   // ---- told by the orchestrator ----
@@ -92,15 +112,10 @@ export class ServeLedger {
     if (call.runId !== null && token !== null) this.runs.claim(call.runId, token);
   }
 
-  /** The histograms a call's meter records into as it measures: serve's, and its run's. */
+  /** The histograms a call's meter records into as it measures: its run's, or serve's own. */
   sinksFor(runId: string | null): MeterSinks {
-    const run = runId !== null ? this.runs.histogramsFor(runId) : null;
-    return {
-      lateness: run ? [this.lateness, run.lateness] : [this.lateness],
-      rtt: run ? [this.rtt, run.rtt] : [this.rtt],
-      upLateness: run ? [this.upLateness, run.upLateness] : [this.upLateness],
-      relayHold: run ? [this.relayHold, run.relayHold] : [this.relayHold],
-    };
+    const h = runId !== null ? this.runs.histogramsFor(runId) : this.ownHistograms;
+    return {lateness: [h.lateness], rtt: [h.rtt], upLateness: [h.upLateness], relayHold: [h.relayHold]};
   }
 
   /** A call's record is final: count it, keep it for its run, and it is no longer live. */

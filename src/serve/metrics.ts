@@ -31,7 +31,8 @@ export interface ServeMetricsSnapshot extends MediaTotals {
 
 /**
  * Global figures: totals of finished calls plus the live calls' current counts; the global
- * histograms are recorded live by every call's meter, so a scrape merges nothing.
+ * histograms are the ledger's sets (serve's own and each run's, recorded live by the call
+ * meters) merged for this snapshot.
  */
 export function snapshotMetrics(ledger: ServeLedger, ariConnected: boolean, eventLoop?: IntervalHistogram): ServeMetricsSnapshot {
   const ports = ledger.ports;
@@ -49,10 +50,7 @@ export function snapshotMetrics(ledger: ServeLedger, ariConnected: boolean, even
     addChannelRetries422: ledger.addChannelRetries422,
     zombiesRemoved: ledger.zombiesRemovedTotal,
     ...ledger.mediaTotals(),
-    lateness: ledger.lateness,
-    rtt: ledger.rtt,
-    upLateness: ledger.upLateness,
-    relayHold: ledger.relayHold,
+    ...ledger.histograms(),
     eventLoopDelayMs: eventLoop
       ? {p50: eventLoop.percentile(50) / 1e6, p99: eventLoop.percentile(99) / 1e6, max: eventLoop.max / 1e6}
       : null,

@@ -10,6 +10,19 @@ export interface RunHistograms {
   relayHold: LatencyHistogram;
 }
 
+/** Four empty histograms. */
+export function newRunHistograms(): RunHistograms {
+  return {lateness: new LatencyHistogram(), rtt: new LatencyHistogram(), upLateness: new LatencyHistogram(), relayHold: new LatencyHistogram()};
+}
+
+/** Adds every count of `from` into `into`. */
+export function mergeRunHistograms(into: RunHistograms, from: RunHistograms): void {
+  into.lateness.merge(from.lateness);
+  into.rtt.merge(from.rtt);
+  into.upLateness.merge(from.upLateness);
+  into.relayHold.merge(from.relayHold);
+}
+
 interface RunEntry extends RunHistograms {
   /** The run's token from its calls' appArgs (the first one seen); null: none given. */
   token: string | null;
@@ -20,14 +33,23 @@ interface RunEntry extends RunHistograms {
 /**
  * Per-run call records for `load` (GET /runs/:runId): kept until fetched with consume, or
  * for `ttlMs` after the last change, and at most `maxRuns` runs (oldest dropped first).
+ * `onDrop` receives the histograms of every run that leaves the store (serve's ledger keeps
+ * their counts in its own totals).
  */
 export class RunStore {
   private readonly runs = new Map<string, RunEntry>();
+  /** Told of every run that leaves the store, with its histograms. */
+  onDrop: (runId: string, h: RunHistograms) => void = () => undefined;
 
   constructor(
     private readonly ttlMs = 3_600_000,
     private readonly maxRuns = 200,
   ) {}
+
+  /** The histograms of every run in the store. */
+  *histogramSets(): IterableIterator<RunHistograms> {
+    yield* this.runs.values();
+  }
 
   /** The run's histograms, created on first use: its calls' meters record into them live. */
   histogramsFor(runId: string): RunHistograms {
@@ -43,15 +65,7 @@ export class RunStore {
   private entry(runId: string): RunEntry {
     let e = this.runs.get(runId);
     if (!e) {
-      e = {
-        token: null,
-        calls: [],
-        lateness: new LatencyHistogram(),
-        rtt: new LatencyHistogram(),
-        upLateness: new LatencyHistogram(),
-        relayHold: new LatencyHistogram(),
-        touchedAtMs: Date.now(),
-      };
+      e = {token: null, calls: [], ...newRunHistograms(), touchedAtMs: Date.now()};
       this.runs.set(runId, e);
       this.evict();
     }
@@ -86,7 +100,7 @@ export class RunStore {
           ? {latenessUs: e.lateness.toBase64(), rttUs: e.rtt.toBase64(), upLatenessUs: e.upLateness.toBase64(), relayHoldUs: e.relayHold.toBase64()}
           : null,
     };
-    if (consume && activeCalls === 0) this.runs.delete(runId);
+    if (consume && activeCalls === 0) this.drop(runId, e);
     return out;
   }
 
@@ -101,13 +115,18 @@ export class RunStore {
 
   private expire(): void {
     const cutoff = Date.now() - this.ttlMs;
-    for (const [id, e] of this.runs) if (e.touchedAtMs < cutoff) this.runs.delete(id);
+    for (const [id, e] of this.runs) if (e.touchedAtMs < cutoff) this.drop(id, e);
   }
 
   private evict(): void {
     while (this.runs.size > this.maxRuns) {
-      const oldest = this.runs.keys().next().value as string;
-      this.runs.delete(oldest);
+      const [oldest, e] = this.runs.entries().next().value as [string, RunEntry];
+      this.drop(oldest, e);
     }
+  }
+
+  private drop(runId: string, e: RunEntry): void {
+    this.runs.delete(runId);
+    this.onDrop(runId, e);
   }
 }
