@@ -276,5 +276,4 @@ export class NativeEngine extends EventEmitter implements FrameHandler {
       i32[w + 9],
     );
   }
-
 }
