@@ -2,7 +2,8 @@
  * serve's books: the live calls (for /calls and /metrics), the totals of every finished call, the
  * per-run records load collects (/runs/:runId) and the histograms every call's meter records into
  * live: its run's, or serve's own for a call without a run. Each value is recorded once; serve's
- * whole-life histograms are those sets merged when read. The orchestrator tells the ledger when a call starts and ends; serve/http.ts and
+ * whole-life histograms are those sets merged when read. A run stays in the store while a call of
+ * it is live. The orchestrator tells the ledger when a call starts and ends; serve/http.ts and
  * serve/metrics.ts read it through these methods only.
  */
 import type {EngineKind} from '../engine/engine-types.js';
@@ -70,36 +71,27 @@ export class ServeLedger {
   private startedCount = 0;
   private retries422Count = 0;
   private zombiesRemovedCount = 0;
-  /** Values of calls without a run, and of runs no longer in the store (no call of theirs live). */
+  /** Values of calls without a run, and of runs no longer in the store (none of their calls live). */
   private readonly ownHistograms = newRunHistograms();
-  /** Runs that left the store while calls of theirs were still live (and recording into them). */
-  private readonly detached = new Map<RunHistograms, string>();
 
   constructor(o: LedgerOptions) {
     this.engine = o.engine;
     this.format = o.format;
     this.pool = o.pool ?? null;
     this.runs = o.runs ?? new RunStore();
-    this.runs.onDrop = (runId, h) => {
-      if (this.activeCallsOfRun(runId) > 0) this.detached.set(h, runId);
-      else mergeRunHistograms(this.ownHistograms, h);
-    };
+    // the store keeps a run while a call of it is live, so a dropped run's histograms are final
+    this.runs.liveRuns = () => new Set([...this.live].flatMap((c) => (c.runId !== null ? [c.runId] : [])));
+    this.runs.onDrop = (_runId, h) => mergeRunHistograms(this.ownHistograms, h);
   }
 
   /**
-   * Every packet measured since serve started: serve's own set, the runs in the store and those
-   * that left it while live, merged into new histograms (a scrape's work, not a packet's).
+   * Every packet measured since serve started: serve's own set and the runs in the store, merged
+   * into new histograms (a scrape's work, not a packet's).
    */
   histograms(): RunHistograms {
-    for (const [h, runId] of this.detached) {
-      if (this.activeCallsOfRun(runId) > 0) continue;
-      mergeRunHistograms(this.ownHistograms, h);
-      this.detached.delete(h);
-    }
     const out = newRunHistograms();
     mergeRunHistograms(out, this.ownHistograms);
     for (const h of this.runs.histogramSets()) mergeRunHistograms(out, h);
-    for (const h of this.detached.keys()) mergeRunHistograms(out, h);
     return out;
   }
 

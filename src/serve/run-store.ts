@@ -32,14 +32,17 @@ interface RunEntry extends RunHistograms {
 
 /**
  * Per-run call records for `load` (GET /runs/:runId): kept until fetched with consume, or
- * for `ttlMs` after the last change, and at most `maxRuns` runs (oldest dropped first).
- * `onDrop` receives the histograms of every run that leaves the store (serve's ledger keeps
- * their counts in its own totals).
+ * for `ttlMs` after the last change, and at most `maxRuns` runs (oldest dropped first). A run
+ * with a call still live (`liveRuns`) is neither expired nor evicted: its calls' meters record
+ * into its histograms until they end. `onDrop` receives the histograms of every run that leaves
+ * the store (serve's ledger keeps their counts in its own totals).
  */
 export class RunStore {
   private readonly runs = new Map<string, RunEntry>();
   /** Told of every run that leaves the store, with its histograms. */
   onDrop: (runId: string, h: RunHistograms) => void = () => undefined;
+  /** The runs with a call still live (serve's ledger knows them). */
+  liveRuns: () => ReadonlySet<string> = () => new Set();
 
   constructor(
     private readonly ttlMs = 3_600_000,
@@ -67,7 +70,7 @@ export class RunStore {
     if (!e) {
       e = {token: null, calls: [], ...newRunHistograms(), touchedAtMs: Date.now()};
       this.runs.set(runId, e);
-      this.evict();
+      this.evict(runId);
     }
     return e;
   }
@@ -115,13 +118,21 @@ export class RunStore {
 
   private expire(): void {
     const cutoff = Date.now() - this.ttlMs;
-    for (const [id, e] of this.runs) if (e.touchedAtMs < cutoff) this.drop(id, e);
+    let live: ReadonlySet<string> | null = null;
+    for (const [id, e] of this.runs) {
+      if (e.touchedAtMs >= cutoff) continue;
+      live ??= this.liveRuns();
+      if (!live.has(id)) this.drop(id, e);
+    }
   }
 
-  private evict(): void {
-    while (this.runs.size > this.maxRuns) {
-      const [oldest, e] = this.runs.entries().next().value as [string, RunEntry];
-      this.drop(oldest, e);
+  /** Drop the oldest runs beyond maxRuns, except live ones and `keep` (the one just created). */
+  private evict(keep: string): void {
+    if (this.runs.size <= this.maxRuns) return;
+    const live = this.liveRuns();
+    for (const [id, e] of this.runs) {
+      if (this.runs.size <= this.maxRuns) return;
+      if (id !== keep && !live.has(id)) this.drop(id, e);
     }
   }
 

@@ -63,17 +63,33 @@ describe('ServeLedger histograms', () => {
     expect(counts(ledger.histograms())).toEqual([8, 8, 8, 8]);
   });
 
-  it('counts what a live call of an evicted run records after the eviction', () => {
-    const ledger = new ServeLedger({engine: 'native', format: 'ulaw', runs: new RunStore(3_600_000, 1)});
-    const live = call(1, 'r1');
-    ledger.callStarted(live, null);
-    const sinks = ledger.sinksFor('r1');
-    sinks.rtt[0].recordUs(100);
-    measure(ledger, 'r2', 1, 3000); // evicts r1 while its call is live
-    sinks.rtt[0].recordUs(200);
-    expect(ledger.histograms().rtt.count).toBe(3);
-    end(ledger, live); // its meter is done; the detached run folds into serve's own set
-    expect(ledger.histograms().rtt.count).toBe(3);
-    expect(ledger.histograms().rtt.count).toBe(3);
+  it('keeps a run in the store while a call of it is live, beyond the run limit and the TTL', () => {
+    let nowMs = 1_000_000;
+    const realNow = Date.now;
+    Date.now = () => nowMs;
+    try {
+      const ledger = new ServeLedger({engine: 'native', format: 'ulaw', runs: new RunStore(60_000, 1)});
+      const live = call(1, 'r1');
+      ledger.callStarted(live, null);
+      const sinks = ledger.sinksFor('r1');
+      sinks.rtt[0].recordUs(100);
+      measure(ledger, 'r2', 1, 3000); // over the limit of one run, but r1 is live and r2 just made
+      expect(ledger.runsKept).toBe(2);
+      nowMs += 3_600_000; // far past the TTL
+      sinks.rtt[0].recordUs(200);
+      const progress = ledger.runRecords('r1', false); // expires r2, not the live r1
+      expect(progress).toMatchObject({activeCalls: 1, calls: [], histograms: null});
+      expect(ledger.runsKept).toBe(1);
+      expect(ledger.histograms().rtt.count).toBe(3);
+      end(ledger, live);
+      const r1 = ledger.runRecords('r1', false);
+      expect(r1?.calls).toHaveLength(1);
+      expect(LatencyHistogram.fromBase64(r1!.histograms!.rttUs).count).toBe(2); // both values, the one after the TTL too
+      measure(ledger, 'r3', 1, 4000); // r1 is no longer live: evicted now, its counts stay in the whole
+      expect(ledger.runsKept).toBe(1);
+      expect(ledger.histograms().rtt.count).toBe(4);
+    } finally {
+      Date.now = realNow;
+    }
   });
 });
