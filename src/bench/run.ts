@@ -14,7 +14,7 @@ import {LatencyHistogram} from '../metrics/histogram.js';
 import {runLoad, type LoadProgress} from '../load/run.js';
 import {evaluateReport} from '../sla/evaluate.js';
 import {LEVELS, buildProfile, defaultProfile, type SlaLevel, type SlaProfile} from '../sla/profile.js';
-import type {Report} from '../metrics/report.js';
+import type {Report} from '../protocol/report.js';
 import {errorMessage} from '../errors.js';
 import {parsePortRange} from '../config/parse.js';
 import {ChildRegistry, pidOf, startPhaseProcesses, type BenchCredentials, type EngineName, type PhaseProcesses} from './children.js';

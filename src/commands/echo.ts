@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core';
 import {BaseCommand} from '../base-command.js';
 import {decimal, engineFlag, host, logLevelFlag, port, settingName} from '../config/flags.js';
-import {DEFAULT_ECHO_HOST, DEFAULT_ECHO_PORT, DEFAULT_IDLE_EXPIRY_MS, DEFAULT_MAX_HOLD_MS, listeningLine, parseClockRate, parsePtClockRates, statsFields} from '../echo/index.js';
-import {startEchoOn} from '../echo/run.js';
+import {DEFAULT_ECHO_HOST, DEFAULT_ECHO_PORT, DEFAULT_IDLE_EXPIRY_MS, DEFAULT_MAX_HOLD_MS, listeningLine, parseClockRate, parsePtClockRates, statsFields} from '../media/echo/index.js';
+import {startEchoOn} from '../media/echo/run.js';
 import {createLogger} from '../log/logger.js';
 import {onStopSignals} from '../runtime/signals.js';
 

@@ -6,8 +6,7 @@ import {RtpslaError} from '../errors.js';
 
 /** What the user asked for (--engine / RTPSLA_ENGINE). */
 export type EngineChoice = 'auto' | 'native' | 'node';
-/** What actually measures. */
-export type EngineKind = 'native' | 'node';
+export type {EngineKind} from '../protocol/engine-kind.js';
 export const ENGINE_CHOICES: readonly EngineChoice[] = ['auto', 'native', 'node'];
 
 /** stdout frame types: u32 length (LE, type byte + payload) | u8 type | payload. */

@@ -10,7 +10,7 @@ import path from 'node:path';
 import {AriRest} from '../ari/rest.js';
 import {RtpslaChild} from '../demo/children.js';
 import {errorMessage} from '../errors.js';
-import type {Report} from '../metrics/report.js';
+import type {Report} from '../protocol/report.js';
 
 /** Sim RTP ports and serve relay ports, apart from the test suite's and the defaults. */
 export const SIM_RTP_RANGE = '41000-44999';

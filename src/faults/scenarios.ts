@@ -12,7 +12,7 @@ import http from 'node:http';
 import path from 'node:path';
 import WebSocket from 'ws';
 import {errorMessage} from '../errors.js';
-import type {Report} from '../metrics/report.js';
+import type {Report} from '../protocol/report.js';
 import {RUN_TOKEN_HEADER} from '../protocol/app-args.js';
 import type {RtpslaChild} from '../demo/children.js';
 import {APP, type Exit, type FaultContext, type LoadRun, type SlaRun, type Stack, health, liveCalls, serveMetric, sleep, until} from './harness.js';

@@ -2,7 +2,7 @@
  * Notes a load report carries about the machine load ran on: the hypervisor's steal, and stalls
  * load itself saw, matched against the moments the calls had their worst packet.
  */
-import type {CallRecord, LoadHost} from '../metrics/report.js';
+import type {CallRecord, LoadHost} from '../protocol/report.js';
 
 /** Steal of at least this much during a run is worth a note in the report. */
 export const STEAL_NOTE_MS = 100;

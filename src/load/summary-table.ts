@@ -1,5 +1,5 @@
 import Table from 'cli-table3';
-import type {Report} from '../metrics/report.js';
+import type {Report} from '../protocol/report.js';
 
 /** `rtpsla load --json`: the run id, the report's path, whether it was cut short, the summary. */
 export function loadSummaryJson(report: Report, reportPath: string): {runId: string; report: string; partial: boolean; summary: Report['summary']} {

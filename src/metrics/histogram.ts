@@ -5,14 +5,9 @@ import type {Histogram} from 'hdr-histogram-js';
 export const HISTOGRAM_MAX_US = 60_000_000;
 export const HISTOGRAM_SIGNIFICANT_DIGITS = 3;
 
-/** A type alias (not an interface) so it is assignable to the report's open (loose) objects. */
-export type PercentilesMs = {
-  p50: number;
-  p95: number;
-  p99: number;
-  p999: number;
-  max: number;
-};
+import type {PercentilesMs} from '../protocol/report.js';
+
+export type {PercentilesMs} from '../protocol/report.js';
 
 /** Range of a per-call histogram: 2^21 µs ≈ 2.1 s (≈ 48 KiB of counts); larger values clamp to it. */
 export const PER_CALL_HISTOGRAM_MAX_US = 2_097_152;

@@ -4,7 +4,7 @@
 import {execFileSync} from 'node:child_process';
 import {readFileSync} from 'node:fs';
 import {performance} from 'node:perf_hooks';
-import type {HostStalls} from './report.js';
+import type {HostStalls} from '../protocol/report.js';
 
 let clkTck: number | undefined;
 

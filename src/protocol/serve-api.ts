@@ -6,8 +6,8 @@
  * never casting it. Extra fields are allowed (a newer serve may add some).
  */
 import {z} from 'zod';
-import {describeIssues, CallRecordSchema, LateBySchema, PercentilesMsSchema} from '../metrics/report.js';
-import type {EngineKind} from '../engine/engine-types.js';
+import {describeIssues, CallRecordSchema, LateBySchema, PercentilesMsSchema} from './report.js';
+import type {EngineKind} from './engine-kind.js';
 
 const count = z.number().int().nonnegative();
 const nonNegative = z.number().nonnegative();

@@ -20,7 +20,7 @@ import type {AriChannel, StasisStartEvent} from '../ari/types.js';
 import {errorMessage} from '../errors.js';
 import type {Logger} from '../log/logger.js';
 import type {CallMeter} from '../metrics/call-stats.js';
-import {callRecordFrom} from '../protocol/call-record.js';
+import {callRecordFrom} from '../metrics/call-record-from.js';
 import {parseLoadAppArgs} from '../protocol/app-args.js';
 import type {CallState} from '../protocol/serve-api.js';
 import {realClock, type Clock} from '../runtime/clock.js';

@@ -9,7 +9,7 @@
 import type {EngineKind} from '../engine/engine-types.js';
 import type {CallMeter, CallStats, LateBy, MeterSinks} from '../metrics/call-stats.js';
 import type {CallState, LiveCall, RunProgress, RunRecords, ServeCallRecord} from '../protocol/serve-api.js';
-import type {PortPool} from '../relay/port-pool.js';
+import type {PortPool} from '../media/relay/port-pool.js';
 import {mergeRunHistograms, newRunHistograms, RunStore, type RunHistograms} from './run-store.js';
 
 /** What the ledger reads of a call while it is live (the orchestrator's call). */

@@ -7,9 +7,9 @@
  *   bench sets up per call (rtpengine); nothing of ours in the path, nothing measured here.
  */
 import type {CallMeter, CallStats, MeterSinks} from '../metrics/call-stats.js';
-import {CallRelay, type UdpAddress} from '../relay/call-relay.js';
-import {PortPoolExhaustedError, type PortPool} from '../relay/port-pool.js';
-import type {MeasuringRelay, RelayOpener} from '../relay/relay-types.js';
+import {CallRelay, type UdpAddress} from '../media/relay/node.js';
+import {PortPoolExhaustedError, type PortPool} from '../media/relay/port-pool.js';
+import type {MeasuringRelay, RelayOpener} from '../media/relay/types.js';
 
 /** One call's open leg. */
 export interface OpenMediaLeg {

@@ -11,11 +11,11 @@ import {isIP} from 'node:net';
 import type {Logger} from '../log/logger.js';
 import type {PortRange} from '../config/parse.js';
 import type {EventHub, SimEvent} from './events.js';
-import {MediaStream, type MediaEngine, type MediaPort} from './media.js';
+import {MediaStream, type MediaEngine, type MediaPort} from '../media/source/node.js';
 import {StartPhaseModel} from './phase.js';
 import type {SimRng} from './rng.js';
 import {asteriskTimestamp} from './time.js';
-import {isSimMediaFormat} from './tone.js';
+import {isSimMediaFormat} from '../media/source/tone.js';
 
 export class AriError extends Error {
   constructor(

@@ -13,15 +13,15 @@ import {SimCore, type CoreCounters, type RaceModel} from './core.js';
 import {EventHub} from './events.js';
 import {checkRestart, Faults, type FailRule, type FaultRequest, type FaultState, type RestartRule} from './faults.js';
 import {createSimHttpServer} from './http.js';
-import {type MediaChannelStats, type MediaTotals, type PercentilesUs} from './media.js';
-import {createMediaEngine, NativeMediaEngine} from './native-media.js';
+import {type MediaChannelStats, type MediaTotals, type PercentilesUs} from '../media/source/node.js';
+import {createMediaEngine, NativeMediaEngine} from '../media/source/native.js';
 import {parseEngineChoice} from '../engine/engine-select.js';
 import type {EngineChoice, EngineKind} from '../engine/engine-types.js';
 import {randomSeed, SimRng} from './rng.js';
 import {asteriskTimestamp} from './time.js';
 
 export {parseFailFlag, DEFAULT_RESTART_DOWNTIME_MS, type FailRule, type DelayRule, type FaultRequest, type FaultState, type RestartRule, type DownState} from './faults.js';
-export type {MediaChannelStats, PercentilesUs} from './media.js';
+export type {MediaChannelStats, PercentilesUs} from '../media/source/node.js';
 export {DEFAULT_RACE, type RaceModel} from './core.js';
 
 /** `system.version` the sim reports from GET /ari/asterisk/info. */

@@ -5,7 +5,7 @@
  * histograms); one edited or damaged after the run does not.
  */
 import {LatencyHistogram} from '../metrics/histogram.js';
-import type {Report} from '../metrics/report.js';
+import type {Report} from '../protocol/report.js';
 
 /** HDR histograms keep 3 significant digits: a value read back may be up to 0.1 % off. */
 const HDR_RELATIVE = 0.001;

@@ -1,7 +1,8 @@
 /**
  * Evaluating one report against the SLA (docs/measurement.md, the SLA): one row per invariant.
  */
-import {safeRatio, type Report} from '../metrics/report.js';
+import {safeRatio} from '../metrics/summary.js';
+import {type Report} from '../protocol/report.js';
 import {reportDisagreements} from './consistency.js';
 import {SLA_LEVELS, defaultProfile, limitsFor, type SlaLevel, type SlaProfile} from './profile.js';
 

@@ -3,7 +3,7 @@
  * lateness it was (the shares of `summary.lateBy`) and the relay's own hold as the instrument's
  * error bar. The verdict does not depend on it; it explains it.
  */
-import type {Report} from '../metrics/report.js';
+import type {Report} from '../protocol/report.js';
 
 /** 27343 → "27 343". */
 export function groupDigits(n: number): string {

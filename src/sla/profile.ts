@@ -21,7 +21,7 @@
 import {readFileSync} from 'node:fs';
 import {z} from 'zod';
 import {InputError, errorMessage} from '../errors.js';
-import {formatPath} from '../metrics/report.js';
+import {formatPath} from '../protocol/report.js';
 
 export const SLA_LEVELS = ['nominal', 'high', 'stress'] as const;
 export type SlaLevel = (typeof SLA_LEVELS)[number];

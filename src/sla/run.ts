@@ -4,7 +4,7 @@
  * check failed, else 0.
  */
 import path from 'node:path';
-import {tryReadReportFile} from '../metrics/report.js';
+import {tryReadReportFile} from '../metrics/report-file.js';
 import {evaluateReport, type InvariantId, type SlaRow} from './evaluate.js';
 import {expandInputs, type InputProblem} from './inputs.js';
 import {legsNote} from './legs-note.js';

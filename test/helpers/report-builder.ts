@@ -6,14 +6,8 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {LatencyHistogram} from '../../src/metrics/histogram.js';
-import {
-  REPORT_SCHEMA_ID,
-  buildSummary,
-  encodeHistograms,
-  mergeHistograms,
-  type CallRecord,
-  type Report,
-} from '../../src/metrics/report.js';
+import {REPORT_SCHEMA_ID, type CallRecord, type Report} from '../../src/protocol/report.js';
+import {buildSummary, encodeHistograms, mergeHistograms} from '../../src/metrics/summary.js';
 
 /** Deterministic PRNG (mulberry32) so generated reports are reproducible. */
 export function prng(seed: number): () => number {

@@ -1,5 +1,5 @@
 import {STALL_MATCH_MARGIN_MS, STEAL_NOTE_MS, stallNoteFor, stealNoteFor} from '../../src/load/host-notes.js';
-import type {CallRecord, HostStalls} from '../../src/metrics/report.js';
+import type {CallRecord, HostStalls} from '../../src/protocol/report.js';
 import {buildReport} from '../helpers/report-builder.js';
 
 describe('the steal note of a load report', () => {

@@ -1,5 +1,5 @@
 import {leakCheck} from '../../src/load/run.js';
-import {validateReport} from '../../src/metrics/report.js';
+import {validateReport} from '../../src/protocol/report.js';
 import {evaluateReport} from '../../src/sla/evaluate.js';
 import {buildReport, modify} from '../helpers/report-builder.js';
 

@@ -1,7 +1,8 @@
 import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {readReportFile, validateReport} from '../../src/metrics/report.js';
+import {readReportFile} from '../../src/metrics/report-file.js';
+import {validateReport} from '../../src/protocol/report.js';
 import {CliProcess, freeTcpPort, runCli, sleep} from '../helpers/cli.js';
 import {ARI_PASS, ARI_USER, expectFunctionalSlaPass, simFault, startStack, until, type SlaJson, type Stack} from '../helpers/stack.js';
 

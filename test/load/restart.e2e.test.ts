@@ -1,7 +1,7 @@
 import {mkdtempSync, rmSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {readReportFile} from '../../src/metrics/report.js';
+import {readReportFile} from '../../src/metrics/report-file.js';
 import {CliProcess, runCli, sleep} from '../helpers/cli.js';
 import {ARI_PASS, ARI_USER, simFault, startStack, until, type SlaJson, type Stack} from '../helpers/stack.js';
 

@@ -1,5 +1,5 @@
 import {LatencyHistogram, usToMs} from '../../src/metrics/histogram.js';
-import {mergeHistograms} from '../../src/metrics/report.js';
+import {mergeHistograms} from '../../src/metrics/summary.js';
 import {prng} from '../helpers/report-builder.js';
 
 describe('LatencyHistogram merge', () => {

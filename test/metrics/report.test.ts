@@ -2,17 +2,9 @@ import {existsSync, readFileSync, readdirSync} from 'node:fs';
 import path from 'node:path';
 import {InputError, RtpslaError} from '../../src/errors.js';
 import {LatencyHistogram} from '../../src/metrics/histogram.js';
-import {
-  REPORT_SCHEMA_ID,
-  buildSummary,
-  encodeHistograms,
-  formatPath,
-  readReportFile,
-  safeRatio,
-  validateReport,
-  writeReportAtomic,
-  type CallRecord,
-} from '../../src/metrics/report.js';
+import {REPORT_SCHEMA_ID, formatPath, validateReport, type CallRecord} from '../../src/protocol/report.js';
+import {buildSummary, encodeHistograms, safeRatio} from '../../src/metrics/summary.js';
+import {readReportFile, writeReportAtomic} from '../../src/metrics/report-file.js';
 import {ROOT} from '../helpers/cli.js';
 import {buildReport, modify, tempDir, writeJson} from '../helpers/report-builder.js';
 

@@ -1,9 +1,9 @@
 import type {AddressInfo} from 'node:net';
 import type {Server} from 'node:http';
 import {LOAD_APP_ARG, RUN_TOKEN_HEADER, loadAppArgs, newRunToken, parseLoadAppArgs} from '../../src/protocol/app-args.js';
-import {callRecordFrom} from '../../src/protocol/call-record.js';
+import {callRecordFrom} from '../../src/metrics/call-record-from.js';
 import {EngineCountersSchema, HealthSchema, LiveCallsSchema, RunRecordsSchema, type EngineCounters} from '../../src/protocol/serve-api.js';
-import {PortPool} from '../../src/relay/port-pool.js';
+import {PortPool} from '../../src/media/relay/port-pool.js';
 import {createServeHttp, type HttpLimits} from '../../src/serve/http.js';
 import {ServeLedger, type LedgerCall} from '../../src/serve/ledger.js';
 

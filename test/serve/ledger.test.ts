@@ -1,4 +1,4 @@
-import {callRecordFrom} from '../../src/protocol/call-record.js';
+import {callRecordFrom} from '../../src/metrics/call-record-from.js';
 import {ServeLedger, type LedgerCall} from '../../src/serve/ledger.js';
 import {RunStore} from '../../src/serve/run-store.js';
 import {LatencyHistogram} from '../../src/metrics/histogram.js';

@@ -1,5 +1,5 @@
 import {createSocket} from 'node:dgram';
-import {CallRecordSchema} from '../../src/metrics/report.js';
+import {CallRecordSchema} from '../../src/protocol/report.js';
 import {EngineCountersSchema} from '../../src/protocol/serve-api.js';
 import {CliProcess, sleep} from '../helpers/cli.js';
 import {ensureEngineBuilt} from '../helpers/engine.js';

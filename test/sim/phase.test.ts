@@ -6,7 +6,7 @@
  * and each stream's deviation from the streams' circular mean phase. Pure: no sockets, no clock.
  */
 import {describe, expect, it} from '@jest/globals';
-import {FRAME_US, MediaStream} from '../../src/sim/media.js';
+import {FRAME_US, MediaStream} from '../../src/media/source/node.js';
 import {busiestWindowShare, PHASE_OUTER_MAX_US, StartPhaseModel} from '../../src/sim/phase.js';
 import {SimRng} from '../../src/sim/rng.js';
 import {readJson} from './helpers.js';

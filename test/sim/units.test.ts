@@ -3,7 +3,7 @@ import {describe, expect, it} from '@jest/globals';
 import {API_OPS, apiDeclaration, EVENT_PROPS, matchRoute, opId, parseParam, resourceListing} from '../../src/sim/api.js';
 import {parseFailFlag} from '../../src/sim/faults.js';
 import {SimRng} from '../../src/sim/rng.js';
-import {formatInfo, linearToAlaw, linearToUlaw} from '../../src/sim/tone.js';
+import {formatInfo, linearToAlaw, linearToUlaw} from '../../src/media/source/tone.js';
 import {splitHostPort} from '../../src/sim/core.js';
 import {readJsonl} from './helpers.js';
 

@@ -1,5 +1,5 @@
 import {InputError} from '../../src/errors.js';
-import type {Report} from '../../src/metrics/report.js';
+import type {Report} from '../../src/protocol/report.js';
 import {INVARIANTS, detectLevel, evaluateReport, type InvariantId} from '../../src/sla/evaluate.js';
 import {LEVELS, SLA_DEFAULTS, defaultProfile, loadProfile, parseProfile} from '../../src/sla/profile.js';
 import {buildReport, modify, tempDir, writeJson} from '../helpers/report-builder.js';

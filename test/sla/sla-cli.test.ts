@@ -4,7 +4,7 @@
 import {execFileSync} from 'node:child_process';
 import {readFileSync, readdirSync, truncateSync} from 'node:fs';
 import path from 'node:path';
-import type {Report} from '../../src/metrics/report.js';
+import type {Report} from '../../src/protocol/report.js';
 import {runCli} from '../helpers/cli.js';
 import {buildReport, modify, tempDir, writeJson} from '../helpers/report-builder.js';
 import {findAll, parseXml} from './xml.js';

@@ -1,0 +1,43 @@
+import {selectEngine} from '../../engine/engine-select.js';
+import type {EngineChoice, EngineKind} from '../../engine/engine-types.js';
+import {startNativeEcho} from './native.js';
+import type {Logger} from '../../log/logger.js';
+import {startEcho, type EchoOptions, type EchoServer, type EchoStats} from './node.js';
+
+export interface RunningEcho {
+  readonly kind: EngineKind;
+  readonly server: EchoServer;
+  /** Stop the echo, then its engine; the final counters. */
+  close(): Promise<EchoStats>;
+}
+
+/**
+ * `rtpsla echo` on the engine chosen: native (when chosen, or auto and built), else Node; a
+ * fallback is logged. `onEngineExit` is called if the native engine dies under the echo.
+ */
+export async function startEchoOn(
+  choice: EngineChoice,
+  options: EchoOptions & {logger: Logger},
+  onEngineExit: (err: Error) => void,
+): Promise<RunningEcho> {
+  const {logger} = options;
+  const engine = await selectEngine(choice, 'echo');
+  if (engine.fallbackReason !== null) logger.info('engine.fallback', {engine: 'node', reason: engine.fallbackReason});
+  const server = await (engine.native ? startNativeEcho(engine.native, options) : startEcho(options)).catch(async (err: unknown) => {
+    await engine.native?.close();
+    throw err;
+  });
+  engine.native?.on('error', (err: Error) => {
+    logger.error('engine.exited', {error: err.message});
+    onEngineExit(err);
+  });
+  return {
+    kind: engine.kind,
+    server,
+    close: async () => {
+      const final = await server.close();
+      await engine.native?.close();
+      return final;
+    },
+  };
+}
