@@ -38,6 +38,10 @@ export const ReportParamsSchema = z.looseObject({
   delayBetweenMs: nonNegative,
   format: z.string().min(1),
   lateThresholdMs: nonNegative,
+  /** `rtp`: rtpsla's caller engine is the caller (an externalMedia channel); `endpoint`: an originated endpoint (optional: older reports lack it). */
+  caller: z.enum(['rtp', 'endpoint']).optional(),
+  /** What the media server behind the relay is (optional: older reports lack it; they ran an echo). */
+  mediaServer: z.enum(['echo', 'stream', 'sink']).optional(),
 });
 
 /** Leftovers after a run; a figure is null when the leak check could not be made (summary.leakCheckError says why). */
@@ -53,6 +57,51 @@ export const LateBySchema = z.looseObject({
   relay: count,
   mediaServer: count,
 });
+
+/**
+ * What the caller hears (`load --caller rtp`, docs/measurement.md "At the caller"), measured by
+ * load's caller engine: frames it sent, frames Asterisk delivered back to it, their lateness
+ * against the earliest phase of the stream it receives (`hearsLatenessMs`), the round trip of the
+ * caller's own frames matched by RTP timestamp (`callerRttMs`, only where the media server
+ * echoes), loss (a frame sent once the bridge was up that never came back), RFC 3550 jitter,
+ * late frames (lateness over the threshold) and the longest run of them. A figure with no sample
+ * is null, and `nullReasons` says why (e.g. `{"callerRttMs": "media server: stream (no echo)"}`).
+ * `lateBy`: each frame late at the caller, under the relay's leg for that frame when it was
+ * already late at the relay, else `asteriskBack` (relay → Asterisk → caller), joined on
+ * (call, RTP timestamp) after the run.
+ */
+export const CallerLateBySchema = z.looseObject({
+  asterisk: count,
+  relay: count,
+  mediaServer: count,
+  asteriskBack: count,
+});
+
+export const CallerSideSchema = z.looseObject({
+  sent: count,
+  /** Frames sent once the bridge was up: the denominator of loss. */
+  expected: count,
+  received: count,
+  lost: count,
+  lossRatio: ratio,
+  late: count,
+  lateRatio: ratio,
+  maxConsecutiveLate: count,
+  callerRttMs: PercentilesMsSchema.nullable(),
+  hearsLatenessMs: PercentilesMsSchema.nullable(),
+  jitterMs: nonNegative.nullable(),
+  lateBy: CallerLateBySchema,
+  /** Frames lost on relay → Asterisk → caller: back at the relay, never at the caller. */
+  lostAfterRelay: count.optional(),
+  /** φ(first received frame) − earliest phase, ms (null: nothing received). */
+  anchorShiftMs: nonNegative.nullable().optional(),
+  /** Whether one-way legs between caller and relay were measured (load and serve on one host, one monotonic clock). */
+  oneWayLegs: z.boolean(),
+  /** Why a null figure is null, by field name. */
+  nullReasons: z.record(z.string(), z.string()).optional(),
+});
+export type CallerSide = z.infer<typeof CallerSideSchema>;
+export type CallerLateBy = z.infer<typeof CallerLateBySchema>;
 
 export const ReportSummarySchema = z.looseObject({
   callsAttempted: count,
@@ -76,6 +125,8 @@ export const ReportSummarySchema = z.looseObject({
   /** The relay's own hold, receive → forward, both directions. */
   relayHoldMs: PercentilesMsSchema.optional(),
   lateBy: LateBySchema.optional(),
+  /** What the callers heard (`load --caller rtp`; absent with `--caller endpoint`). */
+  caller: CallerSideSchema.optional(),
 });
 
 /**
@@ -117,6 +168,8 @@ export const CallRecordSchema = z.looseObject({
   /** Times the sender restarted its sequence numbering (RFC 3550 A.1 resync), up and back (optional: older reports lack them). */
   resyncsUp: count.optional(),
   resyncsBack: count.optional(),
+  /** What this call's caller heard (`load --caller rtp`; absent with `--caller endpoint`). */
+  caller: CallerSideSchema.optional(),
 });
 
 /**
@@ -156,6 +209,9 @@ export const ReportHistogramsSchema = z.looseObject({
   /** legs, docs/measurement.md (optional: older reports lack them). */
   upLatenessUs: base64.optional(),
   relayHoldUs: base64.optional(),
+  /** The callers' side (`load --caller rtp`). */
+  callerRttUs: base64.optional(),
+  hearsLatenessUs: base64.optional(),
 });
 
 export const ReportSchema = z.looseObject({
@@ -185,6 +241,7 @@ export type ReportTarget = z.infer<typeof ReportTargetSchema>;
 export type ReportHistograms = z.infer<typeof ReportHistogramsSchema>;
 export type Leaked = z.infer<typeof LeakedSchema>;
 export type LateBy = z.infer<typeof LateBySchema>;
+
 
 // Compile-time check: the schema's percentiles and PercentilesMs are the same shape.
 const _percentilesSameShape: PercentilesMs = {} as z.infer<typeof PercentilesMsSchema>;

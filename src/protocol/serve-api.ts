@@ -66,7 +66,21 @@ export const ServeCallRecordSchema = CallRecordSchema.extend({
   /** Datagrams from addresses other than the call's Asterisk and echo addresses (dropped). */
   foreign: count,
   ssrcChanges: count,
+  /**
+   * When serve's addChannel of the call's second channel succeeded (both channels bridged: media
+   * can flow), ms after `startedAt`; null: never bridged (optional: older serves lack it).
+   */
+  bridgedAtMs: nonNegative.nullable().optional(),
+  /**
+   * The back packets late at the relay, for the caller-side join on RTP timestamp: `ts[i]` and
+   * `leg[i]` (one character a frame: `a` Asterisk up, `r` relay, `m` media server), at most
+   * LATE_FRAMES_MAX of them (`truncated` says when more were late). Serve's API only: the report's
+   * calls[] leave it out.
+   */
+  lateFrames: z.looseObject({ts: z.array(count), leg: z.string(), truncated: z.boolean()}).optional(),
 });
+/** The most late frames a call record lists (`lateFrames`): 50 s of a call late at every frame. */
+export const LATE_FRAMES_MAX = 2500;
 export type ServeCallRecord = z.infer<typeof ServeCallRecordSchema>;
 
 /** HDR histograms (µs, base64) of every packet measured for a run's calls. */
