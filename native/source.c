@@ -8,7 +8,6 @@
 #include "source_int.h"
 #include "engine.h"
 #include "io.h"
-#include "pace.h"
 
 #include <errno.h>
 #include <stdio.h>
