@@ -1,5 +1,5 @@
 /*
- * echo (SPEC §5 as amended) in the engine: every RTP datagram goes back to its sender,
+ * The echo role: every RTP datagram goes back to its sender,
  * byte-identical, at max(now, due) with due = t0' + (ts - ts0) / clock_rate per source
  * (address, port, SSRC). t0' starts at the kernel receive time of the source's first packet and
  * only ever moves earlier: a packet whose phase t_recv - (ts - ts0)/clock_rate is earlier than t0'
@@ -7,7 +7,12 @@
  * waits: the engine reflects it in the same loop iteration (send - t_recv is the echo's own hold),
  * and t_recv - due says how late it arrived against the earliest phase. Idle sources expire.
  */
+#include "echo.h"
 #include "engine.h"
+#include "io.h"
+#include "out.h"
+#include "pace.h"
+#include "rtp.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -141,13 +146,9 @@ void echo_on_readable(struct handle *h, int64_t now) {
         e->unpaced++;
       } else {
         s->last_seen_ns = t_recv;
-        int64_t off = (int64_t)((double)(int32_t)(p.ts - s->ts0) * s->ns_per_tick);
-        int64_t phase = t_recv - off;
-        if (phase < s->t0_ns) {
-          s->t0_ns = phase; /* the earliest phase seen: the anchor only moves earlier */
-          e->anchor_moves++;
-        }
-        d = s->t0_ns + off;
+        int moved;
+        d = pace_echo_due(&s->t0_ns, s->ts0, s->ns_per_tick, p.ts, t_recv, &moved);
+        if (moved) e->anchor_moves++;
       }
       if (t_recv - d > LATE_TOLERANCE_NS) {
         e->late++;
@@ -174,7 +175,7 @@ void echo_on_readable(struct handle *h, int64_t now) {
       }
       out_record(rec);
     }
-    if (g_use_mmsg && n < RX_BATCH) return;
+    if (rx_socket_drained(n)) return;
   }
 }
 
@@ -253,69 +254,72 @@ static void echo_free(struct echo *e) {
   free(e);
 }
 
+static void echo_open(double id, const struct json_obj *o) {
+  char extra[1024];
+  double port = -1, buffer = 2097152, idle_ms = 10000, rate = 8000, max_sources = 100000;
+  json_num(o, "port", &port);
+  json_num(o, "bufferBytes", &buffer);
+  json_num(o, "idleExpiryMs", &idle_ms);
+  json_num(o, "clockRateHz", &rate);
+  json_num(o, "maxSources", &max_sources);
+  const char *host = json_str(o, "host");
+  struct sockaddr_storage addr;
+  if (sockaddr_parse(host, (int)port, &addr) != 0) return reply_err(id, "EINVAL", "host/port is not a numeric address and port");
+  if (rate < 1000 || rate > 192000 || idle_ms < 1) return reply_err(id, "EINVAL", "clockRateHz or idleExpiryMs out of range");
+  struct echo *e = calloc(1, sizeof *e);
+  if (e == NULL) return reply_err(id, "ENOMEM", "out of memory");
+  for (int i = 0; i < 128; i++) e->ns_per_tick[i] = 1e9 / rate;
+  const char *pt_rates = json_str(o, "ptRates");
+  if (pt_rates != NULL && parse_pt_rates(pt_rates, e->ns_per_tick) != 0) {
+    free(e);
+    return reply_err(id, "EINVAL", "ptRates is not PT=RATE[,PT=RATE...]");
+  }
+  e->nbuckets = 1024;
+  e->buckets = calloc(e->nbuckets, sizeof *e->buckets);
+  if (e->buckets == NULL) {
+    free(e);
+    return reply_err(id, "ENOMEM", "out of memory");
+  }
+  int fd = udp_open(&addr, buffer > 0 && buffer < 1 << 30 ? (int)buffer : 2097152);
+  if (fd < 0) {
+    echo_free(e);
+    return reply_err(id, errno_name(-fd), strerror(-fd));
+  }
+  e->h.type = H_ECHO;
+  e->h.fd = fd;
+  e->id = g_next_echo_id++;
+  e->idle_expiry_ns = (int64_t)(idle_ms * 1e6);
+  int64_t sweep = e->idle_expiry_ns / 4;
+  if (sweep < 20000000LL) sweep = 20000000LL;
+  if (sweep > 1000000000LL) sweep = 1000000000LL;
+  e->sweep_every_ns = sweep;
+  e->max_sources = max_sources < 0 ? 0 : (uint64_t)max_sources;
+  struct sockaddr_storage local;
+  socklen_t ll = sizeof local;
+  getsockname(fd, (struct sockaddr *)&local, &ll);
+  if (local.ss_family == AF_INET6) {
+    inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&local)->sin6_addr, e->address, sizeof e->address);
+    e->port = ntohs(((struct sockaddr_in6 *)&local)->sin6_port);
+  } else {
+    inet_ntop(AF_INET, &((struct sockaddr_in *)&local)->sin_addr, e->address, sizeof e->address);
+    e->port = ntohs(((struct sockaddr_in *)&local)->sin_port);
+  }
+  if (loop_add(&e->h, EPOLLIN) < 0) {
+    int err = errno;
+    close(fd);
+    echo_free(e);
+    return reply_err(id, errno_name(err), strerror(err));
+  }
+  e->next = g_echoes;
+  g_echoes = e;
+  snprintf(extra, sizeof extra, "\"echoId\":%u,\"address\":\"%s\",\"port\":%d,\"recvBufferBytes\":%d,\"sendBufferBytes\":%d", e->id,
+           e->address, e->port, sock_buffer(fd, SO_RCVBUF), sock_buffer(fd, SO_SNDBUF));
+  reply_ok(id, extra);
+}
+
 void echo_command(const char *cmd, double id, const struct json_obj *o) {
   char extra[1024];
-  if (strcmp(cmd, "echo.open") == 0) {
-    double port = -1, buffer = 2097152, idle_ms = 10000, rate = 8000, max_sources = 100000;
-    json_num(o, "port", &port);
-    json_num(o, "bufferBytes", &buffer);
-    json_num(o, "idleExpiryMs", &idle_ms);
-    json_num(o, "clockRateHz", &rate);
-    json_num(o, "maxSources", &max_sources);
-    const char *host = json_str(o, "host");
-    struct sockaddr_storage addr;
-    if (sockaddr_parse(host, (int)port, &addr) != 0) return reply_err(id, "EINVAL", "host/port is not a numeric address and port");
-    if (rate < 1000 || rate > 192000 || idle_ms < 1) return reply_err(id, "EINVAL", "clockRateHz or idleExpiryMs out of range");
-    struct echo *e = calloc(1, sizeof *e);
-    if (e == NULL) return reply_err(id, "ENOMEM", "out of memory");
-    for (int i = 0; i < 128; i++) e->ns_per_tick[i] = 1e9 / rate;
-    const char *pt_rates = json_str(o, "ptRates");
-    if (pt_rates != NULL && parse_pt_rates(pt_rates, e->ns_per_tick) != 0) {
-      free(e);
-      return reply_err(id, "EINVAL", "ptRates is not PT=RATE[,PT=RATE...]");
-    }
-    e->nbuckets = 1024;
-    e->buckets = calloc(e->nbuckets, sizeof *e->buckets);
-    if (e->buckets == NULL) {
-      free(e);
-      return reply_err(id, "ENOMEM", "out of memory");
-    }
-    int fd = udp_open(&addr, buffer > 0 && buffer < 1 << 30 ? (int)buffer : 2097152);
-    if (fd < 0) {
-      echo_free(e);
-      return reply_err(id, errno_name(-fd), strerror(-fd));
-    }
-    e->h.type = H_ECHO;
-    e->h.fd = fd;
-    e->id = g_next_echo_id++;
-    e->idle_expiry_ns = (int64_t)(idle_ms * 1e6);
-    int64_t sweep = e->idle_expiry_ns / 4;
-    if (sweep < 20000000LL) sweep = 20000000LL;
-    if (sweep > 1000000000LL) sweep = 1000000000LL;
-    e->sweep_every_ns = sweep;
-    e->max_sources = max_sources < 0 ? 0 : (uint64_t)max_sources;
-    struct sockaddr_storage local;
-    socklen_t ll = sizeof local;
-    getsockname(fd, (struct sockaddr *)&local, &ll);
-    if (local.ss_family == AF_INET6) {
-      inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&local)->sin6_addr, e->address, sizeof e->address);
-      e->port = ntohs(((struct sockaddr_in6 *)&local)->sin6_port);
-    } else {
-      inet_ntop(AF_INET, &((struct sockaddr_in *)&local)->sin_addr, e->address, sizeof e->address);
-      e->port = ntohs(((struct sockaddr_in *)&local)->sin_port);
-    }
-    if (loop_add(&e->h, EPOLLIN) < 0) {
-      int err = errno;
-      close(fd);
-      echo_free(e);
-      return reply_err(id, errno_name(err), strerror(err));
-    }
-    e->next = g_echoes;
-    g_echoes = e;
-    snprintf(extra, sizeof extra, "\"echoId\":%u,\"address\":\"%s\",\"port\":%d,\"recvBufferBytes\":%d,\"sendBufferBytes\":%d", e->id,
-             e->address, e->port, sock_buffer(fd, SO_RCVBUF), sock_buffer(fd, SO_SNDBUF));
-    return reply_ok(id, extra);
-  }
+  if (strcmp(cmd, "echo.open") == 0) return echo_open(id, o);
   double eid = -1;
   json_num(o, "echoId", &eid);
   struct echo *e = NULL;
