@@ -32,6 +32,12 @@ export const enum RecordKind {
   SourceForeign = 8,
   /** A datagram to a sim source that is not RTP (aux = RtpParse reason). */
   SourceMalformed = 9,
+  /**
+   * A linked sim source forwarded a packet (source.link): id = the receiving source; seq/ts/ssrc as
+   * sent; tRecv = kernel receive time of the incoming packet; tSent = just before sendto; aux = the
+   * delay it was given (µs, drawn + fault).
+   */
+  Forwarded = 10,
 }
 
 /** Record flag bits (byte 6). */
