@@ -1,5 +1,5 @@
 /*
- * The sim's media sources role (as src/sim/media.ts does it in Node): one UDP socket per
+ * The sim's media sources role (as src/media/source/node.ts does it in Node): one UDP socket per
  * externalMedia channel, paced by source_media.c. This file holds the commands: open, setup, start,
  * stop, link / unlink (forwarding between two sources, as Asterisk's simple_bridge does), delay (a
  * fault switch adding delay to what a linked source forwards), stats and close.
