@@ -7,6 +7,7 @@ import {renderTable, stdoutColorLevel} from '../sla/render.js';
 import {runLoad, type LoadProgress} from '../load/run.js';
 import {renderSummaryTable} from '../load/summary-table.js';
 import {ENGINE_CPUS_ENV, sharedCpuFor} from '../engine/cpu-list.js';
+import {resolveEngineBinary, sayNodeEngine} from '../engine/engine-binary.js';
 import {RtpslaChild} from './children.js';
 
 export interface PipelineOptions {
@@ -43,6 +44,9 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   const killAll = () => children.forEach((c) => c.killNow());
   process.once('exit', killAll);
   try {
+    // build the engine here if the install did not (one line), so the children find it ready
+    const engine = await resolveEngineBinary((t) => err.write(t));
+    if (engine.path === null) sayNodeEngine(engine.reason, (t) => err.write(t));
     err.write('pipeline: starting sim, echo and serve on 127.0.0.1 …\n');
     // the media engines share one CPU while the chain is light (src/engine/cpu-list.ts), unless RTPSLA_ENGINE_CPUS says otherwise
     const engineCpus = process.env[ENGINE_CPUS_ENV] ?? sharedCpuFor(o.count) ?? '';

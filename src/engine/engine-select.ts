@@ -1,16 +1,15 @@
 import {lookup} from 'node:dns/promises';
 import {existsSync} from 'node:fs';
 import {isIP} from 'node:net';
-import {dirname, join} from 'node:path';
-import {fileURLToPath} from 'node:url';
 import {ConfigError, errorMessage} from '../errors.js';
 import {ENGINE_CHOICES, EngineUnavailableError, type EngineChoice, type EngineKind} from './engine-types.js';
 import {ENGINE_CPUS_ENV, parseCpuList} from './cpu-list.js';
 import {NativeEngine} from './native-engine.js';
+import {packageEnginePath, resolveEngineBinary, sayNodeEngine} from './engine-binary.js';
 
 /** native/build/rtpsla-engine of this package (from src/engine or dist/engine alike). */
 export function engineBinaryPath(): string {
-  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', 'build', 'rtpsla-engine');
+  return packageEnginePath();
 }
 
 /** Validate --engine / RTPSLA_ENGINE. */
@@ -50,15 +49,18 @@ function fifoPriority(role: EngineRole, pinned: boolean): number {
  * RTPSLA_ENGINE_CPUS (a CPU list) pins the native engine; a malformed list or a CPU this machine
  * does not have is a ConfigError whatever the choice.
  */
-export async function selectEngine(choice: EngineChoice, role: EngineRole, binaryPath = engineBinaryPath()): Promise<SelectedEngine> {
+export async function selectEngine(choice: EngineChoice, role: EngineRole, binary?: string): Promise<SelectedEngine> {
   const cpuList = process.env[ENGINE_CPUS_ENV];
   const cpus = cpuList !== undefined && cpuList.trim() !== '' ? parseCpuList(cpuList) : null;
   if (choice === 'node') return {kind: 'node', native: null, fallbackReason: null};
-  if (process.platform !== 'linux' || !existsSync(binaryPath)) {
-    const reason = process.platform !== 'linux' ? `${process.platform} is not Linux` : `${binaryPath} is not built`;
+  const found = binary !== undefined ? {path: existsSync(binary) ? binary : null, reason: `${binary} is not built`} : await resolveEngineBinary();
+  if (process.platform !== 'linux' || found.path === null) {
+    const reason = process.platform !== 'linux' ? `${process.platform} is not Linux` : (found.reason ?? 'not built');
     if (choice === 'native') throw new EngineUnavailableError(reason);
+    sayNodeEngine(reason);
     return {kind: 'node', native: null, fallbackReason: reason};
   }
+  const binaryPath = found.path;
   try {
     const native = await NativeEngine.start({
       binaryPath,
