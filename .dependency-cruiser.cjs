@@ -7,7 +7,7 @@ const LAYERS = [
   ['commands'],
   ['base-command.ts'],
   ['bench', 'faults'],
-  ['demo'],
+  ['demo', 'doctor'],
   ['sim', 'serve'],
   ['load'],
   ['sla'],

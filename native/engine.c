@@ -67,12 +67,13 @@ static void engine_stats(double id) {
   snprintf(extra, sizeof extra,
            "\"relays\":%d,\"mmsg\":%s,\"recordsSent\":%llu,\"recordsDropped\":%llu,\"loops\":%llu,"
            "\"rxCalls\":%llu,\"rxDatagrams\":%llu,\"txCalls\":%llu,\"txDatagrams\":%llu,"
-           "\"cpuUserUs\":%lld,\"cpuSysUs\":%lld,\"monoNs\":%lld",
+           "\"cpuUserUs\":%lld,\"cpuSysUs\":%lld,\"monoNs\":%lld,\"tsKernel\":%llu,\"tsUser\":%llu,\"tsUnset\":%llu",
            relay_count(), io_use_mmsg() ? "true" : "false", (unsigned long long)out_records_sent(),
            (unsigned long long)out_records_dropped(), (unsigned long long)g_loops, (unsigned long long)io.rx_calls,
            (unsigned long long)io.rx_datagrams, (unsigned long long)io.tx_calls, (unsigned long long)io.tx_datagrams,
            (long long)ru.ru_utime.tv_sec * 1000000LL + ru.ru_utime.tv_usec,
-           (long long)ru.ru_stime.tv_sec * 1000000LL + ru.ru_stime.tv_usec, (long long)mono_ns());
+           (long long)ru.ru_stime.tv_sec * 1000000LL + ru.ru_stime.tv_usec, (long long)mono_ns(),
+           (unsigned long long)io.ts_kernel, (unsigned long long)io.ts_user, (unsigned long long)io.ts_unset);
   reply_ok(id, extra);
 }
 
@@ -87,6 +88,11 @@ static void handle_line(char *line) {
   for (size_t r = 0; r < N_ROLES; r++)
     if (strncmp(cmd, g_roles[r].prefix, strlen(g_roles[r].prefix)) == 0) return g_roles[r].command(cmd, id, &o);
   if (strcmp(cmd, "stats") == 0) return engine_stats(id);
+  if (strcmp(cmd, "probe.timestamps") == 0) {
+    char extra[128];
+    snprintf(extra, sizeof extra, "\"timestamps\":\"%s\"", io_probe_timestamps());
+    return reply_ok(id, extra);
+  }
   reply_err(id, "EINVAL", "unknown command");
 }
 
@@ -202,8 +208,9 @@ static void engine_ready(const char *sched, const char *cpus) {
   char ready[512], cpus_esc[256];
   json_escape(cpus, cpus_esc, sizeof cpus_esc);
   int n = snprintf(ready, sizeof ready,
-                   "{\"event\":\"ready\",\"version\":%d,\"pid\":%d,\"mmsg\":%s,\"scheduling\":\"%s\",\"cpus\":\"%s\",\"monoNs\":%lld}",
-                   ENGINE_PROTOCOL_VERSION, (int)getpid(), io_use_mmsg() ? "true" : "false", sched, cpus_esc, (long long)mono_ns());
+                   "{\"event\":\"ready\",\"version\":%d,\"pid\":%d,\"mmsg\":%s,\"scheduling\":\"%s\",\"cpus\":\"%s\",\"timestamps\":\"%s\",\"monoNs\":%lld}",
+                   ENGINE_PROTOCOL_VERSION, (int)getpid(), io_use_mmsg() ? "true" : "false", sched, cpus_esc,
+                   io_kernel_timestamps() ? "kernel" : "user", (long long)mono_ns());
   out_frame(FRAME_EVENT, ready, (size_t)n);
 }
 
@@ -247,7 +254,8 @@ int main(void) {
   char cpus[128];
   if (engine_set_affinity(getenv("RTPSLA_ENGINE_CPUS"), cpus, sizeof cpus) != 0) return 1;
   const char *sched = engine_set_scheduling(getenv("RTPSLA_ENGINE_SCHED"), getenv("RTPSLA_ENGINE_FIFO_PRIORITY"));
-  if (io_init(!(mm != NULL && strcmp(mm, "0") == 0)) != 0 || loop_open() != 0) {
+  const char *ts = getenv("RTPSLA_ENGINE_TIMESTAMPS");
+  if (io_init(!(mm != NULL && strcmp(mm, "0") == 0), !(ts != NULL && strcmp(ts, "user") == 0)) != 0 || loop_open() != 0) {
     fprintf(stderr, "rtpsla-engine: cannot start: %s\n", strerror(errno));
     return 1;
   }

@@ -2,11 +2,15 @@
 #include "io.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+
+static int g_kernel_ts = 1;
+static struct io_counters g_io;
 
 /* ---- clock ---- */
 
@@ -68,7 +72,7 @@ int udp_open(const struct sockaddr_storage *addr, int buffer_bytes) {
   int fd = socket(addr->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;
   int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
+  if (g_kernel_ts && setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) != 0) g_io.ts_unset++;
   if (addr->ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
   if (buffer_bytes > 0) {
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer_bytes, sizeof buffer_bytes);
@@ -111,15 +115,17 @@ struct rx_batch {
 static struct rx_batch g_rx;
 static uint8_t *g_rx_buf; /* RX_BATCH * RX_BUF_BYTES */
 static int g_use_mmsg = 1;
-static struct io_counters g_io;
 
-int io_init(int use_mmsg) {
+int io_init(int use_mmsg, int kernel_timestamps) {
   g_use_mmsg = use_mmsg;
+  g_kernel_ts = kernel_timestamps;
   if (g_rx_buf == NULL) g_rx_buf = malloc((size_t)RX_BATCH * RX_BUF_BYTES);
   return g_rx_buf == NULL ? -1 : 0;
 }
 
 int io_use_mmsg(void) { return g_use_mmsg; }
+
+int io_kernel_timestamps(void) { return g_kernel_ts; }
 
 struct io_counters io_counters(void) { return g_io; }
 
@@ -128,10 +134,38 @@ static int64_t cmsg_time(struct msghdr *h) {
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
       struct timespec t;
       memcpy(&t, CMSG_DATA(c), sizeof t);
+      g_io.ts_kernel++;
       return real_to_mono((int64_t)t.tv_sec * 1000000000LL + t.tv_nsec);
     }
   }
+  g_io.ts_user++; /* no kernel time: the read time stands in (counted, reported per engine) */
   return mono_ns();
+}
+
+const char *io_probe_timestamps(void) {
+  static char result[96];
+  struct sockaddr_storage addr;
+  sockaddr_parse("127.0.0.1", 0, &addr);
+  int fd = udp_open(&addr, 0);
+  if (fd < 0) {
+    snprintf(result, sizeof result, "failed: %s", strerror(-fd));
+    return result;
+  }
+  struct sockaddr_storage self;
+  socklen_t len = sizeof self;
+  getsockname(fd, (struct sockaddr *)&self, &len);
+  uint64_t kernel_before = g_io.ts_kernel;
+  const char *probe = "rtpsla-probe";
+  int n = 0;
+  if (sendto(fd, probe, strlen(probe), 0, (struct sockaddr *)&self, len) >= 0)
+    for (int tries = 0; tries < 100 && n == 0; tries++) {
+      n = rx_receive(fd);
+      if (n == 0) usleep(1000);
+    }
+  close(fd);
+  if (n == 0) snprintf(result, sizeof result, "failed: the probe datagram did not arrive");
+  else snprintf(result, sizeof result, "%s", g_io.ts_kernel > kernel_before ? "kernel" : "user");
+  return result;
 }
 
 static void rx_prepare(int i) {

@@ -21,7 +21,7 @@ int64_t real_to_mono(int64_t real_ns);
 #define RX_BATCH 32
 #define RX_BUF_BYTES 65536
 /* allocate the receive buffers; use_mmsg 0 = recvmsg/sendmsg; 0 on success, -1 (errno) on failure */
-int io_init(int use_mmsg);
+int io_init(int use_mmsg, int kernel_timestamps);
 int io_use_mmsg(void);
 /* receive up to RX_BATCH datagrams (non-blocking) into the shared receive batch; returns the count
  * (0 when none) */
@@ -56,8 +56,16 @@ static inline void tx_add(struct tx_batch *tx, const void *buf, size_t len, cons
 /* syscall and datagram counts for the engine's stats */
 struct io_counters {
   uint64_t rx_calls, rx_datagrams, tx_calls, tx_datagrams;
+  /* datagrams received with a kernel receive time / stamped with the read time instead, and
+   * sockets on which SO_TIMESTAMPNS could not be set */
+  uint64_t ts_kernel, ts_user, ts_unset;
 };
 struct io_counters io_counters(void);
+/* whether sockets ask for kernel receive timestamps (RTPSLA_ENGINE_TIMESTAMPS=user turns it off) */
+int io_kernel_timestamps(void);
+/* send one datagram to a socket of our own and say how its receive time came: "kernel", "user"
+ * or "failed: <reason>" */
+const char *io_probe_timestamps(void);
 
 /* ---- sockets ---- */
 int sockaddr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b);

@@ -8,6 +8,7 @@ import {runLoad, type LoadProgress} from '../load/run.js';
 import {renderSummaryTable} from '../load/summary-table.js';
 import {ENGINE_CPUS_ENV, sharedCpuFor} from '../engine/cpu-list.js';
 import {resolveEngineBinary, sayNodeEngine} from '../engine/engine-binary.js';
+import {chainScheduling, probeEngine} from '../engine/engine-probe.js';
 import {RtpslaChild} from './children.js';
 
 export interface PipelineOptions {
@@ -47,10 +48,12 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     // build the engine here if the install did not (one line), so the children find it ready
     const engine = await resolveEngineBinary((t) => err.write(t));
     if (engine.path === null) sayNodeEngine(engine.reason, (t) => err.write(t));
+    const scheduling = chainScheduling(await probeEngine(['relay'], true));
+    if (scheduling.note !== null) err.write(`${scheduling.note}\n`);
     err.write('pipeline: starting sim, echo and serve on 127.0.0.1 …\n');
     // the media engines share one CPU while the chain is light (src/engine/cpu-list.ts), unless RTPSLA_ENGINE_CPUS says otherwise
     const engineCpus = process.env[ENGINE_CPUS_ENV] ?? sharedCpuFor(o.count) ?? '';
-    const pin = {[ENGINE_CPUS_ENV]: engineCpus};
+    const pin = {[ENGINE_CPUS_ENV]: engineCpus, ...scheduling.env};
     const sim = new RtpslaChild('sim', ['sim', '--port', '0', '--rtp-range', o.simRtpRange], {ARI_USER: user, ARI_PASS: pass, ...pin});
     const echo = new RtpslaChild('echo', ['echo', '--port', '0', '--stats-interval-sec', '0'], pin);
     children.push(sim, echo);

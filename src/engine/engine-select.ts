@@ -38,7 +38,7 @@ export type EngineRole = 'relay' | 'echo' | 'sim';
  * equal priorities), and at 10 when the kernel places it: above the others it then preempts them
  * on their CPU instead of moving to the other one (at 600 calls its CPU rose from 49 % to 66 %).
  */
-function fifoPriority(role: EngineRole, pinned: boolean): number {
+export function fifoPriority(role: EngineRole, pinned: boolean): number {
   if (role === 'echo') return 11;
   return role === 'relay' && pinned ? 12 : 10;
 }

@@ -94,6 +94,10 @@ export interface EngineStats {
   txDatagrams: number;
   cpuUserUs: number;
   cpuSysUs: number;
+  /** Datagrams received with a kernel receive time / stamped with the read time; sockets where SO_TIMESTAMPNS failed. */
+  tsKernel?: number;
+  tsUser?: number;
+  tsUnset?: number;
 }
 
 /** The native engine was asked for (--engine native) but cannot run here. Exit 2. */

@@ -68,6 +68,10 @@ export class NativeEngine extends EventEmitter implements FrameHandler {
   scheduling = 'normal';
   /** The CPUs the engine is pinned to (RTPSLA_ENGINE_CPUS), from its ready event; "all" when not pinned. */
   cpus = 'all';
+  /** Whether its sockets ask for kernel receive timestamps ("kernel"), from its ready event; "user" when turned off. */
+  timestamps: 'kernel' | 'user' = 'kernel';
+  /** Datagrams received with a kernel receive time, and stamped with the read time instead (from the last `stats`). */
+  timestampCounts = {kernel: 0, user: 0};
 
   private constructor(opts: NativeEngineOptions) {
     super();
@@ -147,6 +151,7 @@ export class NativeEngine extends EventEmitter implements FrameHandler {
   async stats(): Promise<EngineStats> {
     const r = (await this.command('stats')) as unknown as EngineStats;
     this.recordsDropped = r.recordsDropped;
+    this.timestampCounts = {kernel: r.tsKernel ?? 0, user: r.tsUser ?? 0};
     return r;
   }
 
@@ -208,7 +213,7 @@ export class NativeEngine extends EventEmitter implements FrameHandler {
   }
 
   private onEvent(text: string): void {
-    let ev: {event?: string; scheduling?: unknown; cpus?: unknown};
+    let ev: {event?: string; scheduling?: unknown; cpus?: unknown; timestamps?: unknown};
     try {
       ev = JSON.parse(text) as typeof ev;
     } catch {
@@ -217,6 +222,7 @@ export class NativeEngine extends EventEmitter implements FrameHandler {
     if (ev.event === 'ready' && this.readyResolve !== null) {
       if (typeof ev.scheduling === 'string') this.scheduling = ev.scheduling;
       if (typeof ev.cpus === 'string') this.cpus = ev.cpus;
+      if (ev.timestamps === 'user') this.timestamps = 'user';
       this.readyResolve();
       this.readyResolve = null;
     }

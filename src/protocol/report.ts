@@ -214,11 +214,30 @@ export const ReportHistogramsSchema = z.looseObject({
   hearsLatenessUs: base64.optional(),
 });
 
+/**
+ * How one media engine role measured (`tool.engines`): which engine, the CPU scheduling the OS
+ * granted it (`fifo:<prio>`, `nice:<n>` or `normal`), its CPU pinning (`all` or a list) and where
+ * its receive times came from (`kernel`, `user`, or `mixed` with the counts). `restarts`: times
+ * serve restarted its engine during the run's calls. A role the reporting process cannot know (a
+ * stand-alone echo seen from serve) is `{unknown: "<reason>"}`.
+ */
+export const EngineRoleInfoSchema = z.looseObject({
+  engine: z.enum(['native', 'node']),
+  scheduling: z.string(),
+  cpus: z.string(),
+  timestamps: z.enum(['kernel', 'user', 'mixed']),
+  timestampCounts: z.looseObject({kernel: count, user: count}).optional(),
+  restarts: count.optional(),
+});
+export type EngineRoleInfo = z.infer<typeof EngineRoleInfoSchema>;
+export const ToolEnginesSchema = z.partialRecord(z.enum(['relay', 'echo', 'caller', 'sim']), z.union([EngineRoleInfoSchema, z.looseObject({unknown: z.string()})]));
+export type ToolEngines = z.infer<typeof ToolEnginesSchema>;
+
 export const ReportSchema = z.looseObject({
   schema: z.literal(REPORT_SCHEMA_ID),
   runId: z.string().min(1),
   /** `engine`: which media engine measured (optional: older reports lack it, and were measured by node). */
-  tool: z.looseObject({name: z.string(), version: z.string(), engine: z.enum(['native', 'node']).optional()}),
+  tool: z.looseObject({name: z.string(), version: z.string(), engine: z.enum(['native', 'node']).optional(), engines: ToolEnginesSchema.optional()}),
   startedAt: isoTime,
   endedAt: isoTime,
   /** Set by `load` when the run was interrupted (Ctrl-C): such a report can never pass `sla`. */
