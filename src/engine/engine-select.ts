@@ -28,7 +28,7 @@ export interface SelectedEngine {
 }
 
 /** What the engine is for, which sets its real-time priority (fifoPriority). */
-export type EngineRole = 'relay' | 'echo' | 'sim';
+export type EngineRole = 'relay' | 'echo' | 'sim' | 'caller';
 
 /**
  * SCHED_FIFO priority by role (docs/measurements/2026-12-01-placement.md). The echo runs at 11,

@@ -58,6 +58,8 @@ export class NativeEngine extends EventEmitter implements FrameHandler {
     slotOf: new Map<number, number>(),
   };
   private stderrTail = '';
+  /** How it ended: "SIGKILL", "exit code 3" (null while it runs). */
+  exitDetail: string | null = null;
   private closing = false;
   private exitError: EngineExitedError | null = null;
   private readonly exited: Promise<void>;
@@ -87,6 +89,7 @@ export class NativeEngine extends EventEmitter implements FrameHandler {
       const onGone = (code: number | null, signal: NodeJS.Signals | null, err?: Error): void => {
         if (this.exitError !== null) return;
         const detail = err ? err.message : signal ? `signal ${signal}` : `exit code ${code}`;
+        this.exitDetail = err ? err.message : signal ?? `exit code ${code}`;
         const tail = this.stderrTail.trim();
         this.exitError = new EngineExitedError(code ?? 1, tail ? `${detail}: ${tail.split('\n').at(-1)}` : detail);
         for (const p of this.pending.values()) p.reject(this.exitError);
@@ -130,6 +133,13 @@ export class NativeEngine extends EventEmitter implements FrameHandler {
 
   get alive(): boolean {
     return this.exitError === null && !this.closing;
+  }
+
+  /** Call `listener` with how it ended ("SIGKILL", "exit code 3") if the engine dies while open (not after close()). */
+  onExit(listener: (detail: string) => void): void {
+    this.on('exit', (err: Error | null) => {
+      if (err !== null) listener(this.exitDetail ?? 'unknown');
+    });
   }
 
   /** Convert an engine CLOCK_MONOTONIC time (ns) to the nowUs() base. */
