@@ -102,7 +102,7 @@ static int echo_pace(struct echo *e, struct source *s, const struct rx_dgram *dg
   *due = pace_echo_due(&s->anchor, rec->ts, dg->t_recv_ns, e->max_hold_ns, &how);
   if (how == ECHO_ANCHOR_MOVED) e->anchor_moves++;
   if (how == ECHO_ANCHOR_REANCHORED) e->reanchors++;
-  if (how != ECHO_ANCHOR_KEPT && s->count > 0) echo_release_due(s, now); /* the older ones first */
+  if (how != ECHO_ANCHOR_KEPT && s->count > 0) echo_release_due(s, now, now); /* the older ones first */
   return *due > now && echo_hold(s, dg->buf, dg->len, rec) == 0;
 }
 

@@ -3,7 +3,8 @@
  * pace.h) is copied into its source's ring and sent when the slot comes. ONE timerfd
  * (CLOCK_MONOTONIC, TFD_TIMER_ABSTIME) serves every echo, armed for the earliest due of a min-heap
  * of the sources that hold packets (key: the due of the oldest one). The due is taken from the
- * source's anchor when the packet goes, so an anchor that moved earlier releases what it held.
+ * source's anchor when the packet goes, so an anchor that moved earlier releases what it held
+ * (those are due to leave at that moment: their record's aux = t_recv - then).
  * A full ring (or a datagram over ECHO_SLOT_BYTES) is never waited for: that packet goes at once
  * and is counted (queue_overflows).
  */
@@ -103,7 +104,7 @@ int echo_hold(struct source *s, const uint8_t *buf, size_t len, const struct rec
   return 0;
 }
 
-void echo_release_due(struct source *s, int64_t now) {
+void echo_release_due(struct source *s, int64_t now, int64_t floor_ns) {
   struct echo *e = s->e;
   while (s->count > 0 && slot_due(s, &s->ring[s->head]) <= now) {
     int n = 0;
@@ -117,6 +118,7 @@ void echo_release_due(struct source *s, int64_t now) {
     int64_t t_sent = tx_flush(e->h.fd, &g_htx);
     for (int i = 0; i < n; i++) {
       struct echo_slot *sl = &s->ring[s->head];
+      if (due[i] < floor_ns) due[i] = floor_ns; /* released by a settling anchor: due to leave then */
       int64_t lag = t_sent - due[i];
       if (lag > e->max_lag_ns) e->max_lag_ns = lag;
       int64_t aux_us = (sl->rec.t_recv_ns - due[i]) / 1000;
@@ -146,6 +148,6 @@ void echo_on_timer(void) {
   g_timer_at_ns = -1;
   int64_t now = mono_ns();
   struct heap_item *top;
-  while ((top = heap_top(&g_heap)) != NULL && top->key <= now) echo_release_due(SOURCE_OF(top), now);
+  while ((top = heap_top(&g_heap)) != NULL && top->key <= now) echo_release_due(SOURCE_OF(top), now, INT64_MIN);
   timer_arm();
 }

@@ -60,8 +60,9 @@ void echo_on_timer(void);
 /* hold the datagram of the source until its slot; 0, or -1 when it cannot (ring full, too big:
  * counted in queue_overflows, send it at once) */
 int echo_hold(struct source *s, const uint8_t *buf, size_t len, const struct record *rec);
-/* send the source's held packets that are due by now (after its anchor moved earlier) */
-void echo_release_due(struct source *s, int64_t now);
+/* send the source's held packets whose slot is at or before now; floor_ns: the time they were due to
+ * leave at the earliest (now when a settling anchor releases them, INT64_MIN from the timer) */
+void echo_release_due(struct source *s, int64_t now, int64_t floor_ns);
 /* forget the source's held packets (closing) and free its ring */
 void echo_drop_held(struct source *s);
 /* finish a record of a packet sent (t_sent, send result) and count it */

@@ -36,16 +36,17 @@ static void echo_burst_is_repaced(void) {
 }
 
 static void echo_stalled_first_packet_settles(void) {
-  /* (b) the first packet 150 ms late, then on time: the anchor settles at the 3rd packet */
+  /* (b) frames 0..7 are due at 0..140 ms; a stall holds them until 150 ms, they come at once, then
+   * the rest on time: the anchor settles on the 2nd on-time packet (frame 9) and holds none after */
   int64_t arr[100], wait[100];
   int moves, re;
-  arr[0] = 1000 * MS + 150 * MS;
-  for (int i = 1; i < 100; i++) arr[i] = 1000 * MS + i * FRAME;
+  for (int i = 0; i < 100; i++) arr[i] = 1000 * MS + (i <= 7 ? 150 * MS + i * 10000 : i * FRAME);
   echo_run(100, 0xFFFFFF00u, arr, wait, NO_CAP, &moves, &re); /* timestamps wrap on the way */
   CHECK(moves == 1 && re == 0);
   CHECK(wait[0] == 0);
-  CHECK(wait[1] == 150 * MS); /* the 2nd alone cannot move the anchor */
-  for (int i = 2; i < 100; i++) CHECK(wait[i] == 0);
+  CHECK(wait[1] == FRAME - 10000); /* the catch-up burst waits for the first packet's grid */
+  CHECK(wait[8] == 150 * MS);      /* the 1st on-time packet alone cannot move the anchor */
+  for (int i = 9; i < 100; i++) CHECK(wait[i] == 0);
 }
 
 static void echo_jitter_held_by_earliness_only(void) {

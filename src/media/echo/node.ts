@@ -284,7 +284,7 @@ class Echo implements EchoServer {
     if (a.move !== AnchorMove.Kept) {
       if (a.move === AnchorMove.Moved) this.anchorMoves++;
       else this.reanchors++;
-      if (src.head < src.held.length) this.releaseDue(src, now); // the older ones first
+      if (src.head < src.held.length) this.releaseDue(src, now, now); // the older ones first, due to leave now
     }
     if (dueUs > now) {
       if (src.held.length - src.head < HOLD_QUEUE) return this.hold(src, msg, pkt.timestamp);
@@ -304,13 +304,17 @@ class Echo implements EchoServer {
     if (src.held.length - src.head === 1) this.arm(src, this.clock.nowUs());
   }
 
-  /** Send the held packets whose slot has come (in arrival order), then wait for the next one's. */
-  private releaseDue(src: Source, now: number): void {
+  /**
+   * Send the held packets whose slot has come (in arrival order), then wait for the next one's.
+   * `floorUs`: when they were due to leave at the earliest (now, when a settling anchor releases them).
+   */
+  private releaseDue(src: Source, now: number, floorUs = -Infinity): void {
     const a = src.anchor;
     while (src.head < src.held.length) {
       const dueUs = slotUs(a, src.heldTs[src.head]);
       if (dueUs > now) break;
-      if (now - dueUs > this.maxLagUs) this.maxLagUs = now - dueUs;
+      const lagUs = now - Math.max(dueUs, floorUs);
+      if (lagUs > this.maxLagUs) this.maxLagUs = lagUs;
       this.send(src.held[src.head], src.port, src.address);
       src.head++;
       this.queued--;

@@ -25,12 +25,14 @@ describe('echo pacing anchor', () => {
     expect(moves.every((m) => m === AnchorMove.Kept)).toBe(true);
   });
 
-  it('a first packet 150 ms late: only the 2nd waits, the anchor settles on the 3rd', () => {
-    const arrivals = Array.from({length: 100}, (_, i) => 1_000_000 + (i === 0 ? 150_000 : i * FRAME_US));
+  it('a first packet 150 ms late, a catch-up burst, then on time: the anchor settles on the 2nd on-time packet', () => {
+    // frames 0..7 are due at 0..140 ms; a stall holds them until 150 ms, then they come at once; the rest on time
+    const arrivals = Array.from({length: 100}, (_, i) => 1_000_000 + (i <= 7 ? 150_000 + i * 10 : i * FRAME_US));
     const {waits, moves} = run(arrivals, 0xffffff00); // timestamps wrap on the way
     expect(waits[0]).toBe(0);
-    expect(waits[1]).toBe(150_000);
-    expect(waits.slice(2).every((w) => w === 0)).toBe(true);
+    expect(waits[1]).toBe(FRAME_US - 10);
+    expect(waits[8]).toBe(150_000); // the 1st on-time packet alone cannot move the anchor
+    expect(waits.slice(9).every((w) => w === 0)).toBe(true);
     expect(moves.filter((m) => m === AnchorMove.Moved)).toHaveLength(1);
   });
 
