@@ -129,7 +129,8 @@ class NativeEcho implements NativeEchoServer, RecordSink {
 
   /** The engine's counters as of the last poll (at most 0.5 s old); exact after close(). */
   stats(): EchoStats {
-    return {...this.counters};
+    const {echoId: _echoId, ...counters} = this.counters as EchoStats & {echoId?: number};
+    return counters;
   }
 
   close(): Promise<EchoStats> {
