@@ -1,13 +1,12 @@
 /*
- * The echo role: every RTP datagram goes back to its sender,
- * byte-identical, at max(now, due) with due = t0' + (ts - ts0) / clock_rate per source
- * (address, port, SSRC). t0' starts at the kernel receive time of the source's first packet and
- * only ever moves earlier: a packet whose phase t_recv - (ts - ts0)/clock_rate is earlier than t0'
- * makes that phase the new t0'. Consequently due <= t_recv for every packet, so no packet ever
- * waits: the engine reflects it in the same loop iteration (send - t_recv is the echo's own hold),
- * and t_recv - due says how late it arrived against the earliest phase. Idle sources expire.
+ * The echo role: every RTP datagram goes back to its sender, byte-identical, at max(now, due)
+ * with due = t0' + (ts - ts0) / clock_rate per source (address, port, SSRC) and t0' the source's
+ * anchor (pace.h): the phase of its first packet, moved earlier only when two consecutive packets
+ * settle earlier. A packet before its slot waits in its source's hold queue (echo_hold.c); one at
+ * or after it goes in the same loop iteration. Idle sources expire.
  */
 #include "echo.h"
+#include "echo_int.h"
 #include "engine.h"
 #include "io.h"
 #include "out.h"
@@ -23,33 +22,6 @@
 #include <sys/epoll.h>
 
 #define LATE_TOLERANCE_NS 1000000LL
-
-struct source {
-  struct sockaddr_storage addr;
-  uint32_t ssrc;
-  uint32_t ts0;
-  int64_t t0_ns;
-  double ns_per_tick;
-  int64_t last_seen_ns;
-  struct source *next;
-};
-
-struct echo {
-  struct handle h;
-  uint32_t id;
-  char address[64];
-  int port;
-  double ns_per_tick[128];
-  int64_t idle_expiry_ns;
-  int64_t sweep_every_ns;
-  int64_t next_sweep_ns;
-  uint64_t max_sources;
-  struct source **buckets;
-  size_t nbuckets;
-  uint64_t packets_in, bytes_in, packets_out, bytes_out, malformed, send_errors, late, arrived_late;
-  uint64_t sources_active, sources_total, sources_expired, anchor_moves, unpaced;
-  struct echo *next;
-};
 
 static struct echo *g_echoes;
 static uint32_t g_next_echo_id = 1;
@@ -95,11 +67,11 @@ static struct source *source_for(struct echo *e, const struct sockaddr_storage *
   if (e->sources_active >= e->max_sources) return NULL;
   struct source *s = malloc(sizeof *s);
   if (s == NULL) return NULL;
+  memset(s, 0, sizeof *s);
   s->addr = *from;
   s->ssrc = p->ssrc;
-  s->ts0 = p->ts;
-  s->t0_ns = t_recv;
-  s->ns_per_tick = e->ns_per_tick[p->pt & 0x7f];
+  s->e = e;
+  pace_echo_start(&s->anchor, p->ts, t_recv, e->ns_per_tick[p->pt & 0x7f]);
   s->last_seen_ns = t_recv;
   s->next = e->buckets[k];
   e->buckets[k] = s;
@@ -109,19 +81,43 @@ static struct source *source_for(struct echo *e, const struct sockaddr_storage *
   return s;
 }
 
+/* the record of a reflected packet, before its send time */
+static void echo_record(struct record *rec, const struct echo *e, const struct rtp *p, size_t len, int64_t t_recv) {
+  memset(rec, 0, sizeof *rec);
+  rec->id = e->id;
+  rec->kind = REC_ECHO;
+  rec->pt = p->pt;
+  rec->flags = p->marker ? REC_F_MARKER : 0;
+  rec->seq = p->seq;
+  rec->ts = p->ts;
+  rec->ssrc = p->ssrc;
+  rec->size = len > 0xffff ? 0xffff : (uint16_t)len;
+  rec->t_recv_ns = t_recv;
+}
+
+/* pace one packet of a known source: its due time; held (1) when it is before its slot */
+static int echo_pace(struct echo *e, struct source *s, const struct rx_dgram *dg, struct record *rec, int64_t now, int64_t *due) {
+  s->last_seen_ns = dg->t_recv_ns;
+  int how;
+  *due = pace_echo_due(&s->anchor, rec->ts, dg->t_recv_ns, e->max_hold_ns, &how);
+  if (how == ECHO_ANCHOR_MOVED) e->anchor_moves++;
+  if (how == ECHO_ANCHOR_REANCHORED) e->reanchors++;
+  if (how != ECHO_ANCHOR_KEPT && s->count > 0) echo_release_due(s, now, now); /* the older ones first */
+  return *due > now && echo_hold(s, dg->buf, dg->len, rec) == 0;
+}
+
 void echo_on_readable(struct handle *h, int64_t now) {
-  (void)now;
+  if (h->type == H_ECHO_TIMER) return echo_on_timer();
   struct echo *e = (struct echo *)h;
   struct record recs[RX_BATCH];
   int txidx[RX_BATCH];
-  int64_t due[RX_BATCH];
   for (;;) {
     int n = rx_receive(e->h.fd);
     if (n == 0) return;
     int nrec = 0;
+    now = mono_ns();
     for (int i = 0; i < n; i++) {
       const struct rx_dgram dg = rx_at(i);
-      int64_t t_recv = dg.t_recv_ns;
       e->packets_in++;
       e->bytes_in += dg.len;
       struct rtp p;
@@ -130,51 +126,24 @@ void echo_on_readable(struct handle *h, int64_t now) {
         continue;
       }
       struct record *rec = &recs[nrec];
-      memset(rec, 0, sizeof *rec);
-      rec->id = e->id;
-      rec->kind = REC_ECHO;
-      rec->pt = p.pt;
-      rec->flags = p.marker ? REC_F_MARKER : 0;
-      rec->seq = p.seq;
-      rec->ts = p.ts;
-      rec->ssrc = p.ssrc;
-      rec->size = dg.len > 0xffff ? 0xffff : (uint16_t)dg.len;
-      rec->t_recv_ns = t_recv;
-      struct source *s = source_for(e, dg.from, &p, t_recv);
-      int64_t d = t_recv;
-      if (s == NULL) {
-        e->unpaced++;
-      } else {
-        s->last_seen_ns = t_recv;
-        int moved;
-        d = pace_echo_due(&s->t0_ns, s->ts0, s->ns_per_tick, p.ts, t_recv, &moved);
-        if (moved) e->anchor_moves++;
-      }
-      if (t_recv - d > LATE_TOLERANCE_NS) {
+      echo_record(rec, e, &p, dg.len, dg.t_recv_ns);
+      struct source *s = source_for(e, dg.from, &p, dg.t_recv_ns);
+      int64_t d = dg.t_recv_ns;
+      if (s == NULL) e->unpaced++;
+      else if (echo_pace(e, s, &dg, rec, now, &d)) continue;
+      if (dg.t_recv_ns - d > LATE_TOLERANCE_NS) {
         e->late++;
         e->arrived_late++;
         rec->flags |= REC_F_ARRIVED_LATE;
       }
-      due[nrec] = d;
+      int64_t late_us = (dg.t_recv_ns - d) / 1000;
+      rec->aux = late_us > INT32_MAX ? INT32_MAX : late_us < INT32_MIN ? INT32_MIN : (int32_t)late_us;
       txidx[nrec] = g_etx.n;
       tx_add(&g_etx, dg.buf, dg.len, dg.from, sockaddr_len(dg.from));
       nrec++;
     }
     int64_t t_sent = tx_flush(e->h.fd, &g_etx);
-    for (int k = 0; k < nrec; k++) {
-      struct record *rec = &recs[k];
-      rec->t_sent_ns = t_sent;
-      int64_t late_us = (rec->t_recv_ns - due[k]) / 1000;
-      rec->aux = late_us > INT32_MAX ? INT32_MAX : (int32_t)late_us;
-      if (g_etx.ok[txidx[k]]) {
-        e->packets_out++;
-        e->bytes_out += rec->size;
-      } else {
-        e->send_errors++;
-        rec->flags |= REC_F_SEND_FAILED;
-      }
-      out_record(rec);
-    }
+    for (int k = 0; k < nrec; k++) echo_sent(e, &recs[k], t_sent, g_etx.ok[txidx[k]]);
     if (rx_socket_drained(n)) return;
   }
 }
@@ -185,8 +154,9 @@ static void echo_sweep(struct echo *e, int64_t now) {
     struct source **pp = &e->buckets[i];
     while (*pp != NULL) {
       struct source *s = *pp;
-      if (s->last_seen_ns < cutoff) {
+      if (s->last_seen_ns < cutoff && s->count == 0) { /* one still holding packets is not idle */
         *pp = s->next;
+        free(s->ring);
         free(s);
         e->sources_active--;
         e->sources_expired++;
@@ -209,12 +179,15 @@ static void echo_counters(const struct echo *e, char *buf, size_t sz) {
   snprintf(buf, sz,
            "\"echoId\":%u,\"packetsIn\":%llu,\"bytesIn\":%llu,\"packetsOut\":%llu,\"bytesOut\":%llu,\"malformed\":%llu,"
            "\"sendErrors\":%llu,\"late\":%llu,\"arrivedLate\":%llu,\"sourcesActive\":%llu,\"sourcesTotal\":%llu,"
-           "\"sourcesExpired\":%llu,\"anchorMoves\":%llu,\"unpaced\":%llu",
+           "\"sourcesExpired\":%llu,\"anchorMoves\":%llu,\"reanchors\":%llu,\"unpaced\":%llu,\"held\":%llu,"
+           "\"queued\":%llu,\"queueOverflows\":%llu,\"maxSchedulerLagUs\":%lld",
            e->id, (unsigned long long)e->packets_in, (unsigned long long)e->bytes_in, (unsigned long long)e->packets_out,
            (unsigned long long)e->bytes_out, (unsigned long long)e->malformed, (unsigned long long)e->send_errors,
            (unsigned long long)e->late, (unsigned long long)e->arrived_late, (unsigned long long)e->sources_active,
            (unsigned long long)e->sources_total, (unsigned long long)e->sources_expired,
-           (unsigned long long)e->anchor_moves, (unsigned long long)e->unpaced);
+           (unsigned long long)e->anchor_moves, (unsigned long long)e->reanchors, (unsigned long long)e->unpaced,
+           (unsigned long long)e->held, (unsigned long long)e->queued, (unsigned long long)e->queue_overflows,
+           (long long)(e->max_lag_ns / 1000));
 }
 
 /* "PT=RATE,PT=RATE" (rates in Hz) into the ns-per-tick table; returns -1 on bad text */
@@ -240,6 +213,7 @@ static void echo_free_sources(struct echo *e) {
     struct source *s = e->buckets[i];
     while (s != NULL) {
       struct source *next = s->next;
+      echo_drop_held(s);
       free(s);
       s = next;
     }
@@ -256,16 +230,19 @@ static void echo_free(struct echo *e) {
 
 static void echo_open(double id, const struct json_obj *o) {
   char extra[1024];
-  double port = -1, buffer = 2097152, idle_ms = 10000, rate = 8000, max_sources = 100000;
+  double port = -1, buffer = 2097152, idle_ms = 10000, rate = 8000, max_sources = 100000, max_hold_ms = 2000;
   json_num(o, "port", &port);
   json_num(o, "bufferBytes", &buffer);
   json_num(o, "idleExpiryMs", &idle_ms);
   json_num(o, "clockRateHz", &rate);
   json_num(o, "maxSources", &max_sources);
+  json_num(o, "maxHoldMs", &max_hold_ms);
   const char *host = json_str(o, "host");
   struct sockaddr_storage addr;
   if (sockaddr_parse(host, (int)port, &addr) != 0) return reply_err(id, "EINVAL", "host/port is not a numeric address and port");
-  if (rate < 1000 || rate > 192000 || idle_ms < 1) return reply_err(id, "EINVAL", "clockRateHz or idleExpiryMs out of range");
+  if (rate < 1000 || rate > 192000 || idle_ms < 1 || max_hold_ms < 0) return reply_err(id, "EINVAL", "clockRateHz, idleExpiryMs or maxHoldMs out of range");
+  int terr = echo_timer_open();
+  if (terr < 0) return reply_err(id, errno_name(-terr), strerror(-terr));
   struct echo *e = calloc(1, sizeof *e);
   if (e == NULL) return reply_err(id, "ENOMEM", "out of memory");
   for (int i = 0; i < 128; i++) e->ns_per_tick[i] = 1e9 / rate;
@@ -289,6 +266,7 @@ static void echo_open(double id, const struct json_obj *o) {
   e->h.fd = fd;
   e->id = g_next_echo_id++;
   e->idle_expiry_ns = (int64_t)(idle_ms * 1e6);
+  e->max_hold_ns = (int64_t)(max_hold_ms * 1e6);
   int64_t sweep = e->idle_expiry_ns / 4;
   if (sweep < 20000000LL) sweep = 20000000LL;
   if (sweep > 1000000000LL) sweep = 1000000000LL;

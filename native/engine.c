@@ -42,7 +42,7 @@ struct role {
 
 static const struct role g_roles[] = {
     {"relay.", relay_command, relay_on_readable, NULL, {H_RELAY, -1}},
-    {"echo.", echo_command, echo_on_readable, echo_housekeeping, {H_ECHO, -1}},
+    {"echo.", echo_command, echo_on_readable, echo_housekeeping, {H_ECHO, H_ECHO_TIMER}},
     {"source.", source_command, source_on_readable, NULL, {H_SOURCE, H_SOURCE_TIMER}},
 };
 #define N_ROLES (sizeof g_roles / sizeof g_roles[0])

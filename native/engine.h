@@ -18,7 +18,7 @@ enum rec_kind {
   REC_FOREIGN = 2,   /* from neither peer: dropped */
   REC_MALFORMED = 3, /* not RTP: dropped; aux = parse reason */
   REC_SEND_ERROR = 4,/* reserved: send errors are flagged on the up/back record */
-  REC_ECHO = 5,      /* echo reflected a packet; aux = t_recv - due (us, how late it arrived) */
+  REC_ECHO = 5,      /* echo reflected a packet; aux = t_recv - due (us: > 0 late, < 0 early; flags & REC_F_HELD: waited) */
   /* sim media sources (source.c); id = source id */
   REC_SRC_SENT = 6,      /* a frame sent: t_recv_ns = its deadline, t_sent_ns = just before sendto; aux = frames skipped before it */
   REC_SRC_RECEIVED = 7,  /* RTP from the learned peer: t_sent_ns = send time of the matching frame sent (0 = none);
@@ -33,6 +33,7 @@ enum rec_kind {
 #define REC_F_SEND_FAILED 2u
 #define REC_F_NOT_FORWARDED 4u
 #define REC_F_ARRIVED_LATE 8u
+#define REC_F_HELD 16u /* echo: the packet waited in its source's hold queue for its slot */
 
 struct record {
   uint32_t id;
@@ -51,6 +52,6 @@ struct record {
 _Static_assert(sizeof(struct record) == 40, "record is 40 bytes");
 
 /* what a struct handle (loop.h) is, for the engine's dispatch of epoll events */
-enum handle_type { H_STDIN, H_STDOUT, H_RELAY, H_ECHO, H_SOURCE, H_SOURCE_TIMER };
+enum handle_type { H_STDIN, H_STDOUT, H_RELAY, H_ECHO, H_SOURCE, H_SOURCE_TIMER, H_ECHO_TIMER };
 
 #endif

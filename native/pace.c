@@ -1,15 +1,28 @@
 /* Pacing arithmetic (see pace.h). */
 #include "pace.h"
 
-int64_t pace_echo_due(int64_t *t0_ns, uint32_t ts0, double ns_per_tick, uint32_t ts, int64_t t_recv, int *moved) {
-  int64_t off = (int64_t)((double)(int32_t)(ts - ts0) * ns_per_tick);
+void pace_echo_start(struct echo_anchor *a, uint32_t ts, int64_t t_recv, double ns_per_tick) {
+  a->ts0 = ts;
+  a->ns_per_tick = ns_per_tick;
+  a->t0_ns = t_recv;
+  a->prev_phase_ns = t_recv;
+}
+
+int64_t pace_echo_due(struct echo_anchor *a, uint32_t ts, int64_t t_recv, int64_t max_hold_ns, int *how) {
+  int64_t off = (int64_t)((double)(int32_t)(ts - a->ts0) * a->ns_per_tick);
   int64_t phase = t_recv - off;
-  *moved = 0;
-  if (phase < *t0_ns) {
-    *t0_ns = phase; /* the earliest phase seen: the anchor only moves earlier */
-    *moved = 1;
+  int64_t prev = a->prev_phase_ns;
+  *how = ECHO_ANCHOR_KEPT;
+  a->prev_phase_ns = phase;
+  if (phase < a->t0_ns && prev < a->t0_ns && phase - prev <= ECHO_SETTLE_TOL_NS && prev - phase <= ECHO_SETTLE_TOL_NS) {
+    a->t0_ns = phase > prev ? phase : prev; /* the stream settled earlier: the later of the two */
+    *how = ECHO_ANCHOR_MOVED;
   }
-  return *t0_ns + off;
+  if (a->t0_ns + off - t_recv > max_hold_ns) {
+    a->t0_ns = phase; /* a timestamp jump: never hold beyond max_hold_ns */
+    *how = ECHO_ANCHOR_REANCHORED;
+  }
+  return a->t0_ns + off;
 }
 
 int64_t pace_skip_threshold_ns(int64_t frame_ns, int64_t hold_ns) { return MAX_CATCH_UP_FRAMES * frame_ns + (hold_ns > 0 ? hold_ns : 0); }

@@ -5,38 +5,90 @@
 #define MS 1000000LL
 #define FRAME (20 * MS)
 
-static void echo_first_packet(void) {
-  int64_t t0 = 1000 * MS;
-  int moved;
-  /* 8 kHz: 125000 ns per tick; the anchor's own packet is due when it arrived */
-  CHECK(pace_echo_due(&t0, 160, 125000.0, 160, 1000 * MS, &moved) == 1000 * MS);
-  CHECK(moved == 0);
+#define NS_PER_TICK 125000.0 /* 8 kHz */
+#define NO_CAP (3600LL * 1000 * MS)
+
+/* packet i of n (ts = ts0 + i x 160) arriving at arrival(i): fills held[i] = due - t_recv (ns) */
+static void echo_run(int n, uint32_t ts0, const int64_t *arrival, int64_t *wait, int64_t max_hold, int *moves, int *reanchors) {
+  struct echo_anchor a;
+  pace_echo_start(&a, ts0, arrival[0], NS_PER_TICK);
+  *moves = *reanchors = 0;
+  for (int i = 0; i < n; i++) {
+    int how;
+    int64_t due = pace_echo_due(&a, ts0 + (uint32_t)(i * 160), arrival[i], max_hold, &how);
+    wait[i] = due - arrival[i];
+    if (how == ECHO_ANCHOR_MOVED) (*moves)++;
+    if (how == ECHO_ANCHOR_REANCHORED) (*reanchors)++;
+  }
 }
 
-static void echo_late_packet(void) {
-  int64_t t0 = 1000 * MS;
-  int moved;
-  /* one frame (160 ticks) later in RTP time, arriving 25 ms later: due 20 ms after the anchor */
-  CHECK(pace_echo_due(&t0, 160, 125000.0, 320, 1025 * MS, &moved) == 1020 * MS);
-  CHECK(moved == 0 && t0 == 1000 * MS);
+static void echo_burst_is_repaced(void) {
+  /* (a) 50 packets sent at once, timestamps 20 ms apart: each one held to its timestamp's slot */
+  int64_t arr[50], wait[50];
+  int moves, re;
+  for (int i = 0; i < 50; i++) arr[i] = 1000 * MS + i * 10000; /* 10 us apart */
+  echo_run(50, 160, arr, wait, NO_CAP, &moves, &re);
+  CHECK(moves == 0 && re == 0);
+  CHECK(wait[0] == 0);
+  for (int i = 1; i < 50; i++) CHECK(wait[i] == i * FRAME - i * 10000);
+  /* the last one leaves 980 ms after the first: spread >= 900 ms */
+  CHECK(arr[49] + wait[49] - (arr[0] + wait[0]) == 49 * FRAME);
 }
 
-static void echo_anchor_moves_earlier(void) {
-  int64_t t0 = 1000 * MS;
-  int moved;
-  /* one frame later in RTP time but only 15 ms later: its phase (995 ms) is the new anchor */
-  int64_t due = pace_echo_due(&t0, 160, 125000.0, 320, 1015 * MS, &moved);
-  CHECK(moved == 1);
-  CHECK(t0 == 995 * MS);
-  CHECK(due == 1015 * MS);
+static void echo_stalled_first_packet_settles(void) {
+  /* (b) frames 0..7 are due at 0..140 ms; a stall holds them until 150 ms, they come at once, then
+   * the rest on time: the anchor settles on the 2nd on-time packet (frame 9) and holds none after */
+  int64_t arr[100], wait[100];
+  int moves, re;
+  for (int i = 0; i < 100; i++) arr[i] = 1000 * MS + (i <= 7 ? 150 * MS + i * 10000 : i * FRAME);
+  echo_run(100, 0xFFFFFF00u, arr, wait, NO_CAP, &moves, &re); /* timestamps wrap on the way */
+  CHECK(moves == 1 && re == 0);
+  CHECK(wait[0] == 0);
+  CHECK(wait[1] == FRAME - 10000); /* the catch-up burst waits for the first packet's grid */
+  CHECK(wait[8] == 150 * MS);      /* the 1st on-time packet alone cannot move the anchor */
+  for (int i = 9; i < 100; i++) CHECK(wait[i] == 0);
 }
 
-static void echo_ts_wraps(void) {
-  int64_t t0 = 1000 * MS;
-  int moved;
-  /* ts0 just below 2^32; the next frame wraps to 96 */
-  CHECK(pace_echo_due(&t0, 0xFFFFFFC0u, 125000.0, 96, 1020 * MS, &moved) == 1020 * MS);
-  CHECK(moved == 0);
+static void echo_jitter_held_by_earliness_only(void) {
+  /* (c) a jittered stream (arrivals -4..+9 ms around the 20 ms grid, first on the grid): a packet
+   * waits at most as long as it came early against the first packet's slot grid */
+  int64_t arr[200], wait[200];
+  int moves, re;
+  for (int i = 0; i < 200; i++) arr[i] = 1000 * MS + i * FRAME + (i == 0 ? 0 : ((i * 7919) % 14 - 4) * MS);
+  echo_run(200, 160, arr, wait, NO_CAP, &moves, &re);
+  int held = 0;
+  for (int i = 0; i < 200; i++) {
+    int64_t early = 1000 * MS + i * FRAME - arr[i];
+    CHECK(wait[i] <= (early > 0 ? early : 0)); /* wait <= 0: on time or late, it goes at once */
+    CHECK(wait[i] <= 4 * MS);
+    if (wait[i] > 0) held++;
+  }
+  CHECK(held > 0); /* the early ones do wait for their slot */
+}
+
+static void echo_stream_settles_earlier(void) {
+  /* two consecutive packets 10 ms early and within 5 ms of each other move t0' to the later phase */
+  struct echo_anchor a;
+  int how;
+  pace_echo_start(&a, 0, 1000 * MS, NS_PER_TICK);
+  CHECK(pace_echo_due(&a, 0, 1000 * MS, NO_CAP, &how) == 1000 * MS && how == ECHO_ANCHOR_KEPT);
+  CHECK(pace_echo_due(&a, 160, 1010 * MS, NO_CAP, &how) == 1020 * MS && how == ECHO_ANCHOR_KEPT); /* phase 990: held */
+  CHECK(pace_echo_due(&a, 320, 1027 * MS, NO_CAP, &how) == 1030 * MS && how == ECHO_ANCHOR_MOVED); /* phase 987: t0' = 990 */
+  CHECK(a.t0_ns == 990 * MS);
+  /* a late packet never moves it later */
+  CHECK(pace_echo_due(&a, 480, 1100 * MS, NO_CAP, &how) == 1050 * MS && how == ECHO_ANCHOR_KEPT);
+  CHECK(a.t0_ns == 990 * MS);
+}
+
+static void echo_max_hold_reanchors(void) {
+  /* a timestamp 60 s ahead would be held 60 s: with max hold 300 ms it re-anchors and goes at once */
+  struct echo_anchor a;
+  int how;
+  pace_echo_start(&a, 160, 1000 * MS, NS_PER_TICK);
+  pace_echo_due(&a, 160, 1000 * MS, 300 * MS, &how);
+  CHECK(pace_echo_due(&a, 160 + 8000 * 60, 1001 * MS, 300 * MS, &how) == 1001 * MS && how == ECHO_ANCHOR_REANCHORED);
+  /* 200 ms of RTP time later, arriving 1 ms later: held 199 ms (within the cap) */
+  CHECK(pace_echo_due(&a, 160 + 8000 * 60 + 1600, 1002 * MS, 300 * MS, &how) == 1201 * MS && how == ECHO_ANCHOR_KEPT);
 }
 
 static void source_on_time_sends(void) {
@@ -76,10 +128,11 @@ static void source_resume(void) {
 }
 
 void pace_tests(void) {
-  t_run("pace: echo due of the anchoring packet is its receive time", echo_first_packet);
-  t_run("pace: echo due of a late packet is anchor + RTP time", echo_late_packet);
-  t_run("pace: echo anchor moves to an earlier phase", echo_anchor_moves_earlier);
-  t_run("pace: echo due across an RTP timestamp wrap", echo_ts_wraps);
+  t_run("pace: echo re-paces a burst sent at once to its timestamps", echo_burst_is_repaced);
+  t_run("pace: echo holds only the 2nd packet after a stalled first one", echo_stalled_first_packet_settles);
+  t_run("pace: echo holds a jittered packet at most by its earliness", echo_jitter_held_by_earliness_only);
+  t_run("pace: echo anchor settles earlier on two consecutive early packets", echo_stream_settles_earlier);
+  t_run("pace: echo re-anchors rather than hold beyond max hold", echo_max_hold_reanchors);
   t_run("pace: source on time or up to 8 frames behind sends", source_on_time_sends);
   t_run("pace: source over 8 frames behind skips every missed frame", source_far_behind_skips);
   t_run("pace: holdFirstUs catch-up burst does not skip", source_hold_does_not_skip);

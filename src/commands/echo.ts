@@ -10,8 +10,9 @@ export default class Echo extends BaseCommand {
   static override summary = 'A UDP RTP reflector that sends every packet back to its sender, re-paced by its RTP timestamp.';
 
   static override description = [
-    'Each source (address:port + SSRC) is anchored at its first packet; a packet is sent back at max(now, t0 + (ts - ts0) / clock_rate). ' +
-      'Early packets wait for their slot, late ones go at once, and the datagram is returned byte-identical. ' +
+    'Each source (address:port + SSRC) is anchored at the phase of its first packet; a packet is sent back at max(now, t0 + (ts - ts0) / clock_rate). ' +
+      't0 moves earlier only when two consecutive packets both arrive earlier than it and within 5 ms of each other, so a burst is re-paced to its timestamps. ' +
+      'Early packets wait for their slot (never longer than --max-hold-ms: such a packet re-anchors its source), late ones go at once, and the datagram is returned byte-identical. ' +
       'Malformed datagrams are counted and not echoed; idle sources expire.',
     'With --engine native (or auto, when the engine is built) the native media engine reflects the packets with kernel receive times. ' +
       'Prints one "ENGINE engine: echo listening on HOST:PORT (rcvbuf N, sndbuf N)" line on stdout once bound, periodic stats on stderr, ' +
@@ -40,7 +41,7 @@ export default class Echo extends BaseCommand {
       parse: async (text, _ctx, o) => parsePtClockRates(text, settingName(o)),
     })(),
     'idle-expiry-ms': decimal({description: 'A source silent this long is forgotten; it re-anchors if it returns.', env: 'ECHO_IDLE_EXPIRY_MS', default: DEFAULT_IDLE_EXPIRY_MS, min: 1, max: 86_400_000}),
-    'max-hold-ms': decimal({description: 'A packet due further ahead than this re-anchors its source (a timestamp jump).', env: 'ECHO_MAX_HOLD_MS', default: DEFAULT_MAX_HOLD_MS, min: 1, max: 3_600_000}),
+    'max-hold-ms': decimal({description: 'No packet waits longer than this: one due further ahead re-anchors its source and goes at once (a timestamp jump).', env: 'ECHO_MAX_HOLD_MS', default: DEFAULT_MAX_HOLD_MS, min: 1, max: 3_600_000}),
     'stats-interval-sec': decimal({description: 'Seconds between stats lines on stderr (0 = off).', env: 'ECHO_STATS_INTERVAL_SEC', default: 10, min: 0, max: 86_400}),
     ...logLevelFlag,
     ...engineFlag,

@@ -1,10 +1,15 @@
 import {newRtpPacket, parseRtp, RtpParse} from '../rtp/packet.js';
 import {SequenceTracker, SeqVerdict} from '../rtp/sequence.js';
 import {InterarrivalJitter} from '../rtp/jitter.js';
-import {DeadlineMissCounter, PlayoutClock} from '../rtp/deadline.js';
+import {DeadlineMissCounter} from '../rtp/deadline.js';
 import {SendRing} from '../rtp/send-ring.js';
 import {CallLatencyHistogram} from './call-histogram.js';
-import {type LatencyHistogram, type PercentilesMs} from './histogram.js';
+import {type LatencyHistogram} from './histogram.js';
+import type {CallStats, LateLeg, MeterSinks} from './call-stats-types.js';
+import {EarliestPhaseAnchor, EXACT_WINDOW_US, LatenessJudge, type LatenessRecorder} from './earliest-phase.js';
+import {HeldBackPackets} from './held-back.js';
+
+export type {CallStats, LateBy, LateLeg, MeterSinks, SeenFormat} from './call-stats-types.js';
 
 /** Default deadline: one packetisation interval (docs/measurement.md). */
 export const DEFAULT_LATE_THRESHOLD_MS = 20;
@@ -12,90 +17,11 @@ export const DEFAULT_LATE_THRESHOLD_MS = 20;
 /** Send-time ring: when each of the last RING_SIZE up packets went to the echo. */
 const RING_SIZE = 1024; // ≈ 20 s of 20 ms packets: an echo later than that is unmatched
 /** Ring columns kept beside the send time, for the legs of a late back packet. */
-const COL_UP_LATE_US = 0;
+const COL_UP_PHASE_US = 0;
 const COL_HOLD_UP_US = 1;
-
-/** Extra histograms fed live by a CallMeter. */
-export interface MeterSinks {
-  readonly lateness: readonly LatencyHistogram[];
-  readonly rtt: readonly LatencyHistogram[];
-  /** up_lateness of every up packet (legs, docs/measurement.md); optional so older callers keep working. */
-  readonly upLateness?: readonly LatencyHistogram[];
-  /** The relay's own hold, both directions. */
-  readonly relayHold?: readonly LatencyHistogram[];
-}
 
 const NO_SINKS: MeterSinks = {lateness: [], rtt: []};
 const NONE: readonly LatencyHistogram[] = [];
-
-/** Late back packets, each counted under the leg that contributed most to its lateness (docs/measurement.md). */
-export type LateBy = {asterisk: number; relay: number; mediaServer: number};
-
-/** What the meter saw of the up stream's format: payload type and datagram size (bytes, header included). */
-export type SeenFormat = {
-  /** Payload type of the first up packet (null: no up packet yet). */
-  payloadType: number | null;
-  /** Size of the first up packet in bytes, RTP header included (null: none yet). */
-  packetBytes: number | null;
-  /** Up packets whose payload type or size differed from the first one. */
-  otherPackets: number;
-};
-
-/** One call's media figures (docs/measurement.md), as the relay measured them. */
-export interface CallStats {
-  /** Valid RTP packets received from Asterisk (duplicates included). */
-  packetsUp: number;
-  /** Distinct up packets that came back from the echo (matched by SSRC and sequence). */
-  packetsBack: number;
-  /** Sequence numbers expected on the up stream (highest − lowest + 1, per SSRC, summed). */
-  expected: number;
-  /** expected − packetsBack: application-level loss (not back by the end of the call). */
-  lost: number;
-  /** Gaps on the Asterisk → relay leg alone. */
-  uplinkGaps: number;
-  late: number;
-  maxConsecutiveLate: number;
-  duplicatesUp: number;
-  duplicatesBack: number;
-  reorderedUp: number;
-  reorderedBack: number;
-  /**
-   * Packets ignored as out of range (RFC 3550 A.1: more than MAX_DROPOUT ahead of or MAX_MISORDER
-   * behind the highest sequence number, and not a restart): neither measured nor counted as lost.
-   */
-  outOfRangeUp: number;
-  outOfRangeBack: number;
-  /** Times the sequence numbering restarted (two consecutive packets after a very large jump). */
-  resyncsUp: number;
-  resyncsBack: number;
-  /** Back packets that matched no up packet (unknown SSRC or sequence). */
-  unmatchedBack: number;
-  malformed: number;
-  /** Packets from addresses other than the call's Asterisk and echo addresses. */
-  foreign: number;
-  ssrcChanges: number;
-  jitterUpMs: number;
-  jitterBackMs: number;
-  latenessMs: PercentilesMs;
-  rttMs: PercentilesMs;
-  /** up_lateness per up packet: arrival at the relay against the anchor's schedule (legs, docs/measurement.md). */
-  upLatenessMs: PercentilesMs;
-  /** The relay's own hold, receive → forward, both directions. */
-  relayHoldMs: PercentilesMs;
-  lateBy: LateBy;
-  /** The format the meter actually saw on the up stream. */
-  seen: SeenFormat;
-  /** Monotonic µs of the first up packet (0 = none yet). */
-  firstUpUs: number;
-  lastUpUs: number;
-  lastBackUs: number;
-  /** Monotonic µs at which the latest (largest lateness) back packet was received (0 = none). */
-  worstLateAtUs: number;
-  /** Longest time between two consecutive up packets, µs (0: fewer than two). */
-  upGapMaxUs: number;
-  /** Receive time of the up packet that began that gap (0: none). */
-  upGapAtUs: number;
-}
 
 /**
  * Per-call measurement core used by the relay: feed every datagram of the up stream
@@ -105,8 +31,14 @@ export interface CallStats {
  * allocated per packet.
  *
  * Legs (docs/measurement.md): for up packet p and its back packet q, with times from one monotonic clock,
- * lateness(q) = up_lateness(p) + hold_up(p) + rtt(q) exactly; the send-time ring keeps
- * up_lateness(p) and hold_up(p) beside t_sent_to_echo(p) for that.
+ * lateness(q) = up_lateness(p) + hold_up(p) + rtt(q) exactly; the send-time ring keeps φ(p) and
+ * hold_up(p) beside t_sent_to_echo(p) for that.
+ *
+ * The anchor is the earliest phase of the up stream of the current SSRC (EarliestPhaseAnchor):
+ * the values that depend on it (up_lateness, lateness and the leg of each late packet) of a
+ * stream's first `exactWindowUs` are held and judged when the window closes, or when the call's
+ * figures are taken (`snapshot`, `finish`), against the earliest phase then known; later ones are
+ * judged as they come. rtt and the relay's hold do not depend on the anchor and are recorded at once.
  */
 export class CallMeter {
   readonly lateness = new CallLatencyHistogram();
@@ -114,14 +46,21 @@ export class CallMeter {
   readonly upLateness = new CallLatencyHistogram();
   readonly relayHold = new CallLatencyHistogram();
   private readonly pkt = newRtpPacket();
-  private readonly clock: PlayoutClock;
+  private anchor: EarliestPhaseAnchor;
+  private upJudge: LatenessJudge;
+  private readonly upRecorder: LatenessRecorder;
+  private readonly heldBack = new HeldBackPackets();
+  private streamSsrc = 0;
+  private streaming = false;
+  private foldedMoves = 0;
+  private maxShiftUs = Number.NaN;
+  private readonly onLate: ((ts: number, leg: LateLeg) => void) | null;
   private readonly upSeq = new SequenceTracker();
   private readonly backSeq = new SequenceTracker();
   private readonly upJitter: InterarrivalJitter;
   private readonly backJitter: InterarrivalJitter;
   private readonly misses: DeadlineMissCounter;
   private readonly sent = new SendRing(RING_SIZE, 2);
-  private readonly upLatenessSinks: readonly LatencyHistogram[];
   private readonly relayHoldSinks: readonly LatencyHistogram[];
 
   // Totals folded in from earlier SSRCs of this call.
@@ -169,12 +108,22 @@ export class CallMeter {
     readonly clockRateHz: number,
     readonly lateThresholdMs: number = DEFAULT_LATE_THRESHOLD_MS,
     private readonly sinks: MeterSinks = NO_SINKS,
+    private readonly exactWindowUs: number = EXACT_WINDOW_US,
   ) {
-    this.clock = new PlayoutClock(clockRateHz);
+    const ul = sinks.upLateness ?? NONE;
+    const own = this.upLateness;
+    this.upRecorder = {
+      recordUs(v: number): void {
+        own.recordUs(v);
+        for (let i = 0; i < ul.length; i++) ul[i].recordUs(v);
+      },
+    };
+    this.anchor = new EarliestPhaseAnchor(clockRateHz);
+    this.upJudge = new LatenessJudge(this.anchor, Infinity, this.upRecorder);
+    this.onLate = sinks.onLate ?? null;
     this.upJitter = new InterarrivalJitter(clockRateHz);
     this.backJitter = new InterarrivalJitter(clockRateHz);
     this.misses = new DeadlineMissCounter(lateThresholdMs);
-    this.upLatenessSinks = sinks.upLateness ?? NONE;
     this.relayHoldSinks = sinks.relayHold ?? NONE;
   }
 
@@ -206,7 +155,7 @@ export class CallMeter {
    */
   upFields(ssrc: number, seq: number, ts: number, pt: number, marker: boolean, sizeBytes: number, tRecvUs: number, tSentUs: number): void {
     void marker;
-    if (this.clock.anchor(ssrc, ts, tRecvUs) && this.packetsUp > 0) this.newSsrc();
+    if (!this.streaming || ssrc !== this.streamSsrc) this.newStream(ssrc);
     this.packetsUp++;
     if (this.seenPayloadType < 0) {
       this.seenPayloadType = pt;
@@ -223,16 +172,17 @@ export class CallMeter {
     const v = this.upSeq.track(seq);
     if (v === SeqVerdict.Duplicate || v === SeqVerdict.OutOfRange) return;
     this.upJitter.update(tRecvUs, ts);
-    const upLateUs = this.clock.latenessUs(ts, tRecvUs);
+    const a = this.anchor;
+    const phaseUs = a.phaseUs(tRecvUs, ts);
+    if (!a.settled && a.pastWindow(tRecvUs, this.exactWindowUs)) this.settle();
+    a.offer(phaseUs);
+    this.upJudge.add(phaseUs, this.upSeq.lastExt);
     const holdUs = tSentUs - tRecvUs;
-    this.upLateness.recordUs(upLateUs);
     this.relayHold.recordUs(holdUs);
-    const ul = this.upLatenessSinks;
-    for (let i = 0; i < ul.length; i++) ul[i].recordUs(upLateUs);
     const rh = this.relayHoldSinks;
     for (let i = 0; i < rh.length; i++) rh[i].recordUs(holdUs);
     const slot = this.sent.record(this.upSeq.lastExt, tSentUs);
-    this.sent.setValue(slot, COL_UP_LATE_US, upLateUs);
+    this.sent.setValue(slot, COL_UP_PHASE_US, phaseUs);
     this.sent.setValue(slot, COL_HOLD_UP_US, holdUs);
   }
 
@@ -245,7 +195,7 @@ export class CallMeter {
     void marker;
     void sizeBytes;
     this.lastBackUs = tRecvUs;
-    if (!this.clock.anchored || ssrc !== this.clock.ssrc) {
+    if (!this.streaming || ssrc !== this.streamSsrc) {
       this.unmatchedBack++;
       return;
     }
@@ -259,32 +209,73 @@ export class CallMeter {
     // resyncs), so a sender restart is not a second, out-of-range jump on the back stream
     const v = this.backSeq.track(ext & 0xffff);
     if (v === SeqVerdict.Duplicate || v === SeqVerdict.OutOfRange) return;
-    const latenessUs = this.clock.latenessUs(ts, tRecvUs);
     const rttUs = tRecvUs - this.sent.sentAtUs(slot);
     this.rtt.recordUs(rttUs);
-    this.lateness.recordUs(latenessUs);
     const sinks = this.sinks;
     for (let i = 0; i < sinks.rtt.length; i++) sinks.rtt[i].recordUs(rttUs);
-    for (let i = 0; i < sinks.lateness.length; i++) sinks.lateness[i].recordUs(latenessUs);
     if (tSentUs >= 0) {
       const holdUs = tSentUs - tRecvUs;
       this.relayHold.recordUs(holdUs);
       const rh = this.relayHoldSinks;
       for (let i = 0; i < rh.length; i++) rh[i].recordUs(holdUs);
     }
+    const backPhaseUs = this.anchor.phaseUs(tRecvUs, ts);
+    const upPhaseUs = this.sent.value(slot, COL_UP_PHASE_US);
+    const holdUpUs = this.sent.value(slot, COL_HOLD_UP_US);
+    if (this.anchor.settled) this.judgeBack(backPhaseUs, upPhaseUs, holdUpUs, rttUs, ext, tRecvUs, ts);
+    else this.heldBack.push(backPhaseUs, upPhaseUs, holdUpUs, rttUs, ext, tRecvUs, ts);
+    this.backJitter.update(tRecvUs, ts);
+  }
+
+  /**
+   * Judge back packet q against the anchor: lateness(q) = φ(q) − t0; when late, the leg that
+   * contributed most (up_lateness(p) = φ(p) − t0, hold_up(p), rtt(q)); a tie goes to the earlier
+   * leg on the path.
+   */
+  private readonly judgeBack = (backPhaseUs: number, upPhaseUs: number, holdUpUs: number, rttUs: number, ext: number, tRecvUs: number, ts: number): void => {
+    const t0 = this.anchor.t0Us;
+    const latenessUs = backPhaseUs - t0;
+    this.lateness.recordUs(latenessUs);
+    const ls = this.sinks.lateness;
+    for (let i = 0; i < ls.length; i++) ls[i].recordUs(latenessUs);
     if (latenessUs > this.worstLatenessUs) {
       this.worstLatenessUs = latenessUs;
       this.worstLateAtUs = tRecvUs;
     }
-    if (this.misses.record(latenessUs, ext)) {
-      // The leg that contributed most; a tie goes to the earlier leg on the path.
-      const a = this.sent.value(slot, COL_UP_LATE_US);
-      const r = this.sent.value(slot, COL_HOLD_UP_US);
-      if (a >= r && a >= rttUs) this.lateByAsterisk++;
-      else if (r >= rttUs) this.lateByRelay++;
-      else this.lateByMediaServer++;
+    if (!this.misses.record(latenessUs, ext)) return;
+    const a = upPhaseUs - t0;
+    let leg: LateLeg;
+    if (a >= holdUpUs && a >= rttUs) {
+      this.lateByAsterisk++;
+      leg = 'a';
+    } else if (holdUpUs >= rttUs) {
+      this.lateByRelay++;
+      leg = 'r';
+    } else {
+      this.lateByMediaServer++;
+      leg = 'm';
     }
-    this.backJitter.update(tRecvUs, ts);
+    if (this.onLate !== null) this.onLate(ts, leg);
+  };
+
+  /** The up stream's exact window closed: judge what was held against the anchor now known. */
+  private settle(): void {
+    this.anchor.settled = true;
+    this.upJudge.settle();
+    this.heldBack.drainInOrder(this.judgeBack);
+  }
+
+  /**
+   * The call's figures are final (it ended): judge whatever is still held. Idempotent; packets
+   * that still come are judged as they come. `snapshot` calls it.
+   */
+  finish(): void {
+    if (this.streaming && !this.anchor.settled) this.settle();
+  }
+
+  /** Bytes the meter holds for its exact window (0 once the window closed). */
+  get heldBytes(): number {
+    return this.upJudge.heldBytes + this.heldBack.bytes;
   }
 
   /** A datagram that is not RTP (parsed by the engine itself); `reason` when known. */
@@ -328,7 +319,10 @@ export class CallMeter {
     return this.misses.maxRun;
   }
 
+  /** The call's figures: closes the exact window first (see `finish`), so take it when the call ends. */
   snapshot(): CallStats {
+    this.finish();
+    const shiftUs = this.streaming ? Math.max(this.anchor.shiftUs, Number.isNaN(this.maxShiftUs) ? 0 : this.maxShiftUs) : Number.NaN;
     return {
       packetsUp: this.packetsUp,
       packetsBack: this.packetsBack,
@@ -367,11 +361,28 @@ export class CallMeter {
       worstLateAtUs: this.worstLateAtUs,
       upGapMaxUs: this.upGapMaxUs,
       upGapAtUs: this.upGapAtUs,
+      anchorShiftMs: Number.isNaN(shiftUs) ? null : round3(shiftUs / 1000),
+      anchorMoves: this.foldedMoves + this.anchor.anchorMoves,
     };
   }
 
-  /** The up stream changed SSRC: fold this segment's counts and start fresh (re-anchored). */
+  /** The up stream starts or changes SSRC: judge the old stream, fold its counts, start afresh (a new anchor). */
+  private newStream(ssrc: number): void {
+    const first = !this.streaming;
+    this.streaming = true;
+    this.streamSsrc = ssrc;
+    if (first) return;
+    this.newSsrc();
+  }
+
+  /** Fold the ended stream's counts and start the new one's (its own anchor and exact window). */
   private newSsrc(): void {
+    if (!this.anchor.settled) this.settle();
+    const s = this.anchor.shiftUs;
+    if (Number.isNaN(this.maxShiftUs) || s > this.maxShiftUs) this.maxShiftUs = s;
+    this.foldedMoves += this.anchor.anchorMoves;
+    this.anchor = new EarliestPhaseAnchor(this.clockRateHz);
+    this.upJudge = new LatenessJudge(this.anchor, Infinity, this.upRecorder);
     this.ssrcChanges++;
     this.foldedExpected += this.upSeq.expected;
     this.foldedBack += this.backSeq.distinct;

@@ -168,6 +168,13 @@ export const CallRecordSchema = z.looseObject({
   /** Times the sender restarted its sequence numbering (RFC 3550 A.1 resync), up and back (optional: older reports lack them). */
   resyncsUp: count.optional(),
   resyncsBack: count.optional(),
+  /**
+   * φ(first up packet) − the up stream's earliest phase (the anchor), ms: how late the stream's
+   * first packet came; null: no up packet (optional: older reports lack it).
+   */
+  anchorShiftMs: nonNegative.nullable().optional(),
+  /** Earlier phases found after the exact first minute of a stream, each re-anchoring from then on (optional: older reports lack it). */
+  anchorMoves: count.optional(),
   /** What this call's caller heard (`load --caller rtp`; absent with `--caller endpoint`). */
   caller: CallerSideSchema.optional(),
 });

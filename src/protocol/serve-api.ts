@@ -66,6 +66,10 @@ export const ServeCallRecordSchema = CallRecordSchema.extend({
   /** Datagrams from addresses other than the call's Asterisk and echo addresses (dropped). */
   foreign: count,
   ssrcChanges: count,
+  /** φ(first up packet) − the up stream's earliest phase, ms (null: no up packet). */
+  anchorShiftMs: nonNegative.nullable(),
+  /** Earlier phases found after a stream's exact first minute (each re-anchored from then on). */
+  anchorMoves: count,
   /**
    * When serve's addChannel of the call's second channel succeeded (both channels bridged: media
    * can flow), ms after `startedAt`; null: never bridged (optional: older serves lack it).

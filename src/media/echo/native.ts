@@ -5,6 +5,7 @@ import {
   DEFAULT_ECHO_HOST,
   DEFAULT_ECHO_PORT,
   DEFAULT_IDLE_EXPIRY_MS,
+  DEFAULT_MAX_HOLD_MS,
   DEFAULT_MAX_SOURCES,
   statsFields,
   type EchoOptions,
@@ -20,9 +21,12 @@ import type {NativeEngine} from '../../engine/native-engine.js';
 /** How often the engine's counters are fetched for the synchronous stats(). */
 const STATS_POLL_MS = 500;
 
+/** Flag of an echo record whose packet waited in its source's hold queue (native/PROTOCOL.md). */
+const FLAG_HELD = 16;
+
 /** The echo's own figures, from the engine's per-packet records (µs). */
 export interface EchoPacing {
-  /** send − max(due, kernel receive): the echo's own delay against the ideal send time. */
+  /** send − due of the packets it held: the echo's own pacing error. */
   pacingErrorUs: {p50: number; p99: number; max: number; count: number};
   /** kernel receive − due: how late packets arrived against their source's earliest phase. */
   arrivalLateMs: PercentilesMs;
@@ -34,14 +38,14 @@ export interface NativeEchoServer extends EchoServer {
   pacing(): EchoPacing;
 }
 
-/** The engine's echo.stats / echo.close reply: EchoStats without the fields it has no use for, plus anchorMoves. */
-type EngineEchoCounters = Omit<EchoStats, 'maxSchedulerLagUs' | 'reanchors' | 'queueOverflows' | 'queued'> & {anchorMoves: number};
+/** The engine's echo.stats / echo.close reply: every EchoStats counter (native/PROTOCOL.md). */
+type EngineEchoCounters = EchoStats;
 
 /**
  * Start the echo (docs/measurement.md) in the native engine: the engine binds the socket, takes
- * kernel receive times, keeps each source's earliest-phase anchor and reflects every RTP
- * datagram byte-identical; this side keeps the pacing histograms from its records and the
- * counters from `echo.stats`. The host must resolve (once) to a numeric address.
+ * kernel receive times, keeps each source's anchor, holds early packets for their slot and
+ * reflects every RTP datagram byte-identical; this side keeps the pacing histograms from its
+ * records and the counters from `echo.stats`. The host must resolve (once) to a numeric address.
  */
 export async function startNativeEcho(engine: NativeEngine, options: EchoOptions = {}): Promise<NativeEchoServer> {
   const host = await numericHost(options.host ?? DEFAULT_ECHO_HOST, '--host/ECHO_HOST');
@@ -57,6 +61,7 @@ export async function startNativeEcho(engine: NativeEngine, options: EchoOptions
       .map(([pt, hz]) => `${pt}=${hz}`)
       .join(','),
     maxSources: options.maxSources ?? DEFAULT_MAX_SOURCES,
+    maxHoldMs: options.maxHoldMs ?? DEFAULT_MAX_HOLD_MS,
   }).catch((err: unknown) => {
     if (!(err instanceof EngineCommandError)) throw err;
     const where = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
@@ -74,7 +79,8 @@ class NativeEcho implements NativeEchoServer, RecordSink {
   private readonly arrivalLate = new LatencyHistogram();
   private counters: EngineEchoCounters = {
     packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, malformed: 0, sendErrors: 0, late: 0, arrivedLate: 0,
-    sourcesActive: 0, sourcesTotal: 0, sourcesExpired: 0, anchorMoves: 0, unpaced: 0,
+    maxSchedulerLagUs: 0, held: 0, anchorMoves: 0, sourcesActive: 0, sourcesTotal: 0, sourcesExpired: 0, reanchors: 0,
+    queueOverflows: 0, unpaced: 0, queued: 0,
   };
   private readonly logger: Logger;
   private pollTimer: NodeJS.Timeout | undefined;
@@ -108,10 +114,9 @@ class NativeEcho implements NativeEchoServer, RecordSink {
 
   onRecord(kind: RecordKind, flags: number, pt: number, seq: number, ts: number, ssrc: number, sizeBytes: number, tRecvUs: number, tSentUs: number, aux: number): void {
     if ((flags & RecordFlag.SendFailed) !== 0) return;
-    // aux = t_recv − due (µs, ≥ 0 when the packet arrived at or after its slot)
-    const idealUs = aux < 0 ? tRecvUs - aux : tRecvUs;
-    this.pacingError.recordUs(tSentUs - idealUs);
-    this.arrivalLate.recordUs(aux);
+    // aux = t_recv − due (µs: > 0 arrived after its slot, < 0 before it)
+    if ((flags & FLAG_HELD) !== 0) this.pacingError.recordUs(tSentUs - (tRecvUs - aux));
+    this.arrivalLate.recordUs(aux > 0 ? aux : 0);
   }
 
   pacing(): EchoPacing {
@@ -124,25 +129,8 @@ class NativeEcho implements NativeEchoServer, RecordSink {
 
   /** The engine's counters as of the last poll (at most 0.5 s old); exact after close(). */
   stats(): EchoStats {
-    const c = this.counters;
-    return {
-      packetsIn: c.packetsIn,
-      bytesIn: c.bytesIn,
-      packetsOut: c.packetsOut,
-      bytesOut: c.bytesOut,
-      malformed: c.malformed,
-      sendErrors: c.sendErrors,
-      late: c.late,
-      arrivedLate: c.arrivedLate,
-      maxSchedulerLagUs: 0, // under the earliest-phase anchor no packet waits for a timer
-      sourcesActive: c.sourcesActive,
-      sourcesTotal: c.sourcesTotal,
-      sourcesExpired: c.sourcesExpired,
-      reanchors: 0,
-      queueOverflows: 0,
-      unpaced: c.unpaced,
-      queued: 0,
-    };
+    const {echoId: _echoId, ...counters} = this.counters as EchoStats & {echoId?: number};
+    return counters;
   }
 
   close(): Promise<EchoStats> {

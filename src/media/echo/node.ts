@@ -1,23 +1,24 @@
 /**
- * The RTP echo (docs/measurement.md, the echo): one UDP socket that sends every RTP datagram back to its sender,
- * byte-identical, and counts how late each one is against its source's RTP timestamps.
+ * The RTP echo (docs/measurement.md, the echo): one UDP socket that sends every RTP datagram back
+ * to its sender, byte-identical, paced to its source's RTP timestamps.
  *
- * Model. A source is (remote address, remote port, SSRC). Its anchor is (t0', ts0) (src/media/echo/anchor.ts):
- * t0' starts as the arrival time of its first packet and only ever moves earlier, to the earliest
- * phase seen (docs/measurement.md, the echo). A packet with timestamp ts is due at
+ * Model. A source is (remote address, remote port, SSRC). Its anchor (src/media/echo/anchor.ts,
+ * the rule of native/pace.c): t0' starts as the phase of its first packet and moves earlier only
+ * when two consecutive packets settle earlier. A packet with timestamp ts is due at
  *   due = t0' + tsDiff(ts, ts0) / clock_rate        (src/rtp/clock.ts playoutUs)
- * Because t0' follows the earliest phase, a packet is never due after its arrival, so none
- * waits: each is sent back at once, and counted late when it arrived more than 1 ms after its
- * slot. Clock rate comes from the payload type of the source's first packet (the codec table of
+ * A packet before its slot waits in its source's queue (at most HOLD_QUEUE of them; a full queue
+ * sends at once and counts `queueOverflows`) and goes when its slot comes, on the injectable
+ * Clock's timer; one at or after its slot goes at once, counted late when more than 1 ms after it.
+ * The slot of a waiting packet follows the anchor, so an anchor that moves earlier releases what
+ * it held. A packet that would wait more than --max-hold-ms re-anchors its source (`reanchors`).
+ * Clock rate comes from the payload type of the source's first packet (the codec table of
  * src/rtp/formats.ts: 0/3/8/9/18 → 8000, 118 → 16000; other → --clock-rate). A source silent for
- * --idle-expiry-ms is forgotten; if it comes back it re-anchors. An anchor that moves earlier by
- * more than --max-hold-ms (a timestamp jump) is counted in `reanchors`.
+ * --idle-expiry-ms (and holding nothing) is forgotten; if it comes back it re-anchors.
  *
  * Cost per packet: parse, source lookup (Map address → Map<(port·2^32 + ssrc), Source>, with
  * the last address's inner map cached; no string built per packet), one send with the
  * synchronous numeric lookup (src/rtp/udp-lookup.ts) and one shared completion callback that
- * counts send errors. Time comes from an injectable Clock (src/runtime/clock.ts): the arrival
- * time of each packet and the idle-expiry sweep.
+ * counts send errors. A held packet keeps the datagram Node handed over (no copy).
  */
 import {createSocket, type RemoteInfo, type Socket} from 'node:dgram';
 import {lookup as dnsLookup} from 'node:dns/promises';
@@ -27,7 +28,7 @@ import {nullLogger, type Logger} from '../../log/logger.js';
 import {newRtpPacket, parseRtp, RtpParse} from '../../rtp/packet.js';
 import {mediaSocketOptions} from '../../rtp/udp-lookup.js';
 import {realClock, type Clock, type ClockTimer} from '../../runtime/clock.js';
-import {anchorDueUs} from './anchor.js';
+import {AnchorMove, anchorDueUs, newAnchor, slotUs, type PacingAnchor} from './anchor.js';
 import {usPerTickTable} from './clock-rates.js';
 
 export const DEFAULT_ECHO_HOST = '127.0.0.1';
@@ -39,6 +40,8 @@ export const DEFAULT_MAX_SOURCES = 100_000;
 
 /** A packet sent more than this after its slot counts as late. */
 export const LATE_TOLERANCE_US = 1000;
+/** Packets a source may hold for their slots (1.28 s of 20 ms frames, as the native engine). */
+export const HOLD_QUEUE = 64;
 
 export interface EchoOptions {
   /** Address to bind (default 127.0.0.1). A hostname is resolved once at start. */
@@ -51,7 +54,7 @@ export interface EchoOptions {
   ptClockRates?: Readonly<Record<number, number>>;
   /** A source silent this long is forgotten (default 10000). */
   idleExpiryMs?: number;
-  /** An anchor moving earlier by more than this counts as a re-anchor (a timestamp jump; default 2000). */
+  /** A packet is never held longer than this: one due further ahead re-anchors its source (a timestamp jump; default 2000). */
   maxHoldMs?: number;
   /** Sources tracked at once; packets of further sources are echoed unpaced (default 100000). */
   maxSources?: number;
@@ -76,20 +79,24 @@ export interface EchoStats {
   sendErrors: number;
   /** Arrived more than 1 ms after their slot (sent at once). */
   late: number;
-  /** Subset of `late`: already past their slot on arrival (all of them: no packet waits). */
+  /** Subset of `late`: already past their slot on arrival (a held packet is never counted late). */
   arrivedLate: number;
-  /** Worst delay (µs) of a waiting packet behind its slot: always 0, no packet waits (docs/measurement.md, the echo). */
+  /** Worst t_sent − due of a held packet, µs: the echo's own pacing error (0: none held). */
   maxSchedulerLagUs: number;
+  /** Packets that waited for their slot. */
+  held: number;
+  /** Times two consecutive early packets moved a source's anchor earlier. */
+  anchorMoves: number;
   sourcesActive: number;
   sourcesTotal: number;
   sourcesExpired: number;
-  /** Timestamp jumps beyond --max-hold-ms: the anchor moved earlier by more than that. */
+  /** Packets that would have waited more than --max-hold-ms (a timestamp jump): their source re-anchored on them. */
   reanchors: number;
-  /** Packets sent before their slot because their source's queue was full: always 0 (no queue). */
+  /** Packets sent before their slot because their source's queue was full. */
   queueOverflows: number;
   /** Packets echoed unpaced because the source table was full. */
   unpaced: number;
-  /** Packets waiting for their slot right now: always 0 (none waits). */
+  /** Packets waiting for their slot right now. */
   queued: number;
 }
 
@@ -108,10 +115,16 @@ export interface EchoServer {
 interface Source {
   readonly address: string;
   readonly port: number;
-  t0Us: number;
-  ts0: number;
-  usPerTick: number;
+  readonly anchor: PacingAnchor;
   lastSeenUs: number;
+  /** Datagrams waiting for their slot, oldest first from `head`, and their RTP timestamps. */
+  readonly held: Buffer[];
+  readonly heldTs: number[];
+  head: number;
+  /** The timer of the oldest one's slot. */
+  timer: ClockTimer | undefined;
+  /** Sends what is due (bound once per source). */
+  readonly release: () => void;
 }
 
 /** Bind the echo socket and start reflecting. Rejects with ConfigError when it cannot bind. */
@@ -170,6 +183,11 @@ class Echo implements EchoServer {
   private sourcesExpired = 0;
   private reanchors = 0;
   private unpaced = 0;
+  private anchorMoves = 0;
+  private heldTotal = 0;
+  private queued = 0;
+  private queueOverflows = 0;
+  private maxLagUs = 0;
 
   constructor(options: EchoOptions, type: 'udp4' | 'udp6') {
     this.logger = options.logger ?? nullLogger;
@@ -217,14 +235,16 @@ class Echo implements EchoServer {
       sendErrors: this.sendErrors,
       late: this.late,
       arrivedLate: this.late,
-      maxSchedulerLagUs: 0,
+      maxSchedulerLagUs: Math.round(this.maxLagUs),
+      held: this.heldTotal,
+      anchorMoves: this.anchorMoves,
       sourcesActive: this.sourcesActive,
       sourcesTotal: this.sourcesTotal,
       sourcesExpired: this.sourcesExpired,
       reanchors: this.reanchors,
-      queueOverflows: 0,
+      queueOverflows: this.queueOverflows,
       unpaced: this.unpaced,
-      queued: 0,
+      queued: this.queued,
     };
   }
 
@@ -234,6 +254,7 @@ class Echo implements EchoServer {
     if (this.sweepTimer !== undefined) this.clock.clearTimer(this.sweepTimer);
     if (this.statsTimer !== undefined) this.clock.clearTimer(this.statsTimer);
     this.sweepTimer = this.statsTimer = undefined;
+    for (const bucket of this.byAddress.values()) for (const src of bucket.values()) this.dropHeld(src);
     this.socket.off('message', this.onMessage);
     return new Promise((resolve) => {
       this.socket.close(() => resolve(this.stats()));
@@ -258,13 +279,72 @@ class Echo implements EchoServer {
       return;
     }
     src.lastSeenUs = now;
-    const t0BeforeUs = src.t0Us;
-    const dueUs = anchorDueUs(src, pkt.timestamp, now);
-    // a timestamp jump: under the old anchor it would have been held beyond --max-hold-ms
-    if (t0BeforeUs - src.t0Us > this.maxHoldUs) this.reanchors++;
-    if (now - dueUs > LATE_TOLERANCE_US) this.late++;
+    const a = src.anchor;
+    const dueUs = anchorDueUs(a, pkt.timestamp, now, this.maxHoldUs);
+    if (a.move !== AnchorMove.Kept) {
+      if (a.move === AnchorMove.Moved) this.anchorMoves++;
+      else this.reanchors++;
+      if (src.head < src.held.length) this.releaseDue(src, now, now); // the older ones first, due to leave now
+    }
+    if (dueUs > now) {
+      if (src.held.length - src.head < HOLD_QUEUE) return this.hold(src, msg, pkt.timestamp);
+      this.queueOverflows++;
+    } else if (now - dueUs > LATE_TOLERANCE_US) {
+      this.late++;
+    }
     this.send(msg, src.port, src.address);
   };
+
+  /** Keep the datagram until its slot. */
+  private hold(src: Source, msg: Buffer, ts: number): void {
+    src.held.push(msg);
+    src.heldTs.push(ts);
+    this.heldTotal++;
+    this.queued++;
+    if (src.held.length - src.head === 1) this.arm(src, this.clock.nowUs());
+  }
+
+  /**
+   * Send the held packets whose slot has come (in arrival order), then wait for the next one's.
+   * `floorUs`: when they were due to leave at the earliest (now, when a settling anchor releases them).
+   */
+  private releaseDue(src: Source, now: number, floorUs = -Infinity): void {
+    const a = src.anchor;
+    while (src.head < src.held.length) {
+      const dueUs = slotUs(a, src.heldTs[src.head]);
+      if (dueUs > now) break;
+      const lagUs = now - Math.max(dueUs, floorUs);
+      if (lagUs > this.maxLagUs) this.maxLagUs = lagUs;
+      this.send(src.held[src.head], src.port, src.address);
+      src.head++;
+      this.queued--;
+    }
+    if (src.head === src.held.length) {
+      src.held.length = 0;
+      src.heldTs.length = 0;
+      src.head = 0;
+    }
+    this.arm(src, now);
+  }
+
+  /** (Re)arm the source's timer for its oldest held packet's slot. */
+  private arm(src: Source, now: number): void {
+    if (src.timer !== undefined) this.clock.clearTimer(src.timer);
+    src.timer = undefined;
+    if (src.head === src.held.length || this.closed) return;
+    const waitUs = slotUs(src.anchor, src.heldTs[src.head]) - now;
+    src.timer = this.clock.setTimer(src.release, Math.max(0, waitUs) / 1000);
+  }
+
+  /** Forget what the source holds (closing). */
+  private dropHeld(src: Source): void {
+    this.queued -= src.held.length - src.head;
+    src.held.length = 0;
+    src.heldTs.length = 0;
+    src.head = 0;
+    if (src.timer !== undefined) this.clock.clearTimer(src.timer);
+    src.timer = undefined;
+  }
 
   private sourceFor(rinfo: RemoteInfo, ssrc: number, payloadType: number, timestamp: number, now: number): Source | undefined {
     const address = rinfo.address;
@@ -285,7 +365,18 @@ class Echo implements EchoServer {
     let src = bucket.get(key);
     if (src === undefined) {
       if (this.sourcesActive >= this.maxSources) return undefined;
-      src = {address, port: rinfo.port, t0Us: now, ts0: timestamp, usPerTick: this.usPerTick[payloadType], lastSeenUs: now};
+      const s: Source = {
+        address,
+        port: rinfo.port,
+        anchor: newAnchor(timestamp, now, this.usPerTick[payloadType]),
+        lastSeenUs: now,
+        held: [],
+        heldTs: [],
+        head: 0,
+        timer: undefined,
+        release: () => this.releaseDue(s, this.clock.nowUs()),
+      };
+      src = s;
       bucket.set(key, src);
       this.sourcesActive++;
       this.sourcesTotal++;
@@ -328,7 +419,7 @@ class Echo implements EchoServer {
     const cutoff = this.clock.nowUs() - this.idleExpiryUs;
     for (const [address, bucket] of this.byAddress) {
       for (const [key, src] of bucket) {
-        if (src.lastSeenUs < cutoff) {
+        if (src.lastSeenUs < cutoff && src.head === src.held.length) {
           bucket.delete(key);
           this.sourcesActive--;
           this.sourcesExpired++;

@@ -41,7 +41,7 @@ export class EchoClient {
   }
 }
 
-/** A burst came back whole, in the order sent, byte-identical (docs/measurement.md: nothing waits for a slot). */
+/** A burst came back whole, in the order sent, byte-identical. */
 export function expectWholeBurst(got: Received[], sent: Buffer[]): void {
   expect(got).toHaveLength(sent.length);
   got.forEach((r, i) => expect(r.buf.equals(sent[i])).toBe(true));

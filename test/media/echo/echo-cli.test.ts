@@ -34,7 +34,7 @@ describe('rtpsla echo (built binary)', () => {
     expect(proc.stdout.trim().split('\n')).toHaveLength(1);
   });
 
-  it('echoes a burst of 50 packets at once (earliest phase anchors), in order and byte-identical', async () => {
+  it('echoes a burst of 50 packets sent at once, re-paced to their timestamps, in order and byte-identical', async () => {
     const {port} = await startBinary(['--stats-interval-sec', '0']);
     const c = await EchoClient.open();
     clients.push(c);
@@ -47,6 +47,7 @@ describe('rtpsla echo (built binary)', () => {
     for (const b of sent) await c.send(b, port);
     const got = await c.waitFor(50, 5000);
     expectWholeBurst(got, sent);
+    expect(got[49].tMs - got[0].tMs).toBeGreaterThanOrEqual(900); // 49 frames of 20 ms
   });
 
   it('exits 0 on SIGTERM with the final counters on stderr, after periodic stats lines', async () => {

@@ -1,0 +1,153 @@
+/*
+ * The echo's hold queues: a packet that arrives before its slot (due = t0' + (ts - ts0)/clock_rate,
+ * pace.h) is copied into its source's ring and sent when the slot comes. ONE timerfd
+ * (CLOCK_MONOTONIC, TFD_TIMER_ABSTIME) serves every echo, armed for the earliest due of a min-heap
+ * of the sources that hold packets (key: the due of the oldest one). The due is taken from the
+ * source's anchor when the packet goes, so an anchor that moved earlier releases what it held
+ * (those are due to leave at that moment: their record's aux = t_recv - then).
+ * A full ring (or a datagram over ECHO_SLOT_BYTES) is never waited for: that packet goes at once
+ * and is counted (queue_overflows).
+ */
+#include "echo_int.h"
+#include "io.h"
+#include "out.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/timerfd.h>
+
+static struct heap g_heap;
+static struct handle g_timer_h = {.type = H_ECHO_TIMER, .fd = -1};
+static int64_t g_timer_at_ns = -1;
+static struct tx_batch g_htx;
+
+#define SOURCE_OF(item) ((struct source *)((char *)(item) - offsetof(struct source, hi)))
+
+static void timer_arm(void) {
+  if (g_timer_h.fd < 0) return;
+  struct heap_item *top = heap_top(&g_heap);
+  int64_t at = top != NULL ? top->key : 0;
+  if (at == g_timer_at_ns) return;
+  struct itimerspec its = {0};
+  if (at > 0) {
+    its.it_value.tv_sec = at / 1000000000LL;
+    its.it_value.tv_nsec = at % 1000000000LL;
+  }
+  timerfd_settime(g_timer_h.fd, TFD_TIMER_ABSTIME, &its, NULL);
+  g_timer_at_ns = at;
+}
+
+int echo_timer_open(void) {
+  if (g_timer_h.fd >= 0) return 0;
+  int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (fd < 0) return -errno;
+  g_timer_h.fd = fd;
+  if (loop_add(&g_timer_h, EPOLLIN) < 0) {
+    int e = errno;
+    close(fd);
+    g_timer_h.fd = -1;
+    return -e;
+  }
+  return 0;
+}
+
+/* the due time of a held packet under the source's anchor now */
+static int64_t slot_due(const struct source *s, const struct echo_slot *sl) {
+  const struct echo_anchor *a = &s->anchor;
+  return a->t0_ns + (int64_t)((double)(int32_t)(sl->rec.ts - a->ts0) * a->ns_per_tick);
+}
+
+/* put the source in the heap by the due of its oldest held packet, or take it out; re-arm */
+static void schedule(struct source *s) {
+  if (s->count > 0) {
+    if (heap_set(&g_heap, &s->hi, slot_due(s, &s->ring[s->head])) != 0) heap_remove(&g_heap, &s->hi);
+  } else {
+    heap_remove(&g_heap, &s->hi);
+  }
+  timer_arm();
+}
+
+void echo_sent(struct echo *e, struct record *rec, int64_t t_sent, int ok) {
+  rec->t_sent_ns = t_sent;
+  if (ok) {
+    e->packets_out++;
+    e->bytes_out += rec->size;
+  } else {
+    e->send_errors++;
+    rec->flags |= REC_F_SEND_FAILED;
+  }
+  out_record(rec);
+}
+
+int echo_hold(struct source *s, const uint8_t *buf, size_t len, const struct record *rec) {
+  struct echo *e = s->e;
+  if (len > ECHO_SLOT_BYTES || s->count == ECHO_RING) {
+    e->queue_overflows++;
+    return -1;
+  }
+  if (s->ring == NULL && (s->ring = malloc(ECHO_RING * sizeof *s->ring)) == NULL) {
+    e->queue_overflows++;
+    return -1;
+  }
+  struct echo_slot *sl = &s->ring[(s->head + s->count) % ECHO_RING];
+  sl->rec = *rec;
+  sl->rec.flags |= REC_F_HELD;
+  sl->len = (uint16_t)len;
+  memcpy(sl->buf, buf, len);
+  s->count++;
+  e->held++;
+  e->queued++;
+  if (s->count == 1) schedule(s);
+  return 0;
+}
+
+void echo_release_due(struct source *s, int64_t now, int64_t floor_ns) {
+  struct echo *e = s->e;
+  while (s->count > 0 && slot_due(s, &s->ring[s->head]) <= now) {
+    int n = 0;
+    int64_t due[RX_BATCH];
+    for (unsigned k = s->head; n < RX_BATCH && n < (int)s->count; n++, k = (k + 1) % ECHO_RING) {
+      struct echo_slot *sl = &s->ring[k];
+      due[n] = slot_due(s, sl);
+      if (due[n] > now) break;
+      tx_add(&g_htx, sl->buf, sl->len, &s->addr, sockaddr_len(&s->addr));
+    }
+    int64_t t_sent = tx_flush(e->h.fd, &g_htx);
+    for (int i = 0; i < n; i++) {
+      struct echo_slot *sl = &s->ring[s->head];
+      if (due[i] < floor_ns) due[i] = floor_ns; /* released by a settling anchor: due to leave then */
+      int64_t lag = t_sent - due[i];
+      if (lag > e->max_lag_ns) e->max_lag_ns = lag;
+      int64_t aux_us = (sl->rec.t_recv_ns - due[i]) / 1000;
+      sl->rec.aux = aux_us < INT32_MIN ? INT32_MIN : (int32_t)aux_us;
+      echo_sent(e, &sl->rec, t_sent, g_htx.ok[i]);
+      s->head = (s->head + 1) % ECHO_RING;
+      s->count--;
+      e->queued--;
+    }
+  }
+  schedule(s);
+}
+
+void echo_drop_held(struct source *s) {
+  s->e->queued -= s->count;
+  s->count = 0;
+  heap_remove(&g_heap, &s->hi);
+  timer_arm();
+  free(s->ring);
+  s->ring = NULL;
+}
+
+void echo_on_timer(void) {
+  uint64_t expirations;
+  while (read(g_timer_h.fd, &expirations, sizeof expirations) > 0) {
+  }
+  g_timer_at_ns = -1;
+  int64_t now = mono_ns();
+  struct heap_item *top;
+  while ((top = heap_top(&g_heap)) != NULL && top->key <= now) echo_release_due(SOURCE_OF(top), now, INT64_MIN);
+  timer_arm();
+}

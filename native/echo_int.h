@@ -1,0 +1,71 @@
+/* The echo role's internals, shared by echo.c (commands, receiving) and echo_hold.c (the hold
+ * queues and the one timer of the role). */
+#ifndef RTPSLA_ECHO_INT_H
+#define RTPSLA_ECHO_INT_H
+
+#include "engine.h"
+#include "heap.h"
+#include "loop.h"
+#include "pace.h"
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* a source's hold queue: the datagrams it holds for their slot, in arrival order */
+#define ECHO_RING 64           /* 1.28 s of 20 ms frames */
+#define ECHO_SLOT_BYTES 1500   /* a larger datagram is never held: it goes at once (counted) */
+struct echo_slot {
+  struct record rec; /* the record it will give, filled on arrival */
+  uint16_t len;
+  uint8_t buf[ECHO_SLOT_BYTES];
+};
+
+struct echo;
+struct source {
+  struct sockaddr_storage addr;
+  uint32_t ssrc;
+  struct echo_anchor anchor;
+  int64_t last_seen_ns;
+  struct echo *e;
+  struct heap_item hi;     /* in the role's heap while it holds packets: key = due of the oldest */
+  struct echo_slot *ring;  /* malloc'd on its first hold (NULL until then), freed with the source */
+  unsigned head, count;
+  struct source *next;
+};
+
+struct echo {
+  struct handle h;
+  uint32_t id;
+  char address[64];
+  int port;
+  double ns_per_tick[128];
+  int64_t idle_expiry_ns;
+  int64_t max_hold_ns;
+  int64_t sweep_every_ns;
+  int64_t next_sweep_ns;
+  uint64_t max_sources;
+  struct source **buckets;
+  size_t nbuckets;
+  uint64_t packets_in, bytes_in, packets_out, bytes_out, malformed, send_errors, late, arrived_late;
+  uint64_t sources_active, sources_total, sources_expired, anchor_moves, reanchors, unpaced;
+  uint64_t held, queued, queue_overflows;
+  int64_t max_lag_ns; /* worst t_sent - due of a held packet */
+  struct echo *next;
+};
+
+/* open the role's one timerfd (once); 0 or -errno */
+int echo_timer_open(void);
+/* the timer fired: send every held packet that is due */
+void echo_on_timer(void);
+/* hold the datagram of the source until its slot; 0, or -1 when it cannot (ring full, too big:
+ * counted in queue_overflows, send it at once) */
+int echo_hold(struct source *s, const uint8_t *buf, size_t len, const struct record *rec);
+/* send the source's held packets whose slot is at or before now; floor_ns: the time they were due to
+ * leave at the earliest (now when a settling anchor releases them, INT64_MIN from the timer) */
+void echo_release_due(struct source *s, int64_t now, int64_t floor_ns);
+/* forget the source's held packets (closing) and free its ring */
+void echo_drop_held(struct source *s);
+/* finish a record of a packet sent (t_sent, send result) and count it */
+void echo_sent(struct echo *e, struct record *rec, int64_t t_sent, int ok);
+
+#endif
