@@ -14,6 +14,13 @@ export default tseslint.config(
     },
   },
   {
+    files: ['src/**/*.ts'],
+    rules: {
+      'max-lines-per-function': ['error', {max: 80, skipBlankLines: false, skipComments: false}],
+      'max-lines': ['error', {max: 500, skipBlankLines: false, skipComments: false}],
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     languageOptions: {globals: {...globals.node, ...globals.jest}},
   },

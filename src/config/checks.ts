@@ -1,5 +1,5 @@
 /**
- * Settings checked against the machine before anything starts (issue 14 item 8): each failure is
+ * Settings checked against the machine before anything starts (the bad-config fault scenario holds it): each failure is
  * a ConfigError naming the setting (one line, exit 2), instead of a failure later on.
  */
 import {createSocket} from 'node:dgram';

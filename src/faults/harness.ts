@@ -1,5 +1,5 @@
 /**
- * What the fault scenarios (issue 14) run on: real `rtpsla` processes on 127.0.0.1 started from
+ * What the fault scenarios (`npm run faults`, src/faults/scenarios/) run on: real `rtpsla` processes on 127.0.0.1 started from
  * this build (bin/run.js next to dist/, through RtpslaChild), each scenario with its own stack,
  * temp directory and credentials, everything it started stopped when it ends.
  */

@@ -67,9 +67,6 @@ function countAtPercentile(p: number, total: number): number {
   return Math.max(Math.ceil(fp - 2 ** (Math.floor(Math.log2(fp)) - 52)), 1);
 }
 
-/** Percentiles of an empty histogram (a call that never had media). */
-export const ZERO_PERCENTILES_MS: Readonly<PercentilesMs> = Object.freeze({p50: 0, p95: 0, p99: 0, p999: 0, max: 0});
-
 /**
  * A µs latency histogram (HdrHistogram, 3 significant digits, 32-bit counts in a plain array:
  * recording is an index computation and an increment). Values below 0 are recorded as 0 (early

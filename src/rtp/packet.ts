@@ -122,14 +122,3 @@ export function writeRtpHeader(
   buf.writeUInt32BE(h.ssrc >>> 0, 8);
   return RTP_HEADER_BYTES;
 }
-
-/** Fast field peeks for code that only needs one field of an already validated packet. */
-export function peekSequence(buf: Buffer): number {
-  return buf.readUInt16BE(2);
-}
-export function peekTimestamp(buf: Buffer): number {
-  return buf.readUInt32BE(4);
-}
-export function peekSsrc(buf: Buffer): number {
-  return buf.readUInt32BE(8);
-}

@@ -1,5 +1,5 @@
 /**
- * One serve per Stasis app on an Asterisk (issue 14 item 2). Asterisk gives an app's events to
+ * One serve per Stasis app on an Asterisk (a second serve exits 2 and touches nothing). Asterisk gives an app's events to
  * the newest WebSocket that registers it and tells the previous one only `ApplicationReplaced`;
  * its `GET /applications/{app}` cannot tell a live instance from one that crashed (an app stays
  * registered while leftover channels are subscribed to it). So serve keeps a lease in an

@@ -107,82 +107,88 @@ function route(deps: ServeHttpDeps, st: HttpState, req: IncomingMessage, res: Se
     return;
   }
   const path = url.pathname.replace(/\/+$/, '') || '/';
-  if (path === '/health') {
-    const connected = deps.ariConnected();
-    const reason = deps.unhealthyReason?.() ?? null;
-    const ok = connected && reason === null;
-    const body: Health = {
-      status: ok ? 'ok' : 'degraded',
-      ari: connected ? 'connected' : 'disconnected',
-      ...(reason !== null ? {reason} : {}),
-      callsActive: deps.ledger.activeCalls,
-      // load refuses to start when it would originate with another format (issue 12)
-      format: deps.ledger.format,
-    };
-    send(res, ok ? 200 : 503, body);
-    return;
-  }
-  if (path === '/metrics') {
-    // rendered at most once per metricsCacheMs, however many scrapers ask
-    const json = (req.headers.accept ?? '').includes('application/json');
-    const now = st.nowMs();
-    const cached = json ? st.metricsJson : st.metricsText;
-    const answer = (body: string) => {
-      res.writeHead(200, {
-        'content-type': json ? 'application/json; charset=utf-8' : 'text/plain; version=0.0.4; charset=utf-8',
-        'content-length': Buffer.byteLength(body),
-      });
-      res.end(body);
-    };
-    if (cached && now - cached.atMs < st.limits.metricsCacheMs) return answer(cached.body);
-    if (!json) {
-      const snap = snapshotMetrics(deps.ledger, deps.ariConnected(), deps.eventLoop);
-      st.metricsText = {atMs: now, body: renderPrometheus(metricSamples(snap), metricHistograms(snap))};
-      return answer(st.metricsText.body);
-    }
-    const counters = deps.engineCounters ? deps.engineCounters().catch(() => null) : Promise.resolve(null);
-    void counters.then((engineCounters) => {
-      const snap = snapshotMetrics(deps.ledger, deps.ariConnected(), deps.eventLoop);
-      st.metricsJson = {atMs: now, body: JSON.stringify({...metricsJson(snap), engineCounters})};
-      answer(st.metricsJson.body);
-    });
-    return;
-  }
-  const heavyLimited = (): boolean => {
-    if (takeHeavy(st)) return false;
-    shed(st, res, `more than ${st.limits.heavyPerSec} record requests per second`);
-    return true;
-  };
+  if (path === '/health') return health(deps, res);
+  if (path === '/metrics') return metrics(deps, st, req, res);
   if (path === '/calls') {
-    if (heavyLimited()) return;
+    if (heavyLimited(st, res)) return;
     send(res, 200, {calls: deps.ledger.liveCalls()});
     return;
   }
   const m = /^\/runs\/([^/]+)$/.exec(path);
-  if (m) {
-    const runId = decodeURIComponent(m[1]);
-    if (url.searchParams.get('brief') === '1') {
-      // progress only (what load polls while calls stream): no records, no histograms
-      const progress = deps.ledger.runProgress(runId);
-      if (progress === undefined) send(res, 404, {message: `no calls recorded for run ${runId}`});
-      else send(res, 200, progress);
-      return;
-    }
-    const consume = url.searchParams.get('consume') === '1';
-    const owner = deps.ledger.mayConsume(runId, headerValue(req.headers[RUN_TOKEN_HEADER]));
-    if (consume && !owner) {
-      // only the load that owns the run (its token came with the calls' appArgs) may consume it
-      send(res, 403, {message: `consume=1 needs run ${runId}'s token (header ${RUN_TOKEN_HEADER})`});
-      return;
-    }
-    // the run's owner is never rate-limited: a flood of others' requests cannot keep load from its records
-    if (!owner && heavyLimited()) return;
-    const run = deps.ledger.runRecords(runId, consume);
-    if (!run) send(res, 404, {message: `no calls recorded for run ${runId}`});
-    else send(res, 200, run);
+  if (m) return runs(deps, st, decodeURIComponent(m[1]), url, req, res);
+  send(res, 404, {message: `no such endpoint: ${path}`});
+}
+
+function health(deps: ServeHttpDeps, res: ServerResponse): void {
+  const connected = deps.ariConnected();
+  const reason = deps.unhealthyReason?.() ?? null;
+  const ok = connected && reason === null;
+  const body: Health = {
+    status: ok ? 'ok' : 'degraded',
+    ari: connected ? 'connected' : 'disconnected',
+    ...(reason !== null ? {reason} : {}),
+    callsActive: deps.ledger.activeCalls,
+    // load refuses to start when it would originate with another format than serve relays
+    format: deps.ledger.format,
+  };
+  send(res, ok ? 200 : 503, body);
+}
+
+/** Prometheus text, or JSON (with the native engine's counters) on `accept: application/json`. */
+function metrics(deps: ServeHttpDeps, st: HttpState, req: IncomingMessage, res: ServerResponse): void {
+  // rendered at most once per metricsCacheMs, however many scrapers ask
+  const json = (req.headers.accept ?? '').includes('application/json');
+  const now = st.nowMs();
+  const cached = json ? st.metricsJson : st.metricsText;
+  const answer = (body: string) => {
+    res.writeHead(200, {
+      'content-type': json ? 'application/json; charset=utf-8' : 'text/plain; version=0.0.4; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+    });
+    res.end(body);
+  };
+  if (cached && now - cached.atMs < st.limits.metricsCacheMs) return answer(cached.body);
+  if (!json) {
+    const snap = snapshotMetrics(deps.ledger, deps.ariConnected(), deps.eventLoop);
+    st.metricsText = {atMs: now, body: renderPrometheus(metricSamples(snap), metricHistograms(snap))};
+    return answer(st.metricsText.body);
+  }
+  const counters = deps.engineCounters ? deps.engineCounters().catch(() => null) : Promise.resolve(null);
+  void counters.then((engineCounters) => {
+    const snap = snapshotMetrics(deps.ledger, deps.ariConnected(), deps.eventLoop);
+    st.metricsJson = {atMs: now, body: JSON.stringify({...metricsJson(snap), engineCounters})};
+    answer(st.metricsJson.body);
+  });
+}
+
+/** A record request over the per-second budget is shed (answered here); true then. */
+function heavyLimited(st: HttpState, res: ServerResponse): boolean {
+  if (takeHeavy(st)) return false;
+  shed(st, res, `more than ${st.limits.heavyPerSec} record requests per second`);
+  return true;
+}
+
+/** /runs/<id>: the run's progress (brief=1), or its records (consume=1: only its owner). */
+function runs(deps: ServeHttpDeps, st: HttpState, runId: string, url: URL, req: IncomingMessage, res: ServerResponse): void {
+  if (url.searchParams.get('brief') === '1') {
+    // progress only (what load polls while calls stream): no records, no histograms
+    const progress = deps.ledger.runProgress(runId);
+    if (progress === undefined) send(res, 404, {message: `no calls recorded for run ${runId}`});
+    else send(res, 200, progress);
     return;
   }
-  send(res, 404, {message: `no such endpoint: ${path}`});
+  const consume = url.searchParams.get('consume') === '1';
+  const owner = deps.ledger.mayConsume(runId, headerValue(req.headers[RUN_TOKEN_HEADER]));
+  if (consume && !owner) {
+    // only the load that owns the run (its token came with the calls' appArgs) may consume it
+    send(res, 403, {message: `consume=1 needs run ${runId}'s token (header ${RUN_TOKEN_HEADER})`});
+    return;
+  }
+  // the run's owner is never rate-limited: a flood of others' requests cannot keep load from its records
+  if (!owner && heavyLimited(st, res)) return;
+  const run = deps.ledger.runRecords(runId, consume);
+  if (!run) send(res, 404, {message: `no calls recorded for run ${runId}`});
+  else send(res, 200, run);
 }
 
 function headerValue(h: string | string[] | undefined): string | undefined {

@@ -60,17 +60,10 @@ export interface RunningServe {
 export async function startServe(o: ServeOptions): Promise<RunningServe> {
   clockRateFor(o.format); // unsupported format → RangeError before anything starts
   const log = o.logger;
-  // settings checked against this host before anything starts (one line, exit 2): the relay
-  // binds to BIND_IP and compares senders with the echo's numeric address, resolved once here
-  const bindIp = await numericHost(o.bindIp, '--bind-ip/BIND_IP');
-  await checkLocalAddress(bindIp, '--bind-ip/BIND_IP');
-  const echoAddress = await numericHost(o.echoHost, '--echo-host/ECHO_HOST');
+  const {bindIp, echoAddress} = await checkHostSettings(o);
   const pool = new PortPool(o.portRange);
   const connection = new AriConnection({url: o.ariUrl, user: o.ariUser, pass: o.ariPass, app: o.app, logger: log});
-  const engine = await selectEngine(o.engine ?? 'auto', 'relay');
-  if (engine.fallbackReason !== null) log.info('engine.fallback', {engine: 'node', reason: engine.fallbackReason});
-  engine.native?.on('error', (err: Error) => log.error('engine.exited', {error: err.message}));
-  if (engine.native) log.info('engine.started', {engine: 'native', scheduling: engine.native.scheduling, cpus: engine.native.cpus});
+  const engine = await startEngine(o);
   const ledger = new ServeLedger({engine: engine.kind, format: o.format, pool});
   const leg = new RelayLeg(pool, {
     bindIp,
@@ -82,50 +75,15 @@ export async function startServe(o: ServeOptions): Promise<RunningServe> {
   const calls = new CallOrchestrator(connection.rest, ledger, leg, {app: o.app, format: o.format, drainMs: o.drainMs, emStasisWaitMs: 2000}, log);
 
   calls.listen(connection);
-  // AriConnection logs connected / disconnected / reconnected itself; serve reconciles after a reconnect.
-  // Another client registered our app: Asterisk now sends its events there, so this serve can
-  // no longer set up or end calls. Unhealthy (/health 503 with the reason) until it takes it back.
-  let replaced: string | null = null;
-  connection.on('reconnected', () => {
-    replaced = null; // registering the app again took it back
-    void reconcile('reconnect');
-  });
-  connection.on('event', (ev) => {
-    if (ev.type !== 'ApplicationReplaced') return;
-    replaced = `ApplicationReplaced: another client registered app "${o.app}"; this serve no longer receives its events`;
-    log.error('serve.app_replaced', {app: o.app});
-  });
+  const reconcile = reconciler(calls, log);
+  const unhealthyReason = watchApp(connection, o.app, reconcile, log);
 
-  async function reconcile(reason: string): Promise<void> {
-    try {
-      await calls.reconcile(reason);
-    } catch (err) {
-      log.warn('reconcile.failed', {reason, error: errorMessage(err)});
-    }
-  }
-
-  // HTTP first: a serve whose port is taken exits here, before it touches ARI (issue 14 item 2)
+  // HTTP first: a serve whose port is taken exits here, before it touches ARI (the port is checked before ARI)
   const eventLoop = monitorEventLoopDelay({resolution: 10});
-  const native = engine.native;
-  const engineCounters = native
-    ? async (): Promise<EngineCounters> => {
-        const s = await native.stats();
-        const cpu = process.cpuUsage(); // read as the engine's answer arrives: one moment for both
-        return {forwardedDatagrams: s.txDatagrams, engineCpuUs: s.cpuUserUs + s.cpuSysUs, serveCpuUs: cpu.user + cpu.system};
-      }
-    : undefined;
-  const http: Server = createServeHttp({ledger, ariConnected: () => connection.connected, unhealthyReason: () => replaced, eventLoop, engineCounters});
-  const closeHttp = () =>
-    new Promise<void>((r) => {
-      http.close(() => r());
-      http.closeAllConnections();
-    });
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new ConfigError(`--metrics-port: cannot listen on ${o.metricsHost}:${o.metricsPort}: ${err.code ?? err.message}`)),
-    );
-    http.listen(o.metricsPort, o.metricsHost, () => resolve());
-  }).catch(async (err) => {
+  const engineCounters = engineCountersOf(engine.native);
+  const http: Server = createServeHttp({ledger, ariConnected: () => connection.connected, unhealthyReason, eventLoop, engineCounters});
+  const closeHttp = () => closeServer(http);
+  await listenHttp(http, o.metricsHost, o.metricsPort).catch(async (err) => {
     await engine.native?.close();
     throw err;
   });
@@ -149,6 +107,113 @@ export async function startServe(o: ServeOptions): Promise<RunningServe> {
   }
   await reconcile('start-up');
 
+  const timers = startTimers(o, ledger, connection, reconcile, log);
+
+  let closing: Promise<void> | null = null;
+  return {
+    httpPort,
+    calls,
+    ledger,
+    connection,
+    close() {
+      closing ??= (async () => {
+        for (const t of timers) clearInterval(t);
+        eventLoop.disable();
+        await calls.shutdown();
+        if (connection.connected) await reconcile('shutdown');
+        await lock.release();
+        await connection.close();
+        await closeHttp();
+        await engine.native?.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Reconcile leftovers with ARI; a failure is logged (the next reconcile tries again). */
+function reconciler(calls: CallOrchestrator, log: Logger): (reason: string) => Promise<void> {
+  return async (reason: string) => {
+    try {
+      await calls.reconcile(reason);
+    } catch (err) {
+      log.warn('reconcile.failed', {reason, error: errorMessage(err)});
+    }
+  };
+}
+
+/**
+ * AriConnection logs connected / disconnected / reconnected itself; serve reconciles after a
+ * reconnect. Another client registered our app: Asterisk now sends its events there, so this
+ * serve can no longer set up or end calls. Unhealthy (/health 503 with the reason, returned
+ * here) until it takes it back.
+ */
+function watchApp(connection: AriConnection, app: string, reconcile: (reason: string) => Promise<void>, log: Logger): () => string | null {
+  let replaced: string | null = null;
+  connection.on('reconnected', () => {
+    replaced = null; // registering the app again took it back
+    void reconcile('reconnect');
+  });
+  connection.on('event', (ev) => {
+    if (ev.type !== 'ApplicationReplaced') return;
+    replaced = `ApplicationReplaced: another client registered app "${app}"; this serve no longer receives its events`;
+    log.error('serve.app_replaced', {app});
+  });
+  return () => replaced;
+}
+
+function closeServer(http: Server): Promise<void> {
+  return new Promise<void>((r) => {
+    http.close(() => r());
+    http.closeAllConnections();
+  });
+}
+
+/**
+ * Settings checked against this host before anything starts (one line, exit 2): the relay binds
+ * to BIND_IP and compares senders with the echo's numeric address, resolved once here.
+ */
+async function checkHostSettings(o: ServeOptions): Promise<{bindIp: string; echoAddress: string}> {
+  const bindIp = await numericHost(o.bindIp, '--bind-ip/BIND_IP');
+  await checkLocalAddress(bindIp, '--bind-ip/BIND_IP');
+  const echoAddress = await numericHost(o.echoHost, '--echo-host/ECHO_HOST');
+  return {bindIp, echoAddress};
+}
+
+/** The media engine serve forwards with (native when asked for or when auto finds it starts), logged. */
+async function startEngine(o: ServeOptions): Promise<Awaited<ReturnType<typeof selectEngine>>> {
+  const log = o.logger;
+  const engine = await selectEngine(o.engine ?? 'auto', 'relay');
+  if (engine.fallbackReason !== null) log.info('engine.fallback', {engine: 'node', reason: engine.fallbackReason});
+  engine.native?.on('error', (err: Error) => log.error('engine.exited', {error: err.message}));
+  if (engine.native) log.info('engine.started', {engine: 'native', scheduling: engine.native.scheduling, cpus: engine.native.cpus});
+  return engine;
+}
+
+type NativeEngineOf = Awaited<ReturnType<typeof selectEngine>>['native'];
+
+/** The native engine's counters with serve's CPU, for /metrics (none with the Node engine). */
+function engineCountersOf(native: NativeEngineOf): (() => Promise<EngineCounters>) | undefined {
+  if (!native) return undefined;
+  return async (): Promise<EngineCounters> => {
+    const s = await native.stats();
+    const cpu = process.cpuUsage(); // read as the engine's answer arrives: one moment for both
+    return {forwardedDatagrams: s.txDatagrams, engineCpuUs: s.cpuUserUs + s.cpuSysUs, serveCpuUs: cpu.user + cpu.system};
+  };
+}
+
+/** Listen on the metrics port; a taken port is a ConfigError (one line, exit 2). */
+function listenHttp(http: Server, host: string, port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    http.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new ConfigError(`--metrics-port: cannot listen on ${host}:${port}: ${err.code ?? err.message}`)),
+    );
+    http.listen(port, host, () => resolve());
+  });
+}
+
+/** One stats line a metrics interval, and a reconcile a reconcile interval (while ARI is connected). */
+function startTimers(o: ServeOptions, ledger: ServeLedger, connection: AriConnection, reconcile: (reason: string) => Promise<void>, log: Logger): NodeJS.Timeout[] {
   const timers: NodeJS.Timeout[] = [];
   if (o.metricsIntervalSec > 0) {
     timers.push(
@@ -175,25 +240,5 @@ export async function startServe(o: ServeOptions): Promise<RunningServe> {
   if (o.reconcileIntervalSec > 0) {
     timers.push(setInterval(() => void (connection.connected && reconcile('periodic')), o.reconcileIntervalSec * 1000).unref());
   }
-
-  let closing: Promise<void> | null = null;
-  return {
-    httpPort,
-    calls,
-    ledger,
-    connection,
-    close() {
-      closing ??= (async () => {
-        for (const t of timers) clearInterval(t);
-        eventLoop.disable();
-        await calls.shutdown();
-        if (connection.connected) await reconcile('shutdown');
-        await lock.release();
-        await connection.close();
-        await closeHttp();
-        await engine.native?.close();
-      })();
-      return closing;
-    },
-  };
+  return timers;
 }

@@ -1,5 +1,5 @@
 /**
- * `sla` does not take a report's summary on trust (issue 14 item 5): what can be recomputed from
+ * `sla` does not take a report's summary on trust (the bad-report-files fault scenario checks it): what can be recomputed from
  * its `calls[]` and its histograms is recomputed, and every disagreement is named. A report that
  * load wrote agrees with itself exactly (its summary is built from the same records and
  * histograms); one edited or damaged after the run does not.

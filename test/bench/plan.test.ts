@@ -2,7 +2,7 @@ import {chmodSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {parseEchoPacing, parsePaths, planPaths} from '../../src/bench/paths.js';
-import {compare, targets} from '../../src/bench/run.js';
+import {compare, targets} from '../../src/bench/judge.js';
 import type {NResult, PathName, PathResult} from '../../src/bench/types.js';
 
 describe('which paths run', () => {

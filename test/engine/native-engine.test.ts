@@ -7,6 +7,7 @@ import {RtpParse} from '../../src/rtp/packet.js';
 import {sleep} from '../helpers/cli.js';
 import {CollectRecords as Collect, startTestEngine} from '../helpers/engine.js';
 import {rtpPacket} from '../helpers/rtp.js';
+import {waitUntil} from '../helpers/wait.js';
 
 function bound(): Promise<Socket> {
   return new Promise((resolve) => {
@@ -17,6 +18,17 @@ function bound(): Promise<Socket> {
 
 function send(s: Socket, buf: Buffer, port: number): Promise<void> {
   return new Promise((r) => s.send(buf, port, '127.0.0.1', () => r()));
+}
+
+/** The relay's own counters (`relay.stats`); every record of earlier datagrams precedes the reply. */
+async function relayCounters(engine: NativeEngine, relayId: number): Promise<{forwardedUp: number; forwardedBack: number; sendErrors: number; foreign: number; malformed: number}> {
+  return (await engine.command('relay.stats', {relayId})) as unknown as {forwardedUp: number; forwardedBack: number; sendErrors: number; foreign: number; malformed: number};
+}
+
+/** Datagrams the relay took in from Asterisk's side or from strangers: forwarded up, foreign or malformed. */
+async function takenIn(engine: NativeEngine, relayId: number): Promise<number> {
+  const c = await relayCounters(engine, relayId);
+  return c.forwardedUp + c.foreign + c.malformed + c.sendErrors;
 }
 
 describe.each([
@@ -72,7 +84,7 @@ describe.each([
       await send(asterisk, rtpPacket({seq: 65530 + i, ts: 4294967000 + 160 * i, ssrc: 0xdeadbeef, pt: 8, marker: i === 0, payloadBytes: 160}), relayPort);
       await sleep(2);
     }
-    await sleep(100);
+    await waitUntil('the 10 packets back at Asterisk', () => atAsterisk.length >= 10);
     await engine.command('relay.stats', {relayId}); // every record of earlier packets precedes this reply
     const up = sink.of(RecordKind.Up);
     const back = sink.of(RecordKind.Back);
@@ -114,8 +126,11 @@ describe.each([
     pad[pad.length - 1] = 200;
     await send(asterisk, pad, relayPort);
     await send(echo, Buffer.from('garbage from the echo'), relayPort);
-    await sleep(50);
-    await engine.command('relay.stats', {relayId});
+    // 1 foreign + 6 malformed: once the relay has counted them all, their records are in
+    await waitUntil('the relay to count the 7 datagrams', async () => {
+      const c = await relayCounters(engine, relayId);
+      return c.foreign + c.malformed >= 7;
+    });
     expect(sink.of(RecordKind.Foreign)).toHaveLength(1);
     expect(sink.of(RecordKind.Malformed).map((r) => r.aux)).toEqual([
       RtpParse.TooShort,
@@ -130,26 +145,27 @@ describe.each([
     expect(atAsterisk).toHaveLength(0);
   });
 
-  test('survives 10k garbage datagrams and keeps forwarding', async () => {
+  test('survives 10k garbage datagrams, records every datagram it took in exactly once, and keeps forwarding', async () => {
     let seed = 12345;
     const rnd = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff);
+    const droppedBefore = (await engine.stats()).recordsDropped;
     for (let i = 0; i < 10_000; i++) {
       const len = rnd() % 300;
       const b = Buffer.alloc(len);
       for (let k = 0; k < len; k++) b[k] = rnd() & 0xff;
       if (len > 0 && i % 2 === 0) b[0] = 0x80 | (b[0] & 0x3f); // half look like RTP v2 with random flags
       await send(i % 3 === 0 ? stranger : asterisk, b, relayPort);
-      if (i % 100 === 99) await sleep(1); // stay within the socket buffer: every datagram reaches the engine
+      // flow control, not a pause: at most 100 in flight, well within the socket buffer, so every
+      // datagram reaches the engine however busy the machine is
+      if (i % 100 === 99) await waitUntil(`the relay to take in ${i + 1} datagrams`, async () => (await takenIn(engine, relayId)) >= i + 1);
     }
-    await sleep(100);
     await send(asterisk, rtpPacket({seq: 42, ts: 4200, ssrc: 99}), relayPort);
-    await sleep(50);
+    await waitUntil('the packet after the garbage at the echo', () => atEcho.some((e) => e.buf.readUInt16BE(2) === 42 && e.buf.readUInt32BE(8) === 99));
     expect(engine.alive).toBe(true);
-    const s = await engine.stats();
-    expect(s.rxDatagrams).toBeGreaterThan(0);
-    expect(atEcho.some((e) => e.buf.readUInt16BE(2) === 42 && e.buf.readUInt32BE(8) === 99)).toBe(true);
+    expect(await takenIn(engine, relayId)).toBe(10_001); // relay.stats: every record of them is in
+    const dropped = (await engine.stats()).recordsDropped - droppedBefore;
     const counted = sink.recs.filter((r) => r.kind === RecordKind.Foreign || r.kind === RecordKind.Malformed || r.kind === RecordKind.Up).length;
-    expect(counted).toBe(10_001 - s.recordsDropped);
+    expect(counted).toBe(10_001 - dropped);
   });
 });
 

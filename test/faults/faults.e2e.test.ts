@@ -1,5 +1,5 @@
 /**
- * The CI subset of `npm run faults` (issue 14): the suite runs once against the built binary
+ * The CI subset of `npm run faults`: the suite runs once against the built binary
  * (`npm test` builds first) and each scenario of the subset is one test here, so the closing
  * "N passed, N failed" line counts them. The full suite (`npm run faults`) stays outside CI.
  */

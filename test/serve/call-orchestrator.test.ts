@@ -127,8 +127,6 @@ class FakeRelay implements MeasuringRelay {
   isOpen = true;
   closedWithDrainMs: number | null = null;
   readonly sendErrors = 0;
-  readonly forwardedUp = 0;
-  readonly forwardedBack = 0;
   constructor(
     readonly port: number,
     sinks: MeterSinks,

@@ -15,8 +15,6 @@ export class NativeCallRelay implements MeasuringRelay, RecordSink {
   readonly meter: CallMeter;
   readonly port: number;
   sendErrors = 0;
-  forwardedUp = 0;
-  forwardedBack = 0;
   private asterisk: UdpAddress | null = null;
   private open = true;
   private closing: Promise<CallStats> | null = null;
@@ -67,14 +65,11 @@ export class NativeCallRelay implements MeasuringRelay, RecordSink {
       case RecordKind.Up:
         this.meter.upFields(ssrc, seq, ts, pt, marker, sizeBytes, tRecvUs, tSentUs);
         if (failed) this.sendErrors++;
-        else this.forwardedUp++;
         return;
       case RecordKind.Back: {
         const forwarded = (flags & RecordFlag.NotForwarded) === 0;
         this.meter.backFields(ssrc, seq, ts, pt, marker, sizeBytes, tRecvUs, forwarded ? tSentUs : -1);
-        if (!forwarded) return;
-        if (failed) this.sendErrors++;
-        else this.forwardedBack++;
+        if (forwarded && failed) this.sendErrors++;
         return;
       }
       case RecordKind.Foreign:

@@ -37,8 +37,6 @@ export class CallRelay {
   /** Back packets are parsed here (not in the meter) so the send can sit between parse and measure. */
   private readonly backPkt = newRtpPacket();
   sendErrors = 0;
-  forwardedUp = 0;
-  forwardedBack = 0;
 
   private constructor(private readonly opts: CallRelayOptions) {
     this.port = opts.port;
@@ -95,7 +93,6 @@ export class CallRelay {
       const tSentUs = nowUs();
       if (!this.meter.up(msg, msg.length, tRecvUs, tSentUs)) return;
       socket.send(msg, this.opts.echo.port, this.opts.echo.address);
-      this.forwardedUp++;
       return;
     }
     const echo = this.opts.echo;
@@ -110,7 +107,6 @@ export class CallRelay {
       if (ast !== null && !this.draining) {
         socket.send(msg, ast.port, ast.address);
         tSentUs = nowUs();
-        this.forwardedBack++;
       }
       this.meter.backFields(p.ssrc, p.sequence, p.timestamp, p.payloadType, p.marker, msg.length, tRecvUs, tSentUs);
       return;

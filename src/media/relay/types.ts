@@ -16,8 +16,6 @@ export interface MeasuringRelay {
   close(drainMs?: number): Promise<CallStats>;
   readonly isOpen: boolean;
   readonly sendErrors: number;
-  readonly forwardedUp: number;
-  readonly forwardedBack: number;
 }
 
 /** Opens a relay on `opts.port`; rejects with an error whose `code` is EADDRINUSE when the port is taken. */
