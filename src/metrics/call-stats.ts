@@ -91,7 +91,6 @@ export class CallMeter {
   upGapAtUs = 0;
   private worstLatenessUs = -Infinity;
   /** Why the most recent datagram was malformed (RtpParse), for diagnostics. */
-  lastMalformed: RtpParse = RtpParse.Ok;
   lateByAsterisk = 0;
   lateByRelay = 0;
   lateByMediaServer = 0;
@@ -278,10 +277,9 @@ export class CallMeter {
     return this.upJudge.heldBytes + this.heldBack.bytes;
   }
 
-  /** A datagram that is not RTP (parsed by the engine itself); `reason` when known. */
-  malformedPacket(reason: RtpParse = RtpParse.TooShort): void {
+  /** A datagram that is not RTP (parsed by the engine itself). */
+  malformedPacket(): void {
     this.malformed++;
-    this.lastMalformed = reason;
   }
 
   /** Parse into the reusable packet; a datagram that is not RTP is counted as malformed. */
@@ -289,7 +287,6 @@ export class CallMeter {
     const r = parseRtp(buf, this.pkt, len);
     if (r === RtpParse.Ok) return true;
     this.malformed++;
-    this.lastMalformed = r;
     return false;
   }
 

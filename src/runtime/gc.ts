@@ -1,7 +1,7 @@
 /**
  * Node flags for rtpsla's long-running processes: `npm start` and `npm run bench` pass them, and
  * demo, bench and the tests start their child processes with them. Started as plain `rtpsla …`
- * (`#!/usr/bin/env node`) a command runs without them; the README says how to add them.
+ * (`#!/usr/bin/env node`) a command runs without them.
  *
  * `--no-memory-reducer`: when a process's allocation rate drops (a `load` that has originated its
  * calls and now only waits; serve at a low call rate), V8 runs full "(reduce)" mark-compacts about

@@ -2,7 +2,6 @@ import {isIP} from 'node:net';
 import {CallMeter, type CallStats} from '../../metrics/call-stats.js';
 import type {CallRelayOptions, UdpAddress} from './node.js';
 import type {MeasuringRelay} from './types.js';
-import type {RtpParse} from '../../rtp/packet.js';
 import {EngineCommandError, RecordFlag, RecordKind, type RecordSink} from '../../engine/engine-types.js';
 import type {NativeEngine} from '../../engine/native-engine.js';
 
@@ -58,7 +57,7 @@ export class NativeCallRelay implements MeasuringRelay, RecordSink {
     return this.asterisk;
   }
 
-  onRecord(kind: RecordKind, flags: number, pt: number, seq: number, ts: number, ssrc: number, sizeBytes: number, tRecvUs: number, tSentUs: number, aux: number): void {
+  onRecord(kind: RecordKind, flags: number, pt: number, seq: number, ts: number, ssrc: number, sizeBytes: number, tRecvUs: number, tSentUs: number, _aux: number): void {
     const marker = (flags & RecordFlag.Marker) !== 0;
     const failed = (flags & RecordFlag.SendFailed) !== 0;
     switch (kind) {
@@ -76,7 +75,7 @@ export class NativeCallRelay implements MeasuringRelay, RecordSink {
         this.meter.foreignPacket();
         return;
       case RecordKind.Malformed:
-        this.meter.malformedPacket(aux as RtpParse);
+        this.meter.malformedPacket();
         return;
       default:
         return;

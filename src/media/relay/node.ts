@@ -100,7 +100,7 @@ export class CallRelay {
       const p = this.backPkt;
       const r = parseRtp(msg, p, msg.length);
       if (r !== RtpParse.Ok) {
-        this.meter.malformedPacket(r);
+        this.meter.malformedPacket();
         return;
       }
       let tSentUs = -1;
