@@ -51,15 +51,21 @@ export default class Serve extends BaseCommand {
     };
     const logger = createLogger({level: flags['log-level']});
     const stop = onStopSignals();
-    const serve = await startServe({...options, logger});
+    let fatal: (line: string) => void = () => undefined;
+    const died = new Promise<string>((resolve) => (fatal = resolve));
+    const serve = await startServe({...options, logger, onFatal: (line) => fatal(line)});
     const {low, high} = options.portRange;
     process.stdout.write(
       `serve listening on http://${options.metricsHost}:${serve.httpPort} (app ${ari.app}, relay ${options.bindIp}:${low}-${high} → echo ${options.echoHost}:${options.echoPort}, engine ${serve.ledger.engine})\n`,
     );
-    const signal = await stop.stopped;
-    logger.info('serve.stopping', {signal});
+    const ended = await Promise.race([stop.stopped.then((signal) => ({signal, line: null})), died.then((line) => ({signal: null, line}))]);
+    logger.info('serve.stopping', ended.line !== null ? {reason: ended.line} : {signal: ended.signal});
     await serve.close();
     stop.dispose();
+    if (ended.line !== null) {
+      process.stderr.write(`rtpsla serve: ${ended.line}\n`);
+      process.exitCode = 1;
+    }
     logger.info('serve.stopped', {callsFinished: serve.ledger.callsFinished, portsHeld: serve.ledger.ports.held});
   }
 }

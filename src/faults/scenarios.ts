@@ -8,7 +8,7 @@
  */
 import {errorMessage} from '../errors.js';
 import type {Scenario} from './scenarios/kit.js';
-import {ariRestart, echoRestart, websocketDrops} from './scenarios/restarts.js';
+import {ariRestart, echoRestart, engineKilled, websocketDrops} from './scenarios/restarts.js';
 import {garbage, httpFlood, portExhaustion} from './scenarios/network.js';
 import {failedHangup, hangupNeverWorks, secondServe, sigintLoad, sigtermServe} from './scenarios/lifecycle.js';
 import {badConfig, badReports, echoHostName, userinfo} from './scenarios/inputs.js';
@@ -26,6 +26,7 @@ export const SCENARIOS: readonly Scenario[] = [
   websocketDrops,
   ariRestart,
   echoRestart,
+  engineKilled,
   portExhaustion,
   garbage,
   httpFlood,

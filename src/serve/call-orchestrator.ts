@@ -351,6 +351,21 @@ export class CallOrchestrator {
     return {channels: plan.channels.length, bridges: plan.bridges.length, callsEnded};
   }
 
+  /**
+   * The media engine died: every call in flight fails with its reason ("media engine died
+   * (SIGKILL) at 3.5 s", the time since the call started) and is torn down (ports released,
+   * channels and bridge gone in Asterisk).
+   */
+  failLive(reason: string): void {
+    const now = this.clock.nowUs();
+    for (const call of [...this.calls.values()]) {
+      if (call.state === 'ending' || call.state === 'ended') continue;
+      const at = `${reason} at ${((now - call.tStartUs) / 1e6).toFixed(1)} s`;
+      call.error ??= at;
+      void this.teardown(call, at, 0);
+    }
+  }
+
   /** Stop accepting calls and tear down every live call (no drain). */
   async shutdown(): Promise<void> {
     this.accepting = false;

@@ -22,6 +22,8 @@ export interface ServeHttpDeps {
   engineCounters?: () => Promise<EngineCounters | null>;
   /** Monotonic ms (tests drive it); default performance.now. */
   nowMs?: () => number;
+  /** The native engine's pid (null while it is down; absent with the Node engine). */
+  enginePid?: () => number | null;
 }
 
 /**
@@ -130,6 +132,7 @@ function health(deps: ServeHttpDeps, res: ServerResponse): void {
     callsActive: deps.ledger.activeCalls,
     // load refuses to start when it would originate with another format than serve relays
     format: deps.ledger.format,
+    ...(deps.enginePid ? {enginePid: deps.enginePid(), engineRestarts: deps.ledger.engineRestarts} : {}),
   };
   send(res, ok ? 200 : 503, body);
 }

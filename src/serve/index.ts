@@ -8,8 +8,10 @@ import {ConfigError, errorMessage} from '../errors.js';
 import type {Logger} from '../log/logger.js';
 import {PortPool} from '../media/relay/port-pool.js';
 import {numericHost, selectEngine} from '../engine/engine-select.js';
-import type {EngineChoice} from '../engine/engine-types.js';
-import {relayOpener} from '../media/relay/index.js';
+import type {EngineChoice, EngineKind} from '../engine/engine-types.js';
+import {EngineSupervisor} from '../engine/engine-supervisor.js';
+import type {NativeEngine} from '../engine/native-engine.js';
+import {relayOpener, type EngineSource} from '../media/relay/index.js';
 import {clockRateFor} from '../rtp/formats.js';
 import {AppInUseError, AppLock} from './app-lock.js';
 import {CallOrchestrator} from './call-orchestrator.js';
@@ -38,6 +40,8 @@ export interface ServeOptions {
   /** auto (default): the native engine when built and starting, else node; native: required; node. */
   engine?: EngineChoice;
   logger: Logger;
+  /** The native engine died for good (3 deaths within 60 s, or restarting is off): serve must exit 1 with this line. */
+  onFatal?: (line: string) => void;
 }
 
 export interface RunningServe {
@@ -70,21 +74,24 @@ export async function startServe(o: ServeOptions): Promise<RunningServe> {
     echo: {address: echoAddress, port: o.echoPort},
     clockRateHz: clockRateFor(o.format),
     lateThresholdMs: o.lateThresholdMs,
-    openRelay: relayOpener(engine.native),
+    openRelay: relayOpener(engine.supervisor ? engineSource(engine.supervisor) : null),
   });
   const calls = new CallOrchestrator(connection.rest, ledger, leg, {app: o.app, format: o.format, drainMs: o.drainMs, emStasisWaitMs: 2000}, log);
+  if (engine.supervisor) superviseEngine(engine.supervisor, calls, ledger, o);
 
   calls.listen(connection);
   const reconcile = reconciler(calls, log);
-  const unhealthyReason = watchApp(connection, o.app, reconcile, log);
+  const appReason = watchApp(connection, o.app, reconcile, log);
+  const unhealthyReason = () => appReason() ?? engineDownReason(engine.supervisor);
 
   // HTTP first: a serve whose port is taken exits here, before it touches ARI (the port is checked before ARI)
   const eventLoop = monitorEventLoopDelay({resolution: 10});
-  const engineCounters = engineCountersOf(engine.native);
-  const http: Server = createServeHttp({ledger, ariConnected: () => connection.connected, unhealthyReason, eventLoop, engineCounters});
+  const engineCounters = engineCountersOf(engine.supervisor);
+  const enginePid = () => engine.supervisor?.engine?.pid ?? null;
+  const http: Server = createServeHttp({ledger, ariConnected: () => connection.connected, unhealthyReason, eventLoop, engineCounters, enginePid});
   const closeHttp = () => closeServer(http);
   await listenHttp(http, o.metricsHost, o.metricsPort).catch(async (err) => {
-    await engine.native?.close();
+    await engine.supervisor?.stop();
     throw err;
   });
   const httpPort = (http.address() as {port: number}).port;
@@ -102,7 +109,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServe> {
     if (!(err instanceof AppInUseError)) await lock.release();
     await connection.close();
     await closeHttp();
-    await engine.native?.close();
+    await engine.supervisor?.stop();
     throw err;
   }
   await reconcile('start-up');
@@ -124,7 +131,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServe> {
         await lock.release();
         await connection.close();
         await closeHttp();
-        await engine.native?.close();
+        await engine.supervisor?.stop();
       })();
       return closing;
     },
@@ -180,22 +187,79 @@ async function checkHostSettings(o: ServeOptions): Promise<{bindIp: string; echo
   return {bindIp, echoAddress};
 }
 
-/** The media engine serve forwards with (native when asked for or when auto finds it starts), logged. */
-async function startEngine(o: ServeOptions): Promise<Awaited<ReturnType<typeof selectEngine>>> {
+type RelaySupervisor = EngineSupervisor<NativeEngine>;
+
+/**
+ * The media engine serve forwards with (native when asked for or when auto finds it starts),
+ * logged; the native engine runs under its supervisor (restarted when it dies, never replaced by
+ * the Node engine mid-run: a report must not mix instruments).
+ */
+async function startEngine(o: ServeOptions): Promise<{kind: EngineKind; supervisor: RelaySupervisor | null}> {
   const log = o.logger;
-  const engine = await selectEngine(o.engine ?? 'auto', 'relay');
-  if (engine.fallbackReason !== null) log.info('engine.fallback', {engine: 'node', reason: engine.fallbackReason});
-  engine.native?.on('error', (err: Error) => log.error('engine.exited', {error: err.message}));
-  if (engine.native) log.info('engine.started', {engine: 'native', scheduling: engine.native.scheduling, cpus: engine.native.cpus});
-  return engine;
+  const first = await selectEngine(o.engine ?? 'auto', 'relay');
+  if (first.fallbackReason !== null) log.info('engine.fallback', {engine: 'node', reason: first.fallbackReason});
+  if (first.native === null) return {kind: first.kind, supervisor: null};
+  log.info('engine.started', {engine: 'native', pid: first.native.pid, scheduling: first.native.scheduling, cpus: first.native.cpus});
+  let initial: NativeEngine | null = first.native;
+  const supervisor = new EngineSupervisor<NativeEngine>({
+    role: 'relay',
+    start: async () => {
+      if (initial !== null) {
+        const e = initial;
+        initial = null;
+        return e;
+      }
+      const again = await selectEngine('native', 'relay');
+      return again.native as NativeEngine;
+    },
+  });
+  await supervisor.start();
+  return {kind: 'native', supervisor};
 }
 
-type NativeEngineOf = Awaited<ReturnType<typeof selectEngine>>['native'];
+/** The engine in use now for new relays, or why there is none. */
+function engineSource(supervisor: RelaySupervisor): EngineSource {
+  return {current: () => supervisor.engine, downReason: () => engineDownReason(supervisor) ?? 'media engine not ready'};
+}
+
+/** Why serve cannot measure now because of its engine (dead or restarting), or null. */
+function engineDownReason(supervisor: RelaySupervisor | null): string | null {
+  if (supervisor === null) return null;
+  const st = supervisor.state;
+  if (st.status === 'dead') return `${st.reason}; ${supervisor.policy === 'restart' ? 'restarting' : 'not restarting'}`;
+  if (st.status === 'starting') return 'media engine restarting';
+  return null;
+}
+
+/**
+ * When the engine dies: one error line, the calls in flight fail with the engine's reason (their
+ * ports released, their channels and bridges torn down); a restart is logged and counted; a final
+ * death makes serve exit 1 (onFatal).
+ */
+function superviseEngine(supervisor: RelaySupervisor, calls: CallOrchestrator, ledger: ServeLedger, o: ServeOptions): void {
+  const log = o.logger;
+  supervisor.on('died', (reason: string, pid: number) => {
+    log.error('engine.died', {pid, reason});
+    calls.failLive(reason);
+  });
+  supervisor.on('restarting', (attempt: number, backoffMs: number) => log.info('engine.restarting', {attempt, backoffMs}));
+  supervisor.on('ready', (e: NativeEngine) => {
+    if (supervisor.restarts === 0) return;
+    ledger.engineRestarts = supervisor.restarts;
+    log.info('engine.restarted', {pid: e.pid, restarts: supervisor.restarts, scheduling: e.scheduling});
+  });
+  supervisor.on('fatal', (line: string) => {
+    log.error('engine.fatal', {reason: line});
+    o.onFatal?.(line);
+  });
+}
 
 /** The native engine's counters with serve's CPU, for /metrics (none with the Node engine). */
-function engineCountersOf(native: NativeEngineOf): (() => Promise<EngineCounters>) | undefined {
-  if (!native) return undefined;
-  return async (): Promise<EngineCounters> => {
+function engineCountersOf(supervisor: RelaySupervisor | null): (() => Promise<EngineCounters | null>) | undefined {
+  if (!supervisor) return undefined;
+  return async (): Promise<EngineCounters | null> => {
+    const native = supervisor.engine;
+    if (native === null) return null;
     const s = await native.stats();
     const cpu = process.cpuUsage(); // read as the engine's answer arrives: one moment for both
     return {forwardedDatagrams: s.txDatagrams, engineCpuUs: s.cpuUserUs + s.cpuSysUs, serveCpuUs: cpu.user + cpu.system};

@@ -151,6 +151,9 @@ export class ServeLedger {
     return this.retries422Count;
   }
 
+  /** Times serve restarted its native engine after it died (set by serve's engine supervision). */
+  engineRestarts = 0;
+
   get zombiesRemovedTotal(): number {
     return this.zombiesRemovedCount;
   }

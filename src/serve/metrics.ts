@@ -19,6 +19,8 @@ export interface ServeMetricsSnapshot extends MediaTotals {
   portExhaustions: number;
   addChannelRetries422: number;
   zombiesRemoved: number;
+  /** Times the native engine was restarted after it died. */
+  engineRestarts: number;
   lateness: LatencyHistogram;
   rtt: LatencyHistogram;
   /** legs, docs/measurement.md: arrival from Asterisk against the schedule, and the relay's own hold (both directions). */
@@ -49,6 +51,7 @@ export function snapshotMetrics(ledger: ServeLedger, ariConnected: boolean, even
     portExhaustions: ports.exhausted,
     addChannelRetries422: ledger.addChannelRetries422,
     zombiesRemoved: ledger.zombiesRemovedTotal,
+    engineRestarts: ledger.engineRestarts,
     ...ledger.mediaTotals(),
     ...ledger.histograms(),
     eventLoopDelayMs: eventLoop
@@ -81,6 +84,7 @@ export function metricSamples(s: ServeMetricsSnapshot): MetricSample[] {
     c('relay_port_exhaustions_total', 'Calls rejected because no relay port was free', s.portExhaustions),
     c('ari_add_channel_retries_total', 'addChannel retried after 422 (externalMedia not yet in Stasis)', s.addChannelRetries422),
     c('zombies_removed_total', 'Leaked bridges/externalMedia channels removed by reconciliation', s.zombiesRemoved),
+    c('engine_restarts_total', 'Times the native media engine was restarted after it died', s.engineRestarts),
     c('rtp_packets_up_total', 'RTP packets received from Asterisk', s.packetsUp),
     c('rtp_packets_back_total', 'Distinct RTP packets that came back from the echo', s.packetsBack),
     c('rtp_lost_total', 'Packets sent up that did not come back (so far, for live calls)', s.lost),

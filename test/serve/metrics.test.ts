@@ -10,6 +10,7 @@ function snapshot(): ServeMetricsSnapshot {
   };
   return {
     engine: 'node',
+    engineRestarts: 0,
     ariConnected: true,
     callsActive: 0,
     callsStarted: 2,

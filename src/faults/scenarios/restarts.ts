@@ -87,3 +87,70 @@ export const echoRestart: Scenario = {
     };
   },
 };
+
+/** What `engineKilled` saw of serve's engine: its pid before, the 503 and the 200 after. */
+interface EngineKill {
+  pidBefore: number | null;
+  unhealthyAfterMs: number | null;
+  reason: string | null;
+  pidAfter: number | null;
+}
+
+/** Kill serve's native engine (SIGKILL, as an OOM killer would) and follow /health until it is back. */
+async function killServeEngine(serveUrl: string): Promise<EngineKill> {
+  const before = await health(serveUrl);
+  const pidBefore = typeof before?.body.enginePid === 'number' ? before.body.enginePid : null;
+  const out: EngineKill = {pidBefore, unhealthyAfterMs: null, reason: null, pidAfter: null};
+  if (pidBefore === null) return out;
+  process.kill(pidBefore, 'SIGKILL');
+  const t0 = Date.now();
+  const down = await until(async () => {
+    const h = await health(serveUrl);
+    if (h?.status !== 503) return null;
+    out.reason = typeof h.body.reason === 'string' ? h.body.reason : null;
+    return {ms: Date.now() - t0};
+  }, 5000, 20);
+  out.unhealthyAfterMs = down?.ms ?? null;
+  const back = await until(async () => {
+    const h = await health(serveUrl);
+    return h?.status === 200 && typeof h.body.enginePid === 'number' ? h.body.enginePid : 0;
+  }, 15_000);
+  out.pidAfter = back || null;
+  return out;
+}
+
+export const engineKilled: Scenario = {
+  name: 'engine-killed',
+  ci: true,
+  done: '3 calls of 6 s; serve\'s native media engine killed (SIGKILL) 1 s into the hold; then a second load of 2 calls',
+  expected: 'the calls in flight fail with "media engine died (SIGKILL)"; /health 503 within 1 s, then 200 with a new engine pid; the second load passes; nothing leaked',
+  timeoutMs: 120_000,
+  async run(ctx) {
+    const r = await loadScenario(ctx, {count: 3, durationMs: 6000, runId: 'engine-killed', serve: {serveArgs: ['--engine', 'native']},
+      during: async (stack) => {
+        await sleep(1000);
+        return killServeEngine(stack.serveUrl);
+      },
+      after: async (stack) => ctx.load(stack, {count: 2, durationMs: 2000, runId: 'engine-killed-after'}),
+    });
+    const k = r.during;
+    const errors = (r.run.report?.calls ?? []).map((c) => c.error);
+    const second = r.after;
+    return {
+      measured: [
+        reportText(r.run.report),
+        `engine pid ${k.pidBefore ?? '?'} → ${k.pidAfter ?? '?'}; /health 503 after ${k.unhealthyAfterMs ?? '-'} ms (${k.reason ?? 'no reason'})`,
+        `first reason: ${errors.find((e) => e !== null) ?? 'none'}`,
+        `second load: ${reportText(second.report)}`,
+      ],
+      checks: [
+        {what: 'the kill happened (the engine pid changed)', ok: k.pidBefore !== null && k.pidAfter !== null && k.pidAfter !== k.pidBefore},
+        {what: '/health 503 within 1 s, naming the engine', ok: k.unhealthyAfterMs !== null && k.unhealthyAfterMs <= 1000 && /media engine died \(SIGKILL\)/.test(k.reason ?? '')},
+        {what: 'every call in flight failed with the engine reason', ok: errors.length === 3 && errors.every((e) => e !== null && /media engine died \(SIGKILL\) at \d+\.\d s/.test(e))},
+        {what: 'the second load passed (exit 0, no call failed)', ok: second.exit?.code === 0 && (second.report?.summary.callsFailed ?? 1) === 0},
+        noLeak(r.leaked),
+      ],
+      figures: loadFigures(r),
+    };
+  },
+};

@@ -98,6 +98,10 @@ export class PortPool {
       try {
         return {port, value: await bind(port)};
       } catch (err) {
+        if ((err as {engineDown?: unknown} | null)?.engineDown === true) {
+          this.release(port);
+          throw err; // the engine is down: no port would do
+        }
         const code = bindFailureCode(err);
         failures.set(code, (failures.get(code) ?? 0) + 1);
         this.bindFailures++;

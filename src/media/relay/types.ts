@@ -1,3 +1,4 @@
+import {RtpslaError} from '../../errors.js';
 import type {CallMeter, CallStats} from '../../metrics/call-stats.js';
 import type {CallRelayOptions, UdpAddress} from './node.js';
 
@@ -20,3 +21,11 @@ export interface MeasuringRelay {
 
 /** Opens a relay on `opts.port`; rejects with an error whose `code` is EADDRINUSE when the port is taken. */
 export type RelayOpener = (opts: CallRelayOptions) => Promise<MeasuringRelay>;
+
+/**
+ * No relay can be opened because the media engine is down (died, restarting): the call fails
+ * with this reason; no other port is tried (it is no port's fault).
+ */
+export class RelayEngineDownError extends RtpslaError {
+  readonly engineDown = true;
+}

@@ -24,7 +24,8 @@ describe.each(['node', 'native'] as const)('%s engine: relay over real UDP socke
 
   beforeAll(async () => {
     engine = engineKind === 'native' ? await startTestEngine() : null;
-    open = relayOpener(engine);
+    const e = engine;
+    open = relayOpener(e ? {current: () => e, downReason: () => 'engine closed'} : null);
   });
 
   afterAll(async () => {
