@@ -9,7 +9,9 @@
 import {EngineCommandError, EngineUnavailableError, RecordFlag, RecordKind, type EngineChoice, type EngineKind, type RecordSink} from '../../engine/engine-types.js';
 import {selectEngine} from '../../engine/engine-select.js';
 import type {NativeEngine} from '../../engine/native-engine.js';
-import {FRAME_US, MediaEngine, NodeMediaEngine, STRICT_RTP_PROBATION, type MediaPort, type MediaStream} from './node.js';
+import {MediaEngine, type MediaPort} from './engine.js';
+import {NodeMediaEngine} from './node.js';
+import {FRAME_US, STRICT_RTP_PROBATION, type MediaStream} from './stream.js';
 import type {SimMediaFormat} from './tone.js';
 
 /** Socket buffers of a source (as the Node engine's sockets get by default: small, one call's media). */

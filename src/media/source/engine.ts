@@ -1,0 +1,163 @@
+/**
+ * The streams of one sim and everything both media engines share (the Node engine in node.ts,
+ * the native one in native.ts): start/stop as the bridge topology and the stopMedia fault want,
+ * counters, per-stream and run-wide histograms, stats.
+ */
+import {LatencyHistogram} from '../../metrics/histogram.js';
+import type {EngineKind} from '../../engine/engine-types.js';
+import {realClock, type Clock} from '../../runtime/clock.js';
+import type {MediaChannelStats, MediaStream} from './stream.js';
+
+export interface MediaTotals {
+  streamsCreated: number;
+  streamsLive: number;
+  streamsSending: number;
+  packetsSent: number;
+  packetsReceived: number;
+  foreignPackets: number;
+  malformedPackets: number;
+  sendErrors: number;
+  /** Times the scheduler skipped frames because it was too far behind. */
+  skips: number;
+}
+
+/** Keeps finished channels' figures (without their histograms) for /_sim/stats. */
+const MAX_FINISHED = 10_000;
+
+/** A stream's bound RTP port before and while the engine uses it (a dgram socket, or an engine source). */
+export interface MediaPort {
+  close(): void;
+}
+
+/**
+ * The streams of one sim and everything both engines share: start/stop as the bridge topology
+ * and the stopMedia fault want, counters, per-stream and run-wide histograms, stats. Subclasses
+ * do the packet I/O: bind a port, start and stop sending, release the port.
+ */
+export abstract class MediaEngine {
+  /** Which engine sends and receives the packets. */
+  abstract readonly kind: EngineKind;
+  protected readonly streams = new Map<string, MediaStream>();
+  private readonly finished: MediaChannelStats[] = [];
+  private stopped = false;
+  protected closed = false;
+  /** Time and timers for the schedulers (a driven clock in tests). */
+  constructor(protected readonly clock: Clock = realClock) {}
+
+  private readonly aggRtt = new LatencyHistogram();
+  private readonly aggJitter = new LatencyHistogram();
+  private readonly retired = {packetsSent: 0, packetsReceived: 0, foreignPackets: 0, malformedPackets: 0, sendErrors: 0};
+  private created = 0;
+  /** Times a stream skipped frames because it was too far behind. */
+  protected skips = 0;
+
+  /** Bind an RTP port on `address:port` (rejects on EADDRINUSE etc.). */
+  abstract bind(address: string, port: number): Promise<MediaPort>;
+  /** The stream now owns `port` (from bind()). */
+  protected abstract attach(stream: MediaStream, port: MediaPort): void;
+  /** Start sending (first frame at stream.firstDeadlineUs(now)). */
+  protected abstract startSending(stream: MediaStream, now: number): void;
+  protected abstract stopSending(stream: MediaStream): void;
+  /** Close the stream's port; resolves when its figures are complete. */
+  protected abstract release(stream: MediaStream): Promise<void>;
+  /** Free what the engine holds once every stream is gone. */
+  protected abstract shutdown(): Promise<void>;
+
+  add(stream: MediaStream, port: MediaPort): void {
+    stream.aggRtt = this.aggRtt;
+    stream.aggJitter = this.aggJitter;
+    this.streams.set(stream.id, stream);
+    this.created++;
+    this.attach(stream, port);
+  }
+
+  get(id: string): MediaStream | undefined {
+    return this.streams.get(id);
+  }
+
+  /** externalMedia streams that exist now (sending or not). */
+  get liveStreams(): number {
+    return this.streams.size;
+  }
+
+  /** The bridge topology says whether this stream should be sending. */
+  setWanted(stream: MediaStream, wanted: boolean): void {
+    stream.wanted = wanted;
+    this.apply(stream);
+  }
+
+  /** Fault switch: hold every stream silent (true) or let them run again (false). */
+  setStopped(stopped: boolean): void {
+    this.stopped = stopped;
+    for (const s of this.streams.values()) this.apply(s);
+  }
+
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  private apply(s: MediaStream): void {
+    const run = s.wanted && !this.stopped && !this.closed;
+    if (run && !s.running) {
+      s.running = true;
+      this.startSending(s, this.clock.nowUs());
+    } else if (!run && s.running) {
+      s.running = false;
+      this.stopSending(s);
+    }
+  }
+
+  /** Stops the stream, closes its port, folds its figures into the totals. */
+  async destroy(id: string): Promise<void> {
+    const s = this.streams.get(id);
+    if (!s) return;
+    this.streams.delete(id);
+    if (s.running) {
+      s.running = false;
+      this.stopSending(s);
+    }
+    await this.release(s);
+    this.retire(s);
+  }
+
+  private retire(s: MediaStream): void {
+    this.retired.packetsSent += s.packetsSent;
+    this.retired.packetsReceived += s.packetsReceived;
+    this.retired.foreignPackets += s.foreignPackets;
+    this.retired.malformedPackets += s.malformedPackets;
+    this.retired.sendErrors += s.sendErrors;
+    this.finished.push(s.stats(false));
+    if (this.finished.length > MAX_FINISHED) this.finished.splice(0, this.finished.length - MAX_FINISHED);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.streams.keys()].map((id) => this.destroy(id)));
+    await this.shutdown();
+  }
+
+  totals(): MediaTotals {
+    const t = {...this.retired};
+    let sending = 0;
+    for (const s of this.streams.values()) {
+      t.packetsSent += s.packetsSent;
+      t.packetsReceived += s.packetsReceived;
+      t.foreignPackets += s.foreignPackets;
+      t.malformedPackets += s.malformedPackets;
+      t.sendErrors += s.sendErrors;
+      if (s.running) sending++;
+    }
+    return {streamsCreated: this.created, streamsLive: this.streams.size, streamsSending: sending, ...t, skips: this.skips};
+  }
+
+  /** Live channels first, then finished ones (most recent last). */
+  channelStats(): MediaChannelStats[] {
+    const live = [...this.streams.values()].map((s) => s.stats(true));
+    return [...live, ...this.finished];
+  }
+
+  /** Run-wide histograms over every stream ever created (3 significant digits). */
+  merged(): {rtt: LatencyHistogram; sendJitter: LatencyHistogram} {
+    return {rtt: this.aggRtt, sendJitter: this.aggJitter};
+  }
+}
