@@ -50,7 +50,7 @@ export abstract class BridgeOps extends CoreBase {
     b.channels.length = 0;
     for (const c of members) {
       c.bridge = undefined;
-      if (c.media) this.o.media.setWanted(c.media, false);
+      this.detachMedia(c);
       // recorded (ari-serve-call-trace.jsonl): an externalMedia channel gets only BRIDGEPEER=""
       // now; its ChannelLeftBridge and the BridgeDestroyed wait until it is hung up
       if (c.kind === 'unicast') {
@@ -156,7 +156,7 @@ export abstract class BridgeOps extends CoreBase {
       b.channels.splice(i, 1);
       c.bridge = undefined;
       this.retech(b);
-      if (c.media) this.o.media.setWanted(c.media, false);
+      this.detachMedia(c);
       removed.push({c, snapshot: this.bridgeJson(b)});
     }
     this.updateMedia(b);

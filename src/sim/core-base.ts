@@ -4,6 +4,7 @@
  * errors, tearing a channel down (its bridge, its media, its app), and who sends media.
  */
 import type {EventHub, SimEvent} from './events.js';
+import {ForwardingLinks} from './forwarding.js';
 import {StartPhaseModel} from './phase.js';
 import {asteriskTimestamp} from './time.js';
 import {
@@ -27,11 +28,14 @@ export abstract class CoreBase {
   protected readonly portsInUse = new Set<number>();
   protected readonly race: RaceModel;
   protected readonly phases: StartPhaseModel;
+  /** Forwarding between the two externalMedia channels of an RTP-caller bridge. */
+  readonly links: ForwardingLinks;
   protected closed = false;
 
   constructor(protected readonly o: CoreOptions) {
     this.race = o.race ?? DEFAULT_RACE;
     this.phases = new StartPhaseModel(o.rng);
+    this.links = new ForwardingLinks(o.media);
   }
 
 
@@ -184,6 +188,7 @@ export abstract class CoreBase {
       this.retech(b);
       this.updateMedia(b);
     }
+    this.links.unpair(c);
     if (c.media) {
       const id = c.media.id;
       const port = c.media.port;
@@ -256,13 +261,22 @@ export abstract class CoreBase {
 
   /**
    * Who sends RTP: in a two-party bridge an externalMedia channel forwards only what the other
-   * party produces (a Local source playing Milliwatt); with 3+ channels the bridge is softmix
-   * and mixes continuously, even silence (probes A, B, C).
+   * party produces (a Local source playing Milliwatt); two externalMedia channels forward each
+   * other's RTP (RTP-caller bridge, ForwardingLinks) and send nothing of their own; with 3+
+   * channels the bridge is softmix and mixes continuously, even silence (probes A, B, C).
    */
   protected updateMedia(b: SimBridge): void {
     const n = b.channels.length;
+    const [x, y] = b.channels;
+    if (n === 2 && x.media && y.media) {
+      this.o.media.setWanted(x.media, false);
+      this.o.media.setWanted(y.media, false);
+      this.links.pair(x, y);
+      return;
+    }
     for (const c of b.channels) {
       if (!c.media) continue;
+      this.links.unpair(c);
       let wanted = false;
       if (n >= 3) wanted = true;
       else if (n === 2) {
@@ -272,6 +286,13 @@ export abstract class CoreBase {
       this.o.media.setWanted(c.media, wanted);
     }
   }
+
+  /** A channel left its bridge: its media stops (sending and forwarding). */
+  protected detachMedia(c: SimChannel): void {
+    this.links.unpair(c);
+    if (c.media) this.o.media.setWanted(c.media, false);
+  }
+
 
   protected parseVariables(v: Record<string, unknown> | undefined): Array<[string, string]> {
     if (!v) return [];

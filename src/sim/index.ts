@@ -12,7 +12,7 @@ import {parsePortRange, type PortRange} from '../config/parse.js';
 import {nullLogger, type Logger} from '../log/logger.js';
 import {SimCore, type CoreCounters, type RaceModel} from './core.js';
 import {EventHub} from './events.js';
-import {checkRestart, Faults, type FailRule, type FaultRequest, type FaultState} from './faults.js';
+import {checkRestart, Faults, type FailRule, type FaultRequest, type FaultState, type MediaFaultCounts} from './faults.js';
 import {SimRestarter} from './restart.js';
 import {createSimHttpServer} from './http.js';
 import type {MediaEngine, MediaTotals} from '../media/source/engine.js';
@@ -23,7 +23,7 @@ import type {EngineChoice, EngineKind} from '../engine/engine-types.js';
 import {randomSeed, SimRng} from './rng.js';
 import {asteriskTimestamp} from './time.js';
 
-export {parseFailFlag, DEFAULT_RESTART_DOWNTIME_MS, type FailRule, type DelayRule, type FaultRequest, type FaultState, type RestartRule, type DownState} from './faults.js';
+export {parseFailFlag, DEFAULT_RESTART_DOWNTIME_MS, type ForwardDelayRule, type ForwardDelayState, type LateFirstPacketsRule, type LateFirstPacketsState, type FailRule, type DelayRule, type FaultRequest, type FaultState, type RestartRule, type DownState} from './faults.js';
 export type {MediaChannelStats, PercentilesUs} from '../media/source/stream.js';
 export {DEFAULT_RACE, type RaceModel} from './core.js';
 
@@ -101,6 +101,11 @@ export interface SimHandle {
   readonly seed: number;
   readonly user: string;
   stats(): SimStats;
+  /**
+   * Brings the figures the native engine keeps (delayedByFault, queueFull of forwarding sources)
+   * into stats(); GET /_sim/stats does this before answering.
+   */
+  refreshStats(): Promise<void>;
   /** Apply fault switches (as POST /_sim/faults); returns the new state. */
   setFaults(req: FaultRequest): FaultState & {droppedWebSockets?: number};
   faults(): FaultState;
@@ -168,6 +173,31 @@ interface SimParts {
   engine: EngineKind;
   faults: Faults;
   seed: number;
+  /** Uniform draws in [0, 1) for the media faults (the sim's seeded generator). */
+  uniform: () => number;
+}
+
+/** The media faults' counters, for the fault state. */
+function mediaFaultCounts(x: SimParts): MediaFaultCounts {
+  const fwd = x.media.totals().forwarded;
+  const late = x.media.lateFirstCounts;
+  return {
+    forwardArmed: x.core.links.armed,
+    linksDelayed: x.core.links.linksDelayed,
+    packetsDelayed: fwd.toRelay.delayedByFault + fwd.toCaller.delayedByFault,
+    streamsHeld: late.streamsHeld,
+    maxHoldMs: late.maxHoldUs / 1000,
+  };
+}
+
+/** The media fault switches as set: the forwarding links' delay, the first frames' hold. */
+function applyMediaFaults(x: SimParts, req: FaultRequest): void {
+  const {faults} = x;
+  if (req.clear === true || req.forwardDelay !== undefined) x.core.links.setFault(faults.forwardDelay, Date.now());
+  if (req.clear === true || req.lateFirstPackets !== undefined) {
+    const rule = faults.lateFirstPackets;
+    x.media.setLateFirstPackets(rule === null ? null : {share: rule.share, maxUs: rule.maxMs * 1000}, x.uniform);
+  }
 }
 
 function simStats(x: SimParts, startedAt: string, url: string): SimStats {
@@ -195,6 +225,7 @@ function simStats(x: SimParts, startedAt: string, url: string): SimStats {
 function applyFaultRequest(x: SimParts, log: Logger, restarter: () => SimRestarter, req: FaultRequest): FaultState & {droppedWebSockets?: number} {
   const {faults, hub, media} = x;
   faults.apply(req);
+  applyMediaFaults(x, req);
   hub.delayMs = faults.eventDelayMs;
   if (media.isStopped !== faults.stopMedia) {
     media.setStopped(faults.stopMedia);
@@ -230,11 +261,13 @@ export async function startSim(options: SimOptions = {}): Promise<SimHandle> {
   const hub = new EventHub(SIM_ASTERISK_ID, log);
   const {media, engine} = await startMedia(options.engine, log);
   const faults = new Faults();
+  const rng = new SimRng(seed);
   const core = new SimCore({
-    hub, media, rng: new SimRng(seed), log, answerDelayMs: o.answerDelayMs, rtpRange: o.rtpRange, asteriskId: SIM_ASTERISK_ID,
+    hub, media, rng, log, answerDelayMs: o.answerDelayMs, rtpRange: o.rtpRange, asteriskId: SIM_ASTERISK_ID,
     race: options.race, rtpAddress: o.rtpAddress,
   });
-  const parts: SimParts = {core, hub, media, engine, faults, seed};
+  const parts: SimParts = {core, hub, media, engine, faults, seed, uniform: () => rng.float()};
+  faults.counts = () => mediaFaultCounts(parts);
   let startedAt = asteriskTimestamp(core.startedMs);
   let url = '';
   let realPort = 0;
@@ -242,6 +275,7 @@ export async function startSim(options: SimOptions = {}): Promise<SimHandle> {
   const stats = (): SimStats => simStats(parts, startedAt, url);
   const server = createSimHttpServer({
     core, hub, faults, log, user: o.user, pass: o.pass, asteriskInfo: () => asteriskInfo(startedAt), stats, applyFaults,
+    refreshStats: () => media.refreshStats(),
     isDown: () => faults.down !== null,
   });
   const restarter = new SimRestarter({
@@ -275,7 +309,10 @@ export async function startSim(options: SimOptions = {}): Promise<SimHandle> {
     })();
     return closing;
   };
-  return {url, engine, host, port: realPort, seed, user: o.user, stats, setFaults: applyFaults, faults: () => faults.state(), core, close};
+  return {
+    url, engine, host, port: realPort, seed, user: o.user, stats, refreshStats: () => media.refreshStats(), setFaults: applyFaults,
+    faults: () => faults.state(), core, close,
+  };
 }
 
 /** The line the command prints on stdout once listening. */

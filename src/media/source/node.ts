@@ -16,9 +16,11 @@
  */
 import {createSocket, type Socket} from 'node:dgram';
 import {mediaSocketOptions} from '../../rtp/udp-lookup.js';
-import type {ClockTimer} from '../../runtime/clock.js';
 import {IndexedMinHeap} from '../../runtime/indexed-heap.js';
+import {realClock, type Clock, type ClockTimer} from '../../runtime/clock.js';
+import {DelayDistribution} from './delay-dist.js';
 import {MediaEngine, type MediaPort} from './engine.js';
+import {Forwarder} from './forwarder.js';
 import {FRAME_US, MAX_CATCH_UP_FRAMES, type MediaStream} from './stream.js';
 
 export * from './stream.js';
@@ -43,10 +45,33 @@ export function bindUdp(address: string, port: number): Promise<Socket> {
 /** The pure-Node engine: dgram sockets, one timer for the earliest deadline of a min-heap of streams. */
 export class NodeMediaEngine extends MediaEngine {
   readonly kind = 'node' as const;
-  private readonly heap = new IndexedMinHeap<MediaStream>((s) => s.nextDeadlineUs);
+  private readonly heap = new IndexedMinHeap<MediaStream>((s) => s.sendAtUs);
   private timer: ClockTimer | undefined;
   private timerAtUs = Infinity;
   private readonly onTimer = (): void => this.tick();
+  private pass = 0;
+
+  /** `uniform` draws the forwarding delays' quantiles (Math.random unless a test drives it). */
+  constructor(
+    clock: Clock = realClock,
+    private readonly drawUniform: () => number = Math.random,
+  ) {
+    super(clock);
+  }
+
+  protected startForwarding(from: MediaStream, to: MediaStream, quantilesUs: string): void {
+    from.forwarder?.close();
+    from.forwarder = new Forwarder(from, to, DelayDistribution.parse(quantilesUs), this.clock, this.drawUniform);
+  }
+
+  protected stopForwarding(from: MediaStream): void {
+    from.forwarder?.close();
+    from.forwarder = undefined;
+  }
+
+  protected delayForwarding(from: MediaStream, extraUs: number, durationUs: number): void {
+    from.forwarder?.delay(extraUs, durationUs);
+  }
 
   bind(address: string, port: number): Promise<Socket> {
     return bindUdp(address, port);
@@ -92,9 +117,20 @@ export class NodeMediaEngine extends MediaEngine {
     const clock = this.clock;
     // one clock reading per pass: a stream is sent at most MAX_CATCH_UP_FRAMES + 1 times in a
     // pass (then it skips ahead), which its buffer rotation (MIN_PACKET_BUFFERS) allows for
+    // (more in the catch-up burst after a first frames' hold: bounded by the buffer rotation,
+    // the rest goes in the next pass)
     const now = clock.nowUs();
-    for (let s = heap.peek(); s !== undefined && s.nextDeadlineUs <= now; s = heap.peek()) {
-      if (now - s.nextDeadlineUs > MAX_CATCH_UP_FRAMES * FRAME_US) {
+    const pass = ++this.pass;
+    for (let s = heap.peek(); s !== undefined && s.sendAtUs <= now; s = heap.peek()) {
+      if (s.passId !== pass) {
+        s.passId = pass;
+        s.passSends = 0;
+      }
+      if (++s.passSends >= s.bufferCount) {
+        this.arm(true);
+        return;
+      }
+      if (now - s.nextDeadlineUs > MAX_CATCH_UP_FRAMES * FRAME_US + s.holdAllowanceUs) {
         s.skipTo(now);
         this.skips++;
       } else s.sendDue(clock.nowUs());
@@ -103,13 +139,14 @@ export class NodeMediaEngine extends MediaEngine {
     this.arm();
   }
 
-  private arm(): void {
+  /** Timer for the earliest send (`now`: at once, the rest of a burst). */
+  private arm(now = false): void {
     const top = this.heap.peek();
     if (this.closed || top === undefined) {
       this.disarm();
       return;
     }
-    const at = top.nextDeadlineUs;
+    const at = now ? this.clock.nowUs() : top.sendAtUs;
     if (this.timer !== undefined && this.timerAtUs <= at) return;
     this.disarm();
     const delayMs = Math.max(0, (at - this.clock.nowUs()) / 1000);

@@ -16,6 +16,22 @@ import {SendRing} from '../../rtp/send-ring.js';
 import {FRAME_MS} from '../../rtp/formats.js';
 import {formatInfo, type FormatInfo, type SimMediaFormat} from './tone.js';
 
+/**
+ * Which way a forwarded packet goes in the sim's RTP-caller bridge: `toRelay` = caller → sim →
+ * relay (what the caller's channel receives), `toCaller` = relay → sim → caller.
+ */
+export type ForwardDirection = 'toRelay' | 'toCaller';
+
+/** The Node engine's queue of one forwarding direction (forwarder.ts). */
+export interface ForwardQueue {
+  /** A packet the stream received from its peer at `tRecvUs`. Hot path. */
+  push(msg: Buffer, tRecvUs: number): void;
+  /** For `durationUs` from now, packets received get `extraUs` more delay (a fault). */
+  delay(extraUs: number, durationUs: number): void;
+  /** Ends the link: what is still queued is dropped. */
+  close(): void;
+}
+
 export const FRAME_US = FRAME_MS * 1000;
 /** First packet this long after the stream becomes active (recorded: 10 ms after addChannel). */
 export const FIRST_PACKET_DELAY_US = 10_000;
@@ -59,6 +75,16 @@ export interface MediaChannelStats {
   sendJitterUs: PercentilesUs;
   ssrc: number;
   firstSeq: number;
+  /** Set while this channel's received packets are forwarded to its bridge peer. */
+  forwardDirection: ForwardDirection | null;
+  /** Packets received here and sent on out of the peer channel. */
+  forwarded: number;
+  /** Forwarded at once because the link's queue was full (or the datagram too large). */
+  queueFull: number;
+  /** Forwarded with a forwardDelay fault's extra delay. */
+  delayedByFault: number;
+  /** The hold of the first frames given by the lateFirstPackets fault (µs, 0 = none). */
+  holdFirstUs: number;
 }
 
 export interface MediaStreamOptions {
@@ -95,6 +121,28 @@ export class MediaStream {
   running = false;
   heapIndex = -1;
   nextDeadlineUs = 0;
+  /** No frame before this (µs): the first frames' hold (lateFirstPackets fault); 0 = none. */
+  holdUntilUs = 0;
+  /** The first catch-up after a hold may be this much further behind before it skips (µs). */
+  holdAllowanceUs = 0;
+  /** The hold given to this stream's first frames (µs; decided once, at its first start). */
+  holdFirstUs = 0;
+  /** True once the stream has been started (the hold applies to the first start only). */
+  startedOnce = false;
+  /** Node engine: frames sent in the current scheduler pass (bounded by the buffer rotation). */
+  passSends = 0;
+  passId = -1;
+
+  /** The stream this one's received packets are forwarded out of (linked), if any. */
+  linkedTo: MediaStream | undefined;
+  forwardDirection: ForwardDirection | null = null;
+  /** Node engine: the queue of that forwarding direction. */
+  forwarder: ForwardQueue | undefined;
+  forwarded = 0;
+  queueFull = 0;
+  delayedByFault = 0;
+  /** The engine's per-direction histogram of forward delays (receive → send, µs). */
+  aggForward: LatencyHistogram | undefined;
 
   /** bufs[i] carries tone frame i % frameCount. */
   private readonly bufs: Buffer[];
@@ -173,10 +221,50 @@ export class MediaStream {
     this.aggRtt?.recordUs(rttUs);
   }
 
-  /** Starts the deadline clock (Node engine; first frame at firstDeadlineUs(now)). */
+  /** Number of packet buffers: how many frames one scheduler pass may send (Node engine). */
+  get bufferCount(): number {
+    return this.bufs.length;
+  }
+
+  /** When the next frame may go: its deadline, or the end of the first frames' hold. */
+  get sendAtUs(): number {
+    return this.nextDeadlineUs < this.holdUntilUs ? this.holdUntilUs : this.nextDeadlineUs;
+  }
+
+  /** A forwarded packet went out of the peer stream: receive → send took `delayUs`. */
+  noteForwarded(delayUs: number): void {
+    this.forwarded++;
+    this.aggForward?.recordUs(delayUs);
+  }
+
+  /**
+   * Sends a packet `from` received (Node engine's forwarding) with this stream's SSRC and next
+   * sequence number; timestamp, payload type, marker and payload as received. Hot path.
+   */
+  sendForwarded(b: Buffer, len: number, from: MediaStream, tRecvUs: number, tSentUs: number): void {
+    b.writeUInt16BE(this.seq, 2);
+    b.writeUInt32BE(this.ssrc, 8);
+    const socket = this.socket;
+    if (socket !== undefined) {
+      try {
+        socket.send(b, 0, len, this.remotePort, this.remoteAddress);
+      } catch {
+        from.sendErrors++;
+      }
+    }
+    this.seq = (this.seq + 1) & 0xffff;
+    from.noteForwarded(tSentUs - tRecvUs);
+  }
+
+  /** Starts the deadline clock (Node engine; first frame at firstDeadlineUs(now), after any hold). */
   start(now: number): void {
     this.running = true;
     this.nextDeadlineUs = this.firstDeadlineUs(now);
+    if (!this.startedOnce && this.holdFirstUs > 0) {
+      this.holdUntilUs = this.nextDeadlineUs + this.holdFirstUs;
+      this.holdAllowanceUs = this.holdFirstUs;
+    }
+    this.startedOnce = true;
     if (this.sentAny) {
       // resumed after a pause: seq continues, ts jumps by the wall-clock gap, marker set (probe B)
       const frames = Math.max(1, Math.round((this.nextDeadlineUs - this.lastDeadlineUs) / FRAME_US));
@@ -210,6 +298,7 @@ export class MediaStream {
     this.ts = (this.ts + info.samplesPerFrame) >>> 0;
     if (++this.frameIndex === this.bufs.length) this.frameIndex = 0;
     this.nextDeadlineUs += FRAME_US;
+    if (this.holdAllowanceUs > 0 && this.nextDeadlineUs > tSentUs) this.holdAllowanceUs = 0; // caught up
   }
 
   /** Far behind (event loop stalled): skip the missed frames like a timestamp jump. */
@@ -244,6 +333,7 @@ export class MediaStream {
       return;
     }
     this.packetsReceived++;
+    if (this.forwarder !== undefined) this.forwarder.push(msg, tRecvUs);
     if (pkt.ssrc !== this.ssrc) return;
     const slot = this.sent.take(pkt.sequence);
     if (slot < 0) return;
@@ -269,6 +359,11 @@ export class MediaStream {
       sendJitterUs: this.sendJitter.percentilesUs(),
       ssrc: this.ssrc,
       firstSeq: this.firstSeq,
+      forwardDirection: this.forwardDirection,
+      forwarded: this.forwarded,
+      queueFull: this.queueFull,
+      delayedByFault: this.delayedByFault,
+      holdFirstUs: this.holdFirstUs,
     };
   }
 }
