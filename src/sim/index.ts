@@ -26,6 +26,7 @@ import {asteriskTimestamp} from './time.js';
 export {parseFailFlag, DEFAULT_RESTART_DOWNTIME_MS, type ForwardDelayRule, type ForwardDelayState, type LateFirstPacketsRule, type LateFirstPacketsState, type FailRule, type DelayRule, type FaultRequest, type FaultState, type RestartRule, type DownState} from './faults.js';
 export type {MediaChannelStats, PercentilesUs} from '../media/source/stream.js';
 export {DEFAULT_RACE, type RaceModel} from './core.js';
+export {parseForwardDelayFlag, parseLateFirstPacketsFlag} from './media-faults.js';
 
 /** `system.version` the sim reports from GET /ari/asterisk/info. */
 export const SIM_VERSION = '22.10.1-rtpsla-sim';

@@ -50,3 +50,22 @@ export function checkLateFirstPackets(r: unknown): LateFirstPacketsRule {
   const maxMs = msIn(o.maxMs, 'lateFirstPackets.maxMs', 0, 10_000, true);
   return {share: o.share, maxMs};
 }
+
+/** `--late-first-packets SHARE:MAXMS` (e.g. 0.59:151, as recorded at 150 calls). */
+export function parseLateFirstPacketsFlag(text: string): LateFirstPacketsRule {
+  const m = /^\s*([\d.]+)\s*:\s*([\d.]+)\s*$/.exec(text);
+  if (!m) throw new MediaFaultError(`"${text}" is not SHARE:MAXMS (e.g. 0.59:151)`);
+  return checkLateFirstPackets({share: Number(m[1]), maxMs: Number(m[2])});
+}
+
+/**
+ * `--forward-delay DIRECTION:EXTRAMS:DURATIONMS[:CALLS]`, CALLS a `+`-separated list of call
+ * indices (digits) or channel ids (e.g. toCaller:30:60000:0+1).
+ */
+export function parseForwardDelayFlag(text: string): ForwardDelayRule {
+  const parts = text.split(':');
+  if (parts.length < 3 || parts.length > 4) throw new MediaFaultError(`"${text}" is not DIRECTION:EXTRAMS:DURATIONMS[:CALLS] (e.g. toCaller:30:60000:0+1)`);
+  const num = (s: string): number => (/^\s*[\d.]+\s*$/.test(s) ? Number(s) : NaN);
+  const calls = parts[3]?.split('+').filter(Boolean).map((x) => (/^\d+$/.test(x) ? Number(x) : x));
+  return checkForwardDelay({direction: parts[0].trim(), extraMs: num(parts[1]), durationMs: num(parts[2]), ...(calls !== undefined ? {calls} : {})});
+}
