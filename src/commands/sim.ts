@@ -6,7 +6,7 @@ import {ConfigError, errorMessage} from '../errors.js';
 import {createLogger} from '../log/logger.js';
 import {atomicWriteFile} from '../runtime/atomic-write.js';
 import {onStopSignals} from '../runtime/signals.js';
-import {listeningLine, parseFailFlag, SIM_DEFAULTS, startSim, type FailRule} from '../sim/index.js';
+import {listeningLine, parseFailFlag, parseForwardDelayFlag, parseLateFirstPacketsFlag, SIM_DEFAULTS, startSim, type FailRule, type ForwardDelayRule, type LateFirstPacketsRule} from '../sim/index.js';
 
 export default class Sim extends BaseCommand {
   static override summary = 'Run an embedded Asterisk 22 stand-in (ARI REST, events WebSocket, externalMedia RTP) on machines without Asterisk.';
@@ -43,6 +43,24 @@ export default class Sim extends BaseCommand {
     })({description: 'Make an ARI operation fail: OPERATION=STATUS[:COUNT] (e.g. externalMedia=500:1, addChannel=422); repeatable.', multiple: true}),
     'event-delay-ms': decimal({description: 'Every event is delayed by this many ms (order kept).', default: 0, min: 0, max: 600_000}),
     'stop-media': Flags.boolean({description: 'Start with media held (no RTP sent) until POST /_sim/faults {"stopMedia":false}.', default: false}),
+    'late-first-packets': Flags.custom<LateFirstPacketsRule>({
+      parse: async (text, _ctx, o) => {
+        try {
+          return parseLateFirstPacketsFlag(text);
+        } catch (err) {
+          throw new ConfigError(`${settingName(o)}: ${errorMessage(err)}`);
+        }
+      },
+    })({description: 'Hold the first frames of a share of the tone streams for a uniform draw in (0, MAXMS], then send them at once: SHARE:MAXMS (recorded at 150 calls with a Milliwatt() caller: 0.59:151). Counted in GET /_sim/stats faults.lateFirstPackets.'}),
+    'forward-delay': Flags.custom<ForwardDelayRule>({
+      parse: async (text, _ctx, o) => {
+        try {
+          return parseForwardDelayFlag(text);
+        } catch (err) {
+          throw new ConfigError(`${settingName(o)}: ${errorMessage(err)}`);
+        }
+      },
+    })({description: 'Extra delay on one direction of the RTP-caller forwarding: DIRECTION:EXTRAMS:DURATIONMS[:CALLS] (toRelay or toCaller; CALLS = call indices or channel ids joined by +; default all). Counted in GET /_sim/stats faults.forwardDelay.'}),
     'ready-file': Flags.string({description: 'Also write {"url","port","pid"} JSON to this file once listening.'}),
     'log-level': logLevelOption({aliases: ['log']}),
     ...engineFlag,
@@ -55,7 +73,11 @@ export default class Sim extends BaseCommand {
     const sim = await startSim({
       host: flags.host, port: flags.port, user: flags.user, pass: flags.pass, rtpRange: flags['rtp-range'],
       answerDelayMs: flags['answer-delay-ms'], seed: flags.seed, logger, engine: flags.engine,
-      faults: {fail: flags.fail ?? [], eventDelayMs: flags['event-delay-ms'], stopMedia: flags['stop-media']},
+      faults: {
+        fail: flags.fail ?? [], eventDelayMs: flags['event-delay-ms'], stopMedia: flags['stop-media'],
+        ...(flags['late-first-packets'] ? {lateFirstPackets: flags['late-first-packets']} : {}),
+        ...(flags['forward-delay'] ? {forwardDelay: flags['forward-delay']} : {}),
+      },
     });
     process.stdout.write(listeningLine(sim) + '\n');
     if (flags['ready-file']) atomicWriteFile(flags['ready-file'], JSON.stringify({url: sim.url, port: sim.port, pid: process.pid}) + '\n');

@@ -56,4 +56,18 @@ describe('rtpsla sim (CLI)', () => {
     expect(f.code).toBe(2);
     expect(f.stderr).toContain('--fail');
   });
+
+  it('arms the media faults from flags (shown by GET /_sim/faults) and refuses bad ones', async () => {
+    proc = new CliProcess(['sim', '--port', '0', '--late-first-packets', '0.59:151', '--forward-delay', 'toCaller:30:60000:0+run1-3'], {ARI_USER: '', ARI_PASS: ''});
+    const m = await proc.waitFor(/sim listening on (http:\/\/127\.0\.0\.1:\d+)/);
+    const res = await fetch(`${m[1]}/_sim/faults`, {headers: {authorization: 'Basic ' + Buffer.from('rtpsla:rtpsla').toString('base64')}});
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body.lateFirstPackets).toMatchObject({armed: true, rule: {share: 0.59, maxMs: 151}, streamsHeld: 0});
+    expect(body.forwardDelay).toMatchObject({armed: true, rule: {calls: [0, 'run1-3'], direction: 'toCaller', extraMs: 30, durationMs: 60000}, packetsDelayed: 0});
+    for (const [flag, value] of [['--late-first-packets', '2:100'], ['--forward-delay', 'up:1:1']]) {
+      const r = await runCli(['sim', '--port', '0', flag, value], {timeoutMs: 20_000});
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(flag);
+    }
+  });
 });
