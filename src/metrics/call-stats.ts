@@ -160,6 +160,8 @@ export class CallMeter {
   seenPayloadType = -1;
   seenPacketBytes = -1;
   otherFormatPackets = 0;
+  /** Where each late back packet's RTP timestamp and leg go (serve's record `lateFrames`); null: nowhere. */
+  lateFrames: {note(ts: number, leg: 'a' | 'r' | 'm'): void} | null = null;
 
   /**
    * `sinks`: histograms that also receive every value as it is measured (serve's global and
@@ -283,6 +285,7 @@ export class CallMeter {
       if (a >= r && a >= rttUs) this.lateByAsterisk++;
       else if (r >= rttUs) this.lateByRelay++;
       else this.lateByMediaServer++;
+      this.lateFrames?.note(ts, a >= r && a >= rttUs ? 'a' : r >= rttUs ? 'r' : 'm');
     }
     this.backJitter.update(tRecvUs, ts);
   }
