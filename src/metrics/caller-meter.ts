@@ -9,7 +9,10 @@
  * - `callerRttMs`: receive − send of each received frame whose timestamp matched a frame sent
  *   (only an echo media server returns the caller's frames).
  * - `hearsLatenessMs`: each received frame against the earliest phase of its stream (RFC 5481
- *   PDV), φ = tRecv − (ts − tsRef)/clockRate, t0 = min φ; a new SSRC starts a new stream.
+ *   PDV, src/metrics/earliest-phase.ts: exact for the stream's first 60 s, judged live against the
+ *   earliest phase then known after that); a new SSRC starts a new stream. The frames late at the
+ *   caller (their RTP timestamps, for the join with the relay's) are those whose phase is behind
+ *   the stream's final earliest phase by more than the threshold.
  * - loss by RTP timestamp against the frames sent once the bridge was up (echo), or by the received
  *   stream's sequence numbers (a media server that sends its own stream); late frames and the
  *   longest run of them in the received stream's sequence order; RFC 3550 jitter.
@@ -18,7 +21,7 @@ import {InterarrivalJitter} from '../rtp/jitter.js';
 import {SequenceTracker, SeqVerdict} from '../rtp/sequence.js';
 import {LatencyHistogram} from './histogram.js';
 import type {CallerSide, PercentilesMs} from '../protocol/report.js';
-import {earliestPhaseLateness} from './caller-phase.js';
+import {EarliestPhaseLateness} from './earliest-phase.js';
 
 /** A growing column of numbers (doubles its typed array when full). */
 class Column {
@@ -63,14 +66,22 @@ export interface CallerCallResult {
 export class CallerMeter {
   private readonly sentTs = new Column();
   private readonly sentAt = new Column();
-  private readonly recvSsrc = new Column();
-  private readonly recvExt = new Column();
+  private readonly recvStream = new Column();
+  private readonly recvPhase = new Column();
   private readonly recvTs = new Column();
   private readonly recvAt = new Column();
   private readonly recvRtt = new Column();
   private readonly seq = new SequenceTracker();
   private readonly jitter: InterarrivalJitter;
   private ssrc = -1;
+  private readonly hearsHistogram = LatencyHistogram.perCall();
+  private phase: EarliestPhaseLateness;
+  /** Earliest phase of each finished stream (µs), and the judged figures folded from them. */
+  private readonly streamT0: number[] = [];
+  private foldedLate = 0;
+  private foldedMaxRun = 0;
+  private foldedMoves = 0;
+  private firstShiftUs: number | null = null;
   /** Expected by sequence numbers of earlier SSRCs of this call. */
   private foldedSeqExpected = 0;
   private foldedSeqDistinct = 0;
@@ -84,6 +95,24 @@ export class CallerMeter {
     readonly lateThresholdMs: number,
   ) {
     this.jitter = new InterarrivalJitter(clockRateHz);
+    this.phase = this.newPhase();
+  }
+
+  private newPhase(): EarliestPhaseLateness {
+    return new EarliestPhaseLateness(this.clockRateHz, this.lateThresholdMs * 1000, this.hearsHistogram);
+  }
+
+  /** The current stream ended (a new SSRC, or the call): judge what it holds, fold its figures. */
+  private endStream(): void {
+    const p = this.phase;
+    p.finish();
+    if (p.judge.judged === 0) return;
+    this.firstShiftUs ??= p.anchor.shiftUs;
+    this.streamT0.push(p.anchor.t0Us);
+    this.foldedLate += p.judge.late;
+    this.foldedMaxRun = Math.max(this.foldedMaxRun, p.judge.maxConsecutiveLate);
+    this.foldedMoves += p.anchor.anchorMoves;
+    this.phase = this.newPhase();
   }
 
   /** The caller sent the frame with RTP timestamp `ts` at `tSentUs`. */
@@ -101,15 +130,16 @@ export class CallerMeter {
         this.foldedSeqDistinct += this.seq.distinct;
         this.seq.reset();
         this.jitter.reset();
+        this.endStream();
       }
       this.ssrc = ssrc;
     }
     const v = this.seq.track(seq);
     if (v === SeqVerdict.Duplicate || v === SeqVerdict.OutOfRange) return;
     this.jitter.update(tRecvUs, ts);
-    this.recvSsrc.push(ssrc);
-    // extended numbers of later SSRCs are kept apart from earlier ones (runs never join across)
-    this.recvExt.push(this.seq.lastExt + this.foldedSeqExpected * 4);
+    this.phase.add(tRecvUs, ts, this.seq.lastExt);
+    this.recvStream.push(this.streamT0.length);
+    this.recvPhase.push(this.phase.anchor.phaseUs(tRecvUs, ts));
     this.recvTs.push(ts);
     this.recvAt.push(tRecvUs);
     this.recvRtt.push(tSentUs >= 0 ? tRecvUs - tSentUs : -1);
@@ -119,24 +149,16 @@ export class CallerMeter {
     return this.recvAt.n;
   }
 
-  /** The call's figures (see the module comment). */
+  /** The call's figures (see the module comment). Call once, after the port closed. */
   finish(o: CallerFinishOptions): CallerCallResult {
+    this.endStream();
     const n = this.recvAt.n;
     const nullReasons: Record<string, string> = {};
     const rtt = LatencyHistogram.perCall();
     for (let i = 0; i < n; i++) if (this.recvRtt.a[i] >= 0) rtt.recordUs(this.recvRtt.a[i]);
-    const phase = earliestPhaseLateness(this.recvSsrc.a, this.recvTs.a, this.recvAt.a, n, this.clockRateHz);
-    const hears = LatencyHistogram.perCall();
     const thresholdUs = this.lateThresholdMs * 1000;
     const lateTs: number[] = [];
-    const lateExt: number[] = [];
-    for (let i = 0; i < n; i++) {
-      hears.recordUs(phase.latenessUs[i]);
-      if (phase.latenessUs[i] > thresholdUs) {
-        lateTs.push(this.recvTs.a[i]);
-        lateExt.push(this.recvExt.a[i]);
-      }
-    }
+    for (let i = 0; i < n; i++) if (this.recvPhase.a[i] - this.streamT0[this.recvStream.a[i]] > thresholdUs) lateTs.push(this.recvTs.a[i]);
     const loss = o.echoes ? this.lossByTs(o.countFromUs) : this.lossBySeq();
     if (n === 0) nullReasons.hearsLatenessMs = nullReasons.jitterMs = 'no frame came back to the caller';
     if (!o.echoes) nullReasons.callerRttMs = o.noEchoReason ?? 'the media server does not echo the caller frames';
@@ -147,21 +169,22 @@ export class CallerMeter {
       received: n,
       lost: loss.lost,
       lossRatio: loss.expected > 0 ? loss.lost / loss.expected : 0,
-      late: lateTs.length,
-      lateRatio: n > 0 ? lateTs.length / n : 0,
-      maxConsecutiveLate: longestRun(lateExt),
+      late: this.foldedLate,
+      lateRatio: n > 0 ? this.foldedLate / n : 0,
+      maxConsecutiveLate: this.foldedMaxRun,
       callerRttMs: o.echoes && rtt.count > 0 ? rtt.percentilesMs() : null,
-      hearsLatenessMs: n > 0 ? hears.percentilesMs() : null,
+      hearsLatenessMs: n > 0 ? this.hearsHistogram.percentilesMs() : null,
       jitterMs: n > 0 ? round3(this.jitter.jitterMs) : null,
       lateBy: {asterisk: 0, relay: 0, mediaServer: 0, asteriskBack: 0},
-      anchorShiftMs: n > 0 ? round3(phase.anchorShiftUs / 1000) : null,
+      anchorShiftMs: this.firstShiftUs !== null ? round3(this.firstShiftUs / 1000) : null,
+      anchorMoves: this.foldedMoves,
       oneWayLegs: o.oneWayLegs,
       lostBySeq: this.lossBySeq().lost,
       ...(this.foreign > 0 ? {foreign: this.foreign} : {}),
       ...(this.malformed > 0 ? {malformed: this.malformed} : {}),
       ...(Object.keys(nullReasons).length > 0 ? {nullReasons} : {}),
     };
-    return {side, lateTs, hears, rtt};
+    return {side, lateTs, hears: this.hearsHistogram, rtt};
   }
 
   /**
@@ -194,20 +217,6 @@ export class CallerMeter {
     const distinct = this.foldedSeqDistinct + (this.ssrc === -1 ? 0 : this.seq.distinct);
     return {expected, lost: Math.max(0, expected - distinct)};
   }
-}
-
-/** The longest run of consecutive numbers in `ext` (any order). */
-export function longestRun(ext: readonly number[]): number {
-  if (ext.length === 0) return 0;
-  const s = [...ext].sort((a, b) => a - b);
-  let best = 1;
-  let run = 1;
-  for (let i = 1; i < s.length; i++) {
-    if (s[i] === s[i - 1]) continue;
-    run = s[i] === s[i - 1] + 1 ? run + 1 : 1;
-    if (run > best) best = run;
-  }
-  return best;
 }
 
 /** Percentiles of a run's merged caller histogram, or null when it holds nothing. */

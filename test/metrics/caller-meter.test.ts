@@ -1,6 +1,5 @@
-import {CallerMeter, longestRun} from '../../src/metrics/caller-meter.js';
+import {CallerMeter} from '../../src/metrics/caller-meter.js';
 import {attributeCallerFrames} from '../../src/metrics/caller-attribution.js';
-import {earliestPhaseLateness} from '../../src/metrics/caller-phase.js';
 
 const FRAME_US = 20_000;
 const finishEcho = {countFromUs: null, echoes: true, oneWayLegs: true};
@@ -97,26 +96,17 @@ describe('CallerMeter', () => {
   });
 });
 
-describe('earliestPhaseLateness', () => {
-  test('a new SSRC starts a new stream with its own earliest phase', () => {
-    const ssrc = [1, 1, 1, 2, 2];
-    const ts = [0, 160, 320, 9000, 9160];
-    const t = [0, 25_000, 40_000, 100_000, 130_000];
-    const p = earliestPhaseLateness(ssrc, ts, t, 5, 8000);
-    expect(Array.from(p.latenessUs)).toEqual([0, 5000, 0, 0, 10_000]);
-    expect(p.streams).toBe(2);
-  });
-
-  test('timestamps that wrap keep the phase', () => {
-    const p = earliestPhaseLateness([1, 1], [0xffffff60, 0], [0, 20_000], 2, 8000);
-    expect(Array.from(p.latenessUs)).toEqual([0, 0]);
-  });
-});
-
-test('longestRun counts consecutive numbers whatever their order', () => {
-  expect(longestRun([5, 3, 4, 9, 10])).toBe(3);
-  expect(longestRun([])).toBe(0);
-  expect(longestRun([1, 1, 2])).toBe(2);
+test('a new SSRC starts a new stream with its own earliest phase', () => {
+  const m = new CallerMeter(8000, 20);
+  // stream 1: the second frame 25 ms behind; stream 2 (Asterisk restarted its stream) 10 ms behind its own best
+  [[1, 0, 0], [1, 160, 45_000], [1, 320, 40_000], [2, 9000, 100_000], [2, 9160, 130_000], [2, 9320, 140_000]].forEach(([ssrc, ts, t], i) =>
+    m.noteReceived(ssrc, 10 + i, ts, 1_000_000 + t, -1),
+  );
+  const r = m.finish({countFromUs: null, echoes: false, oneWayLegs: false});
+  expect(r.side.late).toBe(1);
+  expect(r.lateTs).toEqual([160]);
+  expect(r.side.hearsLatenessMs?.max).toBe(25);
+  expect(r.side.received).toBe(6);
 });
 
 describe('attributeCallerFrames', () => {
