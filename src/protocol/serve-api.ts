@@ -102,6 +102,11 @@ export const RunRecordsSchema = z.looseObject({
    * which a client polling while calls still stream (or drain) would otherwise steal from their packets.
    */
   histograms: RunHistogramsSchema.nullable(),
+  /**
+   * The exact largest value of each histogram (µs), beside them (the base64 encoding keeps only
+   * the top of the max's bucket); null with the histograms (optional: older serves lack it).
+   */
+  histogramMaxUs: z.looseObject({latenessUs: nonNegative, rttUs: nonNegative, upLatenessUs: nonNegative, relayHoldUs: nonNegative}).nullable().optional(),
   /** Which media engine measured (optional: older serves, which ran the node relay, lack it). */
   engine: EngineKindSchema.optional(),
 });

@@ -214,8 +214,11 @@ export class ServeLedger {
 
   /** GET /runs/:runId: the records (and, once no call of the run is live, its histograms); consumed on request. */
   runRecords(runId: string, consume: boolean): RunRecords | undefined {
+    // the exact maxima first: a consumed run leaves the store
+    const h = this.runs.recordedCount(runId) !== undefined ? this.runs.histogramsFor(runId) : null;
+    const maxUs = h && {latenessUs: h.lateness.maxUs(), rttUs: h.rtt.maxUs(), upLatenessUs: h.upLateness.maxUs(), relayHoldUs: h.relayHold.maxUs()};
     const run = this.runs.get(runId, this.activeCallsOfRun(runId), consume);
-    return run && {...run, engine: this.engine};
+    return run && {...run, histogramMaxUs: run.histograms !== null ? maxUs : null, engine: this.engine};
   }
 
   /** Runs whose records serve still keeps. */
