@@ -94,7 +94,12 @@ export function summarizeCallers(sides: readonly CallerSide[], hears: LatencyHis
   s.lateRatio = s.received > 0 ? s.late / s.received : 0;
   const nullReasons: Record<string, string> = {};
   if (s.received === 0) nullReasons.hearsLatenessMs = nullReasons.jitterMs = 'no frame came back to any caller';
-  if (s.callerRttMs === null) nullReasons.callerRttMs = !o.echoes ? (o.noEchoReason ?? 'the media server does not echo the caller frames') : 'no frame came back with the timestamp of a frame a caller sent';
+  if (s.callerRttMs === null)
+    nullReasons.callerRttMs = !o.echoes
+      ? (o.noEchoReason ?? 'the media server does not echo the caller frames')
+      : s.received === 0
+        ? 'no frame came back to any caller'
+        : 'no frame came back with the timestamp of a frame a caller sent';
   if (sides.length === 0) nullReasons.hearsLatenessMs = 'no call had an RTP caller';
   if (Object.keys(nullReasons).length > 0) s.nullReasons = nullReasons;
   return s;
