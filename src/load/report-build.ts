@@ -20,7 +20,20 @@ import {peakConcurrency, type CallInterval} from './concurrency.js';
 import {stallNoteFor, stealNoteFor} from './host-notes.js';
 import type {OriginatedCall} from './originate.js';
 import type {RtpCallers} from './rtp-callers.js';
-import type {LoadOptions} from './run.js';
+
+/** What of load's options the report records. */
+export interface LoadOptions {
+  ariUrl: string;
+  app: string;
+  count: number;
+  durationMs: number;
+  delayBetweenMs: number;
+  endpoint: string;
+  format: string;
+  lateThresholdMs: number;
+  caller?: 'rtp' | 'endpoint';
+  signal?: AbortSignal;
+}
 
 /** The RTP callers of a run and the engine they ran on. */
 export interface RtpRun {
