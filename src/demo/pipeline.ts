@@ -18,6 +18,8 @@ export interface PipelineOptions {
   /** Relay ports for serve, sim RTP ports: kept apart so neither has to skip the other's ports. */
   relayPortRange: string;
   simRtpRange: string;
+  /** Who calls (default rtp: rtpsla's own RTP stream, measured at the caller beside the relay). */
+  caller?: 'rtp' | 'endpoint';
   signal?: AbortSignal;
   out?: NodeJS.WritableStream;
   err?: NodeJS.WritableStream;
@@ -31,7 +33,7 @@ export interface PipelineResult {
 
 /**
  * The whole chain on one machine with no Asterisk: `rtpsla sim`, `rtpsla echo` and `rtpsla serve`
- * as child processes on free loopback ports, then `load` and `sla` on its report. The children are
+ * as child processes on free loopback ports, then `load` (by default with rtpsla itself as the RTP caller, whose figures the summary shows beside the relay's) and `sla` on its report. The children are
  * stopped whatever happens (success, failure, Ctrl-C). Exit code = the SLA verdict.
  */
 export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
@@ -74,6 +76,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
       durationMs: o.durationMs,
       delayBetweenMs: o.delayBetweenMs,
       endpoint: 'Local/s@rtpsla-source/n',
+      caller: o.caller ?? 'rtp',
       format: o.format,
       serveUrl,
       outDir: o.outDir,
