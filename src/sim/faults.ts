@@ -1,9 +1,16 @@
 /**
  * Fault switches for tests (`POST /_sim/faults`, `--fail` etc.): make an ARI operation answer
  * a given status (once, N times or until cleared), slow an operation down, delay every event,
- * hold all media, drop the events WebSockets, restart like `core stop now`.
+ * hold all media, drop the events WebSockets, restart like `core stop now`, delay one direction
+ * of the RTP-caller forwarding (forwardDelay), hold the first frames of some streams
+ * (lateFirstPackets). Each media fault is counted so a test can prove it fired.
  */
 import {KNOWN_OPERATION_NAMES, opNames, type ApiOp} from './api.js';
+import type {ForwardDelayRule} from './forwarding.js';
+import {checkForwardDelay, checkLateFirstPackets, MediaFaultError, type LateFirstPacketsRule} from './media-faults.js';
+
+export type {ForwardDelayRule} from './forwarding.js';
+export type {LateFirstPacketsRule} from './media-faults.js';
 
 export interface FailRule {
   /** ari-client operation name (originate, externalMedia, addChannel, createBridge…) or `resource.nickname`. */
@@ -42,6 +49,38 @@ export interface FaultRequest {
   stopMedia?: boolean;
   /** `true` = `{}` (defaults). */
   restart?: boolean | RestartRule;
+  /** Extra delay on one direction of the RTP-caller forwarding; `false` = off. */
+  forwardDelay?: ForwardDelayRule | false;
+  /** Hold the first frames of a share of the tone streams; `false` = off. */
+  lateFirstPackets?: LateFirstPacketsRule | false;
+}
+
+/** forwardDelay as reported: the rule (while set), whether its duration still runs, and what it did. */
+export interface ForwardDelayState {
+  armed: boolean;
+  rule: ForwardDelayRule | null;
+  /** Link directions the fault was put on. */
+  linksDelayed: number;
+  /** Packets forwarded with the extra delay (the engine's delayedByFault, both directions). */
+  packetsDelayed: number;
+}
+
+/** lateFirstPackets as reported: the rule (while set) and the streams it held. */
+export interface LateFirstPacketsState {
+  armed: boolean;
+  rule: LateFirstPacketsRule | null;
+  streamsHeld: number;
+  /** The longest hold given, ms. */
+  maxHoldMs: number;
+}
+
+/** Counters of the media faults, read from the media engine and the forwarding links. */
+export interface MediaFaultCounts {
+  forwardArmed: boolean;
+  linksDelayed: number;
+  packetsDelayed: number;
+  streamsHeld: number;
+  maxHoldMs: number;
 }
 
 /** ARI is down after a restart fault (until `upAt`, once the WebSockets are closed). */
@@ -61,6 +100,8 @@ export interface FaultState {
   down: DownState | null;
   /** Restart faults so far. */
   restarts: number;
+  forwardDelay: ForwardDelayState;
+  lateFirstPackets: LateFirstPacketsState;
 }
 
 export const DEFAULT_RESTART_DOWNTIME_MS = 2000;
@@ -91,6 +132,10 @@ export class Faults {
   /** Kept by the sim while a restart keeps ARI down (`clear` does not end a restart). */
   down: DownState | null = null;
   restarts = 0;
+  forwardDelay: ForwardDelayRule | null = null;
+  lateFirstPackets: LateFirstPacketsRule | null = null;
+  /** Where the media faults' counters come from (set by the sim). */
+  counts: () => MediaFaultCounts = () => ({forwardArmed: false, linksDelayed: 0, packetsDelayed: 0, streamsHeld: 0, maxHoldMs: 0});
 
   state(): FaultState {
     return {
@@ -100,6 +145,25 @@ export class Faults {
       stopMedia: this.stopMedia,
       down: this.down === null ? null : {...this.down},
       restarts: this.restarts,
+      ...this.mediaFaultState(),
+    };
+  }
+
+  private mediaFaultState(): Pick<FaultState, 'forwardDelay' | 'lateFirstPackets'> {
+    const n = this.counts();
+    return {
+      forwardDelay: {
+        armed: this.forwardDelay !== null && n.forwardArmed,
+        rule: this.forwardDelay === null ? null : {...this.forwardDelay},
+        linksDelayed: n.linksDelayed,
+        packetsDelayed: n.packetsDelayed,
+      },
+      lateFirstPackets: {
+        armed: this.lateFirstPackets !== null,
+        rule: this.lateFirstPackets === null ? null : {...this.lateFirstPackets},
+        streamsHeld: n.streamsHeld,
+        maxHoldMs: n.maxHoldMs,
+      },
     };
   }
 
@@ -108,12 +172,14 @@ export class Faults {
     this.delay = [];
     this.eventDelayMs = 0;
     this.stopMedia = false;
+    this.forwardDelay = null;
+    this.lateFirstPackets = null;
   }
 
   /** Validates and applies `req` (all or nothing). Throws FaultError with a readable reason. */
   apply(req: FaultRequest): void {
     if (typeof req !== 'object' || req === null || Array.isArray(req)) throw new FaultError('body must be a JSON object');
-    const known = new Set(['clear', 'dropWebSocket', 'fail', 'delay', 'eventDelayMs', 'stopMedia', 'restart']);
+    const known = new Set(['clear', 'dropWebSocket', 'fail', 'delay', 'eventDelayMs', 'stopMedia', 'restart', 'forwardDelay', 'lateFirstPackets']);
     for (const k of Object.keys(req)) if (!known.has(k)) throw new FaultError(`unknown fault "${k}" (known: ${[...known].join(', ')})`);
     const fails = req.fail === undefined ? [] : (Array.isArray(req.fail) ? req.fail : [req.fail]).map(checkFail);
     const delays = req.delay === undefined ? [] : (Array.isArray(req.delay) ? req.delay : [req.delay]).map(checkDelay);
@@ -121,6 +187,8 @@ export class Faults {
       throw new FaultError('eventDelayMs must be a number of ms in 0-600000');
     if (req.stopMedia !== undefined && typeof req.stopMedia !== 'boolean') throw new FaultError('stopMedia must be true or false');
     if (req.dropWebSocket !== undefined && typeof req.dropWebSocket !== 'boolean') throw new FaultError('dropWebSocket must be true or false');
+    const forwardDelay = req.forwardDelay === undefined || req.forwardDelay === false ? req.forwardDelay : asFaultError(() => checkForwardDelay(req.forwardDelay));
+    const lateFirst = req.lateFirstPackets === undefined || req.lateFirstPackets === false ? req.lateFirstPackets : asFaultError(() => checkLateFirstPackets(req.lateFirstPackets));
     if (req.restart !== undefined) {
       checkRestart(req.restart);
       if (this.down !== null && req.restart !== false) throw new FaultError('restart: ARI is already down from an earlier restart');
@@ -131,6 +199,8 @@ export class Faults {
     for (const d of delays) this.delay = [...this.delay.filter((r) => r.operation !== d.operation), d];
     if (req.eventDelayMs !== undefined) this.eventDelayMs = req.eventDelayMs;
     if (req.stopMedia !== undefined) this.stopMedia = req.stopMedia;
+    if (forwardDelay !== undefined) this.forwardDelay = forwardDelay === false ? null : forwardDelay;
+    if (lateFirst !== undefined) this.lateFirstPackets = lateFirst === false ? null : lateFirst;
   }
 
   /** The failure to answer for `op` now, if any (consumes one count). */
@@ -156,6 +226,14 @@ export class Faults {
       if (rule.count <= 0) this.delay = this.delay.filter((r) => r !== rule);
     }
     return rule.delayMs;
+  }
+}
+
+function asFaultError<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (e) {
+    throw e instanceof MediaFaultError ? new FaultError(e.message) : e;
   }
 }
 

@@ -27,6 +27,8 @@ export interface HttpDeps {
   pass: string;
   asteriskInfo(): Record<string, unknown>;
   stats(): unknown;
+  /** Brings engine-side figures up to date before stats(). */
+  refreshStats(): Promise<void>;
   /** Applies a fault request (media/event side effects); returns the new state + what was done. */
   applyFaults(req: FaultRequest): unknown;
   /** True while a restart fault keeps ARI down: REST answers 503, WebSocket upgrades are refused. */
@@ -306,7 +308,10 @@ function dispatch(d: HttpDeps, op: ApiOp, pp: Record<string, string>, p: Params)
 
 async function control(d: HttpDeps, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   const path = url.pathname;
-  if (path === '/_sim/stats' && req.method === 'GET') return send(res, 200, d.stats());
+  if (path === '/_sim/stats' && req.method === 'GET') {
+    await d.refreshStats();
+    return send(res, 200, d.stats());
+  }
   if (path === '/_sim/faults' && req.method === 'GET') return send(res, 200, d.faults.state());
   if (path === '/_sim/faults' && req.method === 'POST') {
     let body: unknown;

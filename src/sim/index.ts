@@ -5,23 +5,26 @@
  */
 import {arch, release} from 'node:os';
 import type {AddressInfo} from 'node:net';
+import type {Server} from 'node:http';
 import {ConfigError} from '../errors.js';
 import {SIM_INFO_MARKER, isSimInfo} from '../ari/check.js';
 import {parsePortRange, type PortRange} from '../config/parse.js';
 import {nullLogger, type Logger} from '../log/logger.js';
 import {SimCore, type CoreCounters, type RaceModel} from './core.js';
 import {EventHub} from './events.js';
-import {checkRestart, Faults, type FailRule, type FaultRequest, type FaultState, type RestartRule} from './faults.js';
+import {checkRestart, Faults, type FailRule, type FaultRequest, type FaultState, type MediaFaultCounts} from './faults.js';
+import {SimRestarter} from './restart.js';
 import {createSimHttpServer} from './http.js';
-import {type MediaChannelStats, type MediaTotals, type PercentilesUs} from '../media/source/node.js';
+import type {MediaEngine, MediaTotals} from '../media/source/engine.js';
+import type {MediaChannelStats, PercentilesUs} from '../media/source/stream.js';
 import {createMediaEngine, NativeMediaEngine} from '../media/source/native.js';
 import {parseEngineChoice} from '../engine/engine-select.js';
 import type {EngineChoice, EngineKind} from '../engine/engine-types.js';
 import {randomSeed, SimRng} from './rng.js';
 import {asteriskTimestamp} from './time.js';
 
-export {parseFailFlag, DEFAULT_RESTART_DOWNTIME_MS, type FailRule, type DelayRule, type FaultRequest, type FaultState, type RestartRule, type DownState} from './faults.js';
-export type {MediaChannelStats, PercentilesUs} from '../media/source/node.js';
+export {parseFailFlag, DEFAULT_RESTART_DOWNTIME_MS, type ForwardDelayRule, type ForwardDelayState, type LateFirstPacketsRule, type LateFirstPacketsState, type FailRule, type DelayRule, type FaultRequest, type FaultState, type RestartRule, type DownState} from './faults.js';
+export type {MediaChannelStats, PercentilesUs} from '../media/source/stream.js';
 export {DEFAULT_RACE, type RaceModel} from './core.js';
 
 /** `system.version` the sim reports from GET /ari/asterisk/info. */
@@ -29,8 +32,7 @@ export const SIM_VERSION = '22.10.1-rtpsla-sim';
 /** Marker in `build.options` (and in SIM_VERSION): how clients tell the sim from a real Asterisk. */
 export const SIM_MARKER = SIM_INFO_MARKER;
 export const SIM_ASTERISK_ID = '02:73:69:6d:00:01';
-/** A restart closes the events WebSockets this long after its last event (recorded: 15 ms). */
-export const RESTART_CLOSE_AFTER_MS = 15;
+export {RESTART_CLOSE_AFTER_MS} from './restart.js';
 
 export const SIM_DEFAULTS = {
   host: '127.0.0.1',
@@ -99,6 +101,11 @@ export interface SimHandle {
   readonly seed: number;
   readonly user: string;
   stats(): SimStats;
+  /**
+   * Brings the figures the native engine keeps (delayedByFault, queueFull of forwarding sources)
+   * into stats(); GET /_sim/stats does this before answering.
+   */
+  refreshStats(): Promise<void>;
   /** Apply fault switches (as POST /_sim/faults); returns the new state. */
   setFaults(req: FaultRequest): FaultState & {droppedWebSockets?: number};
   faults(): FaultState;
@@ -107,21 +114,38 @@ export interface SimHandle {
   close(): Promise<void>;
 }
 
-export async function startSim(options: SimOptions = {}): Promise<SimHandle> {
+interface ResolvedSimOptions {
+  host: string;
+  port: number;
+  user: string;
+  pass: string;
+  rtpRange: PortRange;
+  seed: number;
+  log: Logger;
+  answerDelayMs: number;
+  rtpAddress: string;
+}
+
+function resolveOptions(options: SimOptions): ResolvedSimOptions {
   const host = options.host ?? SIM_DEFAULTS.host;
-  const port = options.port ?? SIM_DEFAULTS.port;
-  const user = options.user ?? SIM_DEFAULTS.user;
-  const pass = options.pass ?? SIM_DEFAULTS.pass;
   const rtpRange = typeof options.rtpRange === 'string' || options.rtpRange === undefined
     ? parsePortRange(options.rtpRange ?? SIM_DEFAULTS.rtpRange, '--rtp-range')
     : options.rtpRange;
-  const seed = (options.seed ?? randomSeed()) >>> 0;
-  const log = options.logger ?? nullLogger;
-  const answerDelayMs = options.answerDelayMs ?? SIM_DEFAULTS.answerDelayMs;
+  return {
+    host,
+    port: options.port ?? SIM_DEFAULTS.port,
+    user: options.user ?? SIM_DEFAULTS.user,
+    pass: options.pass ?? SIM_DEFAULTS.pass,
+    rtpRange,
+    seed: (options.seed ?? randomSeed()) >>> 0,
+    log: options.logger ?? nullLogger,
+    answerDelayMs: options.answerDelayMs ?? SIM_DEFAULTS.answerDelayMs,
+    rtpAddress: options.rtpAddress ?? (host === '::' || host === 'localhost' ? '127.0.0.1' : host),
+  };
+}
 
-  const rng = new SimRng(seed);
-  const hub = new EventHub(SIM_ASTERISK_ID, log);
-  const engineChoice = options.engine ?? parseEngineChoice(process.env.RTPSLA_ENGINE ?? 'auto');
+async function startMedia(choice: EngineChoice | undefined, log: Logger): Promise<{media: MediaEngine; engine: EngineKind}> {
+  const engineChoice = choice ?? parseEngineChoice(process.env.RTPSLA_ENGINE ?? 'auto');
   const {media, kind: engine, fallbackReason} = await createMediaEngine(engineChoice);
   if (fallbackReason !== null) log.info('sim.engine.fallback', {engine, reason: fallbackReason});
   if (media instanceof NativeMediaEngine) {
@@ -129,148 +153,151 @@ export async function startSim(options: SimOptions = {}): Promise<SimHandle> {
       if (err !== null) log.error('sim.engine.exited', {err: err.message});
     });
   }
-  const faults = new Faults();
-  const core = new SimCore({
-    hub, media, rng, log, answerDelayMs, rtpRange, asteriskId: SIM_ASTERISK_ID, race: options.race,
-    rtpAddress: options.rtpAddress ?? (host === '::' || host === 'localhost' ? '127.0.0.1' : host),
-  });
-  let startedAt = asteriskTimestamp(core.startedMs);
-  let url = '';
-  let realPort = 0;
-  let closed = false;
-  let restartTimer: NodeJS.Timeout | undefined;
+  return {media, engine};
+}
 
-  /**
-   * Fault switch `restart` (`core stop now`): hang everything up with its events now, close the
-   * events WebSockets without a close frame (1006) RESTART_CLOSE_AFTER_MS after the last event
-   * has left, keep ARI down for `downtimeMs` (connections refused, or 503), then answer again
-   * with nothing left.
-   */
-  const restart = (rule: Required<RestartRule>): void => {
-    faults.down = {whileDown: rule.whileDown, downtimeMs: rule.downtimeMs, upAt: null};
-    faults.restarts++;
-    log.warn('sim.fault.restart', {channels: core.channels.size, bridges: core.bridges.size, downtimeMs: rule.downtimeMs, whileDown: rule.whileDown});
-    core.restart();
-    const beganMs = Date.now();
-    const closeSockets = (): void => {
-      restartTimer = undefined;
-      if (closed) return;
-      // the hang-up events go out first, however many there are (a stuck client gets 2 s)
-      if (!hub.flushed && Date.now() - beganMs < 2000) {
-        restartTimer = setTimeout(closeSockets, 5);
-        return;
-      }
-      const dropped = hub.dropAll();
-      if (rule.whileDown === 'refuse') {
-        server.close();
-        server.closeAllConnections();
-      }
-      if (faults.down) faults.down.upAt = asteriskTimestamp(Date.now() + rule.downtimeMs);
-      log.info('sim.fault.restart.down', {droppedWebSockets: dropped, downtimeMs: rule.downtimeMs});
-      restartTimer = setTimeout(comeBack, rule.downtimeMs);
-    };
-    const comeBack = (): void => {
-      restartTimer = undefined;
-      if (closed) return;
-      hub.forgetIdleApps();
-      startedAt = asteriskTimestamp();
-      if (rule.whileDown === '503') {
-        faults.down = null;
-        log.info('sim.fault.restart.up', {});
-        return;
-      }
-      const onError = (): void => {
-        server.off('listening', onListening);
-        restartTimer = setTimeout(comeBack, 100); // the port is briefly someone else's: try again
-      };
-      const onListening = (): void => {
-        server.off('error', onError);
-        faults.down = null;
-        log.info('sim.fault.restart.up', {});
-      };
-      server.once('error', onError);
-      server.once('listening', onListening);
-      server.listen(realPort, host);
-    };
-    restartTimer = setTimeout(closeSockets, RESTART_CLOSE_AFTER_MS);
-  };
-
-  const applyFaults = (req: FaultRequest): FaultState & {droppedWebSockets?: number} => {
-    faults.apply(req);
-    hub.delayMs = faults.eventDelayMs;
-    if (media.isStopped !== faults.stopMedia) {
-      media.setStopped(faults.stopMedia);
-      log.info('sim.fault.media', {stopped: faults.stopMedia});
-    }
-    let droppedWebSockets: number | undefined;
-    if (req.dropWebSocket === true) {
-      droppedWebSockets = hub.dropAll();
-      log.info('sim.fault.dropWebSocket', {dropped: droppedWebSockets});
-    }
-    if (req.clear || faults.fail.length > 0 || faults.delay.length > 0 || faults.eventDelayMs > 0) log.info('sim.fault.set', {faults: faults.state()});
-    const rule = checkRestart(req.restart ?? false);
-    if (rule) restart(rule);
-    return {...faults.state(), ...(droppedWebSockets !== undefined ? {droppedWebSockets} : {})};
-  };
-
-  const asteriskInfo = (): Record<string, unknown> => ({
+/** GET /ari/asterisk/info as Asterisk 22 answers it, marked as the sim. */
+function asteriskInfo(startedAt: string): Record<string, unknown> {
+  return {
     build: {os: 'Linux', kernel: release(), machine: arch() === 'x64' ? 'x86_64' : arch(), options: `OPTIONAL_API, ${SIM_MARKER}`, date: startedAt, user: 'rtpsla'},
     system: {version: SIM_VERSION, entity_id: SIM_ASTERISK_ID},
     config: {name: SIM_MARKER, default_language: 'en', setid: {user: '', group: ''}, max_open_files: 65536},
     status: {startup_time: startedAt, last_reload_time: startedAt},
-  });
-
-  const stats = (): SimStats => {
-    const merged = media.merged();
-    return {
-      sim: {version: SIM_VERSION, seed, startedAt, uptimeMs: Date.now() - core.startedMs, url},
-      engine,
-      totals: {
-        channels: core.channels.size,
-        bridges: core.bridges.size,
-        eventSockets: hub.sessionCount,
-        eventsSent: hub.eventsSent,
-        ...core.counters,
-        media: media.totals(),
-      },
-      channels: media.channelStats(),
-      rttUs: {...merged.rtt.percentilesUs(), histogram: merged.rtt.toBase64()},
-      sendJitterUs: {...merged.sendJitter.percentilesUs(), histogram: merged.sendJitter.toBase64()},
-      faults: faults.state(),
-    };
   };
+}
 
-  const server = createSimHttpServer({core, hub, faults, log, user, pass, asteriskInfo, stats, applyFaults, isDown: () => faults.down !== null});
+interface SimParts {
+  core: SimCore;
+  hub: EventHub;
+  media: MediaEngine;
+  engine: EngineKind;
+  faults: Faults;
+  seed: number;
+  /** Uniform draws in [0, 1) for the media faults (the sim's seeded generator). */
+  uniform: () => number;
+}
+
+/** The media faults' counters, for the fault state. */
+function mediaFaultCounts(x: SimParts): MediaFaultCounts {
+  const fwd = x.media.totals().forwarded;
+  const late = x.media.lateFirstCounts;
+  return {
+    forwardArmed: x.core.links.armed,
+    linksDelayed: x.core.links.linksDelayed,
+    packetsDelayed: fwd.toRelay.delayedByFault + fwd.toCaller.delayedByFault,
+    streamsHeld: late.streamsHeld,
+    maxHoldMs: late.maxHoldUs / 1000,
+  };
+}
+
+/** The media fault switches as set: the forwarding links' delay, the first frames' hold. */
+function applyMediaFaults(x: SimParts, req: FaultRequest): void {
+  const {faults} = x;
+  if (req.clear === true || req.forwardDelay !== undefined) x.core.links.setFault(faults.forwardDelay, Date.now());
+  if (req.clear === true || req.lateFirstPackets !== undefined) {
+    const rule = faults.lateFirstPackets;
+    x.media.setLateFirstPackets(rule === null ? null : {share: rule.share, maxUs: rule.maxMs * 1000}, x.uniform);
+  }
+}
+
+function simStats(x: SimParts, startedAt: string, url: string): SimStats {
+  const {core, hub, media} = x;
+  const merged = media.merged();
+  return {
+    sim: {version: SIM_VERSION, seed: x.seed, startedAt, uptimeMs: Date.now() - core.startedMs, url},
+    engine: x.engine,
+    totals: {
+      channels: core.channels.size,
+      bridges: core.bridges.size,
+      eventSockets: hub.sessionCount,
+      eventsSent: hub.eventsSent,
+      ...core.counters,
+      media: media.totals(),
+    },
+    channels: media.channelStats(),
+    rttUs: {...merged.rtt.percentilesUs(), histogram: merged.rtt.toBase64()},
+    sendJitterUs: {...merged.sendJitter.percentilesUs(), histogram: merged.sendJitter.toBase64()},
+    faults: x.faults.state(),
+  };
+}
+
+/** Applies a fault request: the switches, their media and event side effects, a restart. */
+function applyFaultRequest(x: SimParts, log: Logger, restarter: () => SimRestarter, req: FaultRequest): FaultState & {droppedWebSockets?: number} {
+  const {faults, hub, media} = x;
+  faults.apply(req);
+  applyMediaFaults(x, req);
+  hub.delayMs = faults.eventDelayMs;
+  if (media.isStopped !== faults.stopMedia) {
+    media.setStopped(faults.stopMedia);
+    log.info('sim.fault.media', {stopped: faults.stopMedia});
+  }
+  let droppedWebSockets: number | undefined;
+  if (req.dropWebSocket === true) {
+    droppedWebSockets = hub.dropAll();
+    log.info('sim.fault.dropWebSocket', {dropped: droppedWebSockets});
+  }
+  if (req.clear || faults.fail.length > 0 || faults.delay.length > 0 || faults.eventDelayMs > 0) log.info('sim.fault.set', {faults: faults.state()});
+  const rule = checkRestart(req.restart ?? false);
+  if (rule) restarter().run(rule);
+  return {...faults.state(), ...(droppedWebSockets !== undefined ? {droppedWebSockets} : {})};
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      reject(err.code === 'EADDRINUSE' ? new ConfigError(`--port: ${host}:${port} is already in use`) : err.code === 'EADDRNOTAVAIL' ? new ConfigError(`--host: cannot bind ${host}`) : err);
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+export async function startSim(options: SimOptions = {}): Promise<SimHandle> {
+  const o = resolveOptions(options);
+  const {host, seed, log} = o;
+  const hub = new EventHub(SIM_ASTERISK_ID, log);
+  const {media, engine} = await startMedia(options.engine, log);
+  const faults = new Faults();
+  const rng = new SimRng(seed);
+  const core = new SimCore({
+    hub, media, rng, log, answerDelayMs: o.answerDelayMs, rtpRange: o.rtpRange, asteriskId: SIM_ASTERISK_ID,
+    race: options.race, rtpAddress: o.rtpAddress,
+  });
+  const parts: SimParts = {core, hub, media, engine, faults, seed, uniform: () => rng.float()};
+  faults.counts = () => mediaFaultCounts(parts);
+  let startedAt = asteriskTimestamp(core.startedMs);
+  let url = '';
+  let realPort = 0;
+  const applyFaults = (req: FaultRequest): FaultState & {droppedWebSockets?: number} => applyFaultRequest(parts, log, () => restarter, req);
+  const stats = (): SimStats => simStats(parts, startedAt, url);
+  const server = createSimHttpServer({
+    core, hub, faults, log, user: o.user, pass: o.pass, asteriskInfo: () => asteriskInfo(startedAt), stats, applyFaults,
+    refreshStats: () => media.refreshStats(),
+    isDown: () => faults.down !== null,
+  });
+  const restarter = new SimRestarter({
+    core, hub, faults, log, server, host, port: () => realPort, cameBack: (at) => {
+      startedAt = at;
+    },
+  });
   try {
     if (options.faults?.restart) throw new ConfigError('restart is not a start-up fault: POST it to /_sim/faults');
     if (options.faults) applyFaults(options.faults);
-    await listen();
+    await listen(server, o.port, host);
   } catch (err) {
     await media.close(); // the native engine's process must not outlive a sim that did not start
     throw err;
   }
-
-  function listen(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException): void => {
-        reject(err.code === 'EADDRINUSE' ? new ConfigError(`--port: ${host}:${port} is already in use`) : err.code === 'EADDRNOTAVAIL' ? new ConfigError(`--host: cannot bind ${host}`) : err);
-      };
-      server.once('error', onError);
-      server.listen(port, host, () => {
-        server.off('error', onError);
-        resolve();
-      });
-    });
-  }
   realPort = (server.address() as AddressInfo).port;
   url = `http://${host.includes(':') ? `[${host}]` : host}:${realPort}`;
-  log.info('sim.listening', {url, seed, rtpRange: `${rtpRange.low}-${rtpRange.high}`, answerDelayMs, engine});
-
+  log.info('sim.listening', {url, seed, rtpRange: `${o.rtpRange.low}-${o.rtpRange.high}`, answerDelayMs: o.answerDelayMs, engine});
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      closed = true;
-      if (restartTimer) clearTimeout(restartTimer);
+      restarter.cancel();
       hub.closeAll();
       await core.close();
       await media.close();
@@ -282,19 +309,9 @@ export async function startSim(options: SimOptions = {}): Promise<SimHandle> {
     })();
     return closing;
   };
-
   return {
-    url,
-    engine,
-    host,
-    port: realPort,
-    seed,
-    user,
-    stats,
-    setFaults: applyFaults,
-    faults: () => faults.state(),
-    core,
-    close,
+    url, engine, host, port: realPort, seed, user: o.user, stats, refreshStats: () => media.refreshStats(), setFaults: applyFaults,
+    faults: () => faults.state(), core, close,
   };
 }
 

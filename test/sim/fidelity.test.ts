@@ -7,7 +7,7 @@
 import {createSocket, type Socket} from 'node:dgram';
 import {afterAll, beforeAll, describe, expect, it} from '@jest/globals';
 import {startSim, type SimHandle} from '../../src/sim/index.js';
-import {ari, EventRecorder, missingKeys, readJsonl, sleep, type AriResponse} from './helpers.js';
+import {ari, EventRecorder, missingKeys, normalise, readJsonl, sleep, type AriResponse} from './helpers.js';
 
 interface TranscriptLine {
   method: string;
@@ -19,41 +19,6 @@ interface TranscriptLine {
 
 const recordedEvents = readJsonl<Record<string, unknown> & {type: string}>('ari-events-call.jsonl');
 const transcript = readJsonl<TranscriptLine>('rest-transcript.jsonl');
-
-const TS = /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000/g;
-
-/**
- * Replaces ids, names and times by tokens in order of first appearance, so a recorded and a
- * live call can be compared field by field.
- */
-function normalise(events: Array<Record<string, unknown>>, externalHost: string): unknown[] {
-  const tokens = new Map<string, string>();
-  const token = (value: string, kind: string): string => {
-    let t = tokens.get(value);
-    if (!t) {
-      t = `<${kind}${[...tokens.values()].filter((x) => x.startsWith(`<${kind}`)).length}>`;
-      tokens.set(value, t);
-    }
-    return t;
-  };
-  const collect = (o: unknown): void => {
-    if (!o || typeof o !== 'object') return;
-    const r = o as Record<string, unknown>;
-    if (typeof r.id === 'string' && typeof r.name === 'string') {
-      token(r.id, 'id');
-      token(r.name, 'name');
-    } else if (typeof r.id === 'string' && 'technology' in r) token(r.id, 'bridge');
-    for (const v of Object.values(r)) collect(v);
-  };
-  events.forEach(collect);
-  const sorted = [...tokens.entries()].sort((a, b) => b[0].length - a[0].length);
-  return events.map((e) => {
-    let text = JSON.stringify(e).replace(TS, '<ts>');
-    for (const [value, t] of sorted) text = text.split(JSON.stringify(value).slice(1, -1)).join(t);
-    text = text.split(externalHost).join('<external_host>');
-    return JSON.parse(text) as unknown;
-  });
-}
 
 describe('sim fidelity: the recorded call', () => {
   let sim: SimHandle;

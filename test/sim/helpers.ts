@@ -135,3 +135,41 @@ export function missingKeys(recorded: unknown, actual: unknown, at = '$'): strin
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+const TS = /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000/g;
+
+/**
+ * Replaces ids, names and times by tokens in order of first appearance, so a recorded and a
+ * live call can be compared field by field (each external host by its own token).
+ */
+export function normalise(events: Array<Record<string, unknown>>, ...externalHosts: string[]): unknown[] {
+  const tokens = new Map<string, string>();
+  const token = (value: string, kind: string): string => {
+    let t = tokens.get(value);
+    if (!t) {
+      t = `<${kind}${[...tokens.values()].filter((x) => x.startsWith(`<${kind}`)).length}>`;
+      tokens.set(value, t);
+    }
+    return t;
+  };
+  const collect = (o: unknown): void => {
+    if (!o || typeof o !== 'object') return;
+    const r = o as Record<string, unknown>;
+    if (typeof r.id === 'string' && 'technology' in r) token(r.id, 'bridge');
+    else if (typeof r.id === 'string' && typeof r.name === 'string') {
+      token(r.id, 'id');
+      token(r.name, 'name');
+    }
+    for (const v of Object.values(r)) collect(v);
+  };
+  events.forEach(collect);
+  const sorted = [...tokens.entries()].sort((a, b) => b[0].length - a[0].length);
+  return events.map((e) => {
+    let text = JSON.stringify(e).replace(TS, '<ts>');
+    for (const [value, t] of sorted) text = text.split(JSON.stringify(value).slice(1, -1)).join(t);
+    externalHosts.forEach((h, i) => {
+      text = text.split(h).join(`<external_host${i}>`);
+    });
+    return JSON.parse(text) as unknown;
+  });
+}

@@ -4,12 +4,16 @@
  * the engine's one timerfd, strict-RTP learning, kernel receive times). This side only turns the
  * engine's per-packet records into the same counters and histograms the Node engine keeps
  * (MediaStream.noteSent / noteRtt): send jitter = send time − deadline, rtt = kernel receive time
- * − send time of the same SSRC+seq, both taken in the engine.
+ * − send time of the same SSRC+seq, both taken in the engine. Forwarding between two linked
+ * streams (source.link) and its fault (source.delay) run in the engine too; a forwarded record
+ * gives the forward delay (send − kernel receive time of the same packet).
  */
 import {EngineCommandError, EngineUnavailableError, RecordFlag, RecordKind, type EngineChoice, type EngineKind, type RecordSink} from '../../engine/engine-types.js';
 import {selectEngine} from '../../engine/engine-select.js';
 import type {NativeEngine} from '../../engine/native-engine.js';
-import {FRAME_US, MediaEngine, NodeMediaEngine, STRICT_RTP_PROBATION, type MediaPort, type MediaStream} from './node.js';
+import {MediaEngine, type MediaPort} from './engine.js';
+import {NodeMediaEngine} from './node.js';
+import {FRAME_US, STRICT_RTP_PROBATION, type MediaStream} from './stream.js';
 import type {SimMediaFormat} from './tone.js';
 
 /** Socket buffers of a source (as the Node engine's sockets get by default: small, one call's media). */
@@ -45,9 +49,21 @@ class NativeSource implements MediaPort, RecordSink {
       case RecordKind.SourceMalformed:
         s.malformedPackets++;
         break;
+      case RecordKind.Forwarded:
+        s.noteForwarded(tSentUs - tRecvUs);
+        if ((flags & RecordFlag.SendFailed) !== 0) s.sendErrors++;
+        break;
       default:
         break;
     }
+  }
+
+  /** The engine's counters of forwarding (from a source.stats or source.close reply). */
+  noteCounters(r: Record<string, unknown>): void {
+    const s = this.stream;
+    if (s === undefined) return;
+    if (typeof r.delayedByFault === 'number') s.delayedByFault = r.delayedByFault;
+    if (typeof r.queueFull === 'number') s.queueFull = r.queueFull;
   }
 
   /** Close the engine's socket; resolves once its last records are in (the reply follows them). */
@@ -55,7 +71,7 @@ class NativeSource implements MediaPort, RecordSink {
     this.closing ??= this.owner.native
       .command('source.close', {sourceId: this.sourceId})
       .then(
-        () => undefined,
+        (r) => this.noteCounters(r),
         () => undefined, // the engine is gone: nothing left to close
       )
       .finally(() => this.owner.native.unregisterSource(this.sourceId));
@@ -131,7 +147,9 @@ export class NativeMediaEngine extends MediaEngine {
     if (source === undefined) return;
     // the deadline in the engine's CLOCK_MONOTONIC µs (nowUs() base + offset)
     const startAtUs = Math.round(stream.firstDeadlineUs(now) + this.native.offsetUs);
-    this.native.command('source.start', {sourceId: source.sourceId, startAtUs}).catch(() => {
+    const args: Record<string, number> = {sourceId: source.sourceId, startAtUs};
+    if (!stream.startedOnce && stream.holdFirstUs > 0) args.holdFirstUs = Math.min(10_000_000, stream.holdFirstUs);
+    this.native.command('source.start', args).catch(() => {
       stream.sendErrors++;
     });
   }
@@ -147,6 +165,41 @@ export class NativeMediaEngine extends MediaEngine {
     if (source === undefined) return;
     this.sources.delete(stream);
     await source.closeAndWait();
+  }
+
+  protected startForwarding(from: MediaStream, to: MediaStream, quantilesUs: string): void {
+    const a = this.sources.get(from);
+    const b = this.sources.get(to);
+    if (a === undefined || b === undefined) return;
+    this.native.command('source.link', {sourceId: a.sourceId, toSourceId: b.sourceId, delayQuantilesUs: quantilesUs}).catch(() => {
+      from.sendErrors++; // refused or engine gone: nothing is forwarded
+    });
+  }
+
+  protected stopForwarding(from: MediaStream): void {
+    const a = this.sources.get(from);
+    if (a === undefined) return;
+    this.native.command('source.unlink', {sourceId: a.sourceId}).catch(() => undefined);
+  }
+
+  protected delayForwarding(from: MediaStream, extraUs: number, durationUs: number): void {
+    const a = this.sources.get(from);
+    if (a === undefined) return;
+    const us = (v: number): number => Math.min(60_000_000, Math.max(0, Math.round(v)));
+    this.native.command('source.delay', {sourceId: a.sourceId, extraUs: us(extraUs), durationUs: Math.max(0, Math.round(durationUs))}).catch(() => undefined);
+  }
+
+  /** The engine's delayedByFault / queueFull of every source that forwards. */
+  override async refreshStats(): Promise<void> {
+    const linked = [...this.sources.values()].filter((x) => x.stream?.forwardDirection != null);
+    await Promise.all(
+      linked.map((x) =>
+        this.native.command('source.stats', {sourceId: x.sourceId}).then(
+          (r) => x.noteCounters(r),
+          () => undefined, // closed meanwhile: its close reply has the figures
+        ),
+      ),
+    );
   }
 
   protected async shutdown(): Promise<void> {

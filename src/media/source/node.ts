@@ -1,290 +1,30 @@
 /**
- * The sim's RTP media: one UDP socket per externalMedia channel (bound on
+ * The sim's RTP media in pure Node: one dgram socket per externalMedia channel (bound on
  * UNICASTRTP_LOCAL_PORT, like chan_rtp), one scheduler for all streams.
  *
- * Two engines share everything here but the packet I/O: `MediaEngine` keeps the streams, their
- * start/stop, counters, histograms and stats; `NodeMediaEngine` (below) sends and receives with
- * dgram sockets and one timer of an injectable Clock (src/runtime/clock.ts), `NativeMediaEngine` (native-media.ts) with the native
- * media engine's sources (native/source.c, the same pacing in C with kernel receive times).
+ * Two engines share everything but the packet I/O: `MediaEngine` (engine.ts) keeps the streams,
+ * their start/stop, counters, histograms and stats; `NodeMediaEngine` (here) sends and receives
+ * with dgram sockets and one timer of an injectable Clock (src/runtime/clock.ts),
+ * `NativeMediaEngine` (native.ts) with the native media engine's sources (native/source.c, the
+ * same pacing in C with kernel receive times).
  *
  * Pacing is from absolute deadlines (deadline_n = start + n × 20 ms, never drifting): a single
  * timer wakes for the earliest deadline of a min-heap of running streams and sends every frame
- * that is due. Each stream owns preallocated packet buffers holding the precomputed tone frames;
- * a send writes only the header fields. Nothing is allocated by our code and nothing is logged
- * per packet (Node's dgram still allocates its own send request).
- *
- * What comes back to the port is accepted from the learned source (external_host at first;
- * like Asterisk's strictrtp a new source is learned after 4 consecutive packets from it, which
- * are counted as foreign). A packet back whose SSRC and sequence number match one we sent gives
- * one round-trip sample (send time of that seq → receive time).
+ * that is due (MediaStream in stream.ts writes only the header fields of preallocated packets).
+ * Nothing is allocated by our code and nothing is logged per packet (Node's dgram still
+ * allocates its own send request).
  */
 import {createSocket, type Socket} from 'node:dgram';
-import {LatencyHistogram, type PercentilesWithCount} from '../../metrics/histogram.js';
-import {newRtpPacket, parseRtp, RtpParse, RTP_HEADER_BYTES} from '../../rtp/packet.js';
-import {SendRing} from '../../rtp/send-ring.js';
-import type {EngineKind} from '../../engine/engine-types.js';
 import {mediaSocketOptions} from '../../rtp/udp-lookup.js';
-import {realClock, type Clock, type ClockTimer} from '../../runtime/clock.js';
 import {IndexedMinHeap} from '../../runtime/indexed-heap.js';
-import {FRAME_MS} from '../../rtp/formats.js';
-import {formatInfo, type FormatInfo, type SimMediaFormat} from './tone.js';
+import {realClock, type Clock, type ClockTimer} from '../../runtime/clock.js';
+import {DelayDistribution} from './delay-dist.js';
+import {MediaEngine, type MediaPort} from './engine.js';
+import {Forwarder} from './forwarder.js';
+import {FRAME_US, MAX_CATCH_UP_FRAMES, type MediaStream} from './stream.js';
 
-export const FRAME_US = FRAME_MS * 1000;
-/** First packet this long after the stream becomes active (recorded: 10 ms after addChannel). */
-export const FIRST_PACKET_DELAY_US = 10_000;
-/** Behind by more than this many frames: skip ahead (timestamp jump + marker) instead of bursting. */
-export const MAX_CATCH_UP_FRAMES = 8;
-/** Packets from a new source needed before it is learned (strictrtp probation). */
-export const STRICT_RTP_PROBATION = 4;
-const SEND_RING = 1024; // ≈ 20 s of send times per stream, by sequence number
-/**
- * Each stream owns one packet buffer per frame of the tone period (25), payload written once:
- * a send only writes the header. The rotation also matters because a send libuv cannot complete
- * at once (socket buffer full) is queued with a reference to the buffer, so a stream that sends
- * several frames in one scheduler pass (catching up, at most MAX_CATCH_UP_FRAMES + 1) must not
- * reuse a buffer within that pass.
- */
-const MIN_PACKET_BUFFERS = MAX_CATCH_UP_FRAMES + 2;
-
-/** Percentiles in µs (same shape as the report's ms percentiles, plus the count). */
-export type PercentilesUs = PercentilesWithCount;
-
-export interface MediaChannelStats {
-  id: string;
-  name: string;
-  /** UNICASTRTP_LOCAL_PORT: the sim's own port. */
-  port: number;
-  localAddress: string;
-  /** Where the sim sends (external_host as given). */
-  external_host: string;
-  format: string;
-  live: boolean;
-  /** True while frames are being sent. */
-  sending: boolean;
-  packetsSent: number;
-  packetsReceived: number;
-  foreignPackets: number;
-  malformedPackets: number;
-  sendErrors: number;
-  /** Round trip per packet (send of seq → receive of the same seq), µs. */
-  rttUs: PercentilesUs;
-  /** Actual send time − absolute deadline, µs. */
-  sendJitterUs: PercentilesUs;
-  ssrc: number;
-  firstSeq: number;
-}
-
-export interface MediaStreamOptions {
-  id: string;
-  name: string;
-  format: SimMediaFormat;
-  localAddress: string;
-  port: number;
-  remoteAddress: string;
-  remotePort: number;
-  externalHost: string;
-  ssrc: number;
-  firstSeq: number;
-  /** Start phase offset (µs, may be negative) added to every start: see src/sim/phase.ts. */
-  startOffsetUs?: number;
-}
-
-export class MediaStream {
-  readonly id: string;
-  readonly name: string;
-  readonly info: FormatInfo;
-  readonly localAddress: string;
-  readonly port: number;
-  readonly externalHost: string;
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-  readonly ssrc: number;
-  readonly firstSeq: number;
-  readonly startOffsetUs: number;
-  socket: Socket | undefined;
-
-  /** Wanted by the bridge topology (the engine may still hold it stopped). */
-  wanted = false;
-  running = false;
-  heapIndex = -1;
-  nextDeadlineUs = 0;
-
-  /** bufs[i] carries tone frame i % frameCount. */
-  private readonly bufs: Buffer[];
-  private seq: number;
-  private ts: number;
-  private frameIndex = 0;
-  private marker = false;
-  private sentAny = false;
-  private lastDeadlineUs = 0;
-  private lastTs = 0;
-  private readonly sent = new SendRing(SEND_RING);
-  private readonly pkt = newRtpPacket();
-
-  private srcAddress: string;
-  private srcPort: number;
-  private candAddress = '';
-  private candPort = -1;
-  private candCount = 0;
-
-  packetsSent = 0;
-  packetsReceived = 0;
-  foreignPackets = 0;
-  malformedPackets = 0;
-  sendErrors = 0;
-  readonly rtt = LatencyHistogram.perStream();
-  readonly sendJitter = LatencyHistogram.perStream();
-  /** The engine's run-wide histograms (3 digits); every value goes to both. */
-  aggRtt: LatencyHistogram | undefined;
-  aggJitter: LatencyHistogram | undefined;
-
-  constructor(o: MediaStreamOptions) {
-    this.id = o.id;
-    this.name = o.name;
-    this.info = formatInfo(o.format);
-    this.localAddress = o.localAddress;
-    this.port = o.port;
-    this.externalHost = o.externalHost;
-    this.remoteAddress = o.remoteAddress;
-    this.remotePort = o.remotePort;
-    this.ssrc = o.ssrc >>> 0;
-    this.firstSeq = o.firstSeq & 0xffff;
-    this.startOffsetUs = o.startOffsetUs ?? 0;
-    this.seq = this.firstSeq;
-    this.ts = this.info.samplesPerFrame; // first timestamp: one frame (recorded)
-    this.srcAddress = o.remoteAddress;
-    this.srcPort = o.remotePort;
-    this.bufs = [];
-    const info = this.info;
-    const count = Math.ceil(MIN_PACKET_BUFFERS / info.frameCount) * info.frameCount;
-    for (let i = 0; i < count; i++) {
-      const b = Buffer.alloc(RTP_HEADER_BYTES + info.payloadBytes);
-      b[0] = 0x80;
-      b.writeUInt32BE(this.ssrc, 8);
-      const off = (i % info.frameCount) * info.payloadBytes;
-      info.tone.copy(b, RTP_HEADER_BYTES, off, off + info.payloadBytes);
-      this.bufs.push(b);
-    }
-  }
-
-  /** Deadline of the first frame of a start at `now`: FIRST_PACKET_DELAY_US + the phase offset. */
-  firstDeadlineUs(now: number): number {
-    return now + FIRST_PACKET_DELAY_US + this.startOffsetUs;
-  }
-
-  /** One frame sent at `tSentUs` for the deadline `dueUs` (either engine). */
-  noteSent(tSentUs: number, dueUs: number): void {
-    const jitter = tSentUs - dueUs;
-    this.sendJitter.recordUs(jitter);
-    this.aggJitter?.recordUs(jitter);
-    this.packetsSent++;
-  }
-
-  /** One round-trip sample: a frame sent came back (either engine). */
-  noteRtt(rttUs: number): void {
-    this.rtt.recordUs(rttUs);
-    this.aggRtt?.recordUs(rttUs);
-  }
-
-  /** Starts the deadline clock (Node engine; first frame at firstDeadlineUs(now)). */
-  start(now: number): void {
-    this.running = true;
-    this.nextDeadlineUs = this.firstDeadlineUs(now);
-    if (this.sentAny) {
-      // resumed after a pause: seq continues, ts jumps by the wall-clock gap, marker set (probe B)
-      const frames = Math.max(1, Math.round((this.nextDeadlineUs - this.lastDeadlineUs) / FRAME_US));
-      this.ts = (this.lastTs + frames * this.info.samplesPerFrame) >>> 0;
-      this.marker = true;
-    }
-  }
-
-  /** Sends the frame due at `nextDeadlineUs` (now is `tSentUs`) and advances the deadline. Hot path. */
-  sendDue(tSentUs: number): void {
-    const b = this.bufs[this.frameIndex];
-    const info = this.info;
-    b[1] = (this.marker ? 0x80 : 0) | info.payloadType;
-    b.writeUInt16BE(this.seq, 2);
-    b.writeUInt32BE(this.ts, 4);
-    const socket = this.socket;
-    if (socket !== undefined) {
-      try {
-        socket.send(b, this.remotePort, this.remoteAddress);
-      } catch {
-        this.sendErrors++;
-      }
-    }
-    this.sent.record(this.seq, tSentUs);
-    this.noteSent(tSentUs, this.nextDeadlineUs);
-    this.sentAny = true;
-    this.marker = false;
-    this.lastDeadlineUs = this.nextDeadlineUs;
-    this.lastTs = this.ts;
-    this.seq = (this.seq + 1) & 0xffff;
-    this.ts = (this.ts + info.samplesPerFrame) >>> 0;
-    if (++this.frameIndex === this.bufs.length) this.frameIndex = 0;
-    this.nextDeadlineUs += FRAME_US;
-  }
-
-  /** Far behind (event loop stalled): skip the missed frames like a timestamp jump. */
-  skipTo(now: number): void {
-    const frames = Math.floor((now - this.nextDeadlineUs) / FRAME_US) + 1;
-    this.nextDeadlineUs += frames * FRAME_US;
-    this.ts = (this.ts + frames * this.info.samplesPerFrame) >>> 0;
-    this.marker = true;
-  }
-
-  /** A datagram arrived on the stream's port at `tRecvUs`. Hot path. */
-  onMessage(msg: Buffer, address: string, port: number, tRecvUs: number): void {
-    if (port !== this.srcPort || address !== this.srcAddress) {
-      if (port === this.candPort && address === this.candAddress) this.candCount++;
-      else {
-        this.candAddress = address;
-        this.candPort = port;
-        this.candCount = 1;
-      }
-      if (this.candCount < STRICT_RTP_PROBATION) {
-        this.foreignPackets++;
-        return;
-      }
-      this.srcAddress = address;
-      this.srcPort = port;
-      this.candPort = -1;
-      this.candCount = 0;
-    }
-    const pkt = this.pkt;
-    if (parseRtp(msg, pkt) !== RtpParse.Ok) {
-      this.malformedPackets++;
-      return;
-    }
-    this.packetsReceived++;
-    if (pkt.ssrc !== this.ssrc) return;
-    const slot = this.sent.take(pkt.sequence);
-    if (slot < 0) return;
-    this.noteRtt(tRecvUs - this.sent.sentAtUs(slot));
-  }
-
-  stats(live: boolean): MediaChannelStats {
-    return {
-      id: this.id,
-      name: this.name,
-      port: this.port,
-      localAddress: this.localAddress,
-      external_host: this.externalHost,
-      format: this.info.format,
-      live,
-      sending: this.running,
-      packetsSent: this.packetsSent,
-      packetsReceived: this.packetsReceived,
-      foreignPackets: this.foreignPackets,
-      malformedPackets: this.malformedPackets,
-      sendErrors: this.sendErrors,
-      rttUs: this.rtt.percentilesUs(),
-      sendJitterUs: this.sendJitter.percentilesUs(),
-      ssrc: this.ssrc,
-      firstSeq: this.firstSeq,
-    };
-  }
-}
+export * from './stream.js';
+export * from './engine.js';
 
 /** Bind a UDP socket on `address:port`; rejects on EADDRINUSE etc. */
 export function bindUdp(address: string, port: number): Promise<Socket> {
@@ -302,167 +42,36 @@ export function bindUdp(address: string, port: number): Promise<Socket> {
   });
 }
 
-export interface MediaTotals {
-  streamsCreated: number;
-  streamsLive: number;
-  streamsSending: number;
-  packetsSent: number;
-  packetsReceived: number;
-  foreignPackets: number;
-  malformedPackets: number;
-  sendErrors: number;
-  /** Times the scheduler skipped frames because it was too far behind. */
-  skips: number;
-}
-
-/** Keeps finished channels' figures (without their histograms) for /_sim/stats. */
-const MAX_FINISHED = 10_000;
-
-/** A stream's bound RTP port before and while the engine uses it (a dgram socket, or an engine source). */
-export interface MediaPort {
-  close(): void;
-}
-
-/**
- * The streams of one sim and everything both engines share: start/stop as the bridge topology
- * and the stopMedia fault want, counters, per-stream and run-wide histograms, stats. Subclasses
- * do the packet I/O: bind a port, start and stop sending, release the port.
- */
-export abstract class MediaEngine {
-  /** Which engine sends and receives the packets. */
-  abstract readonly kind: EngineKind;
-  protected readonly streams = new Map<string, MediaStream>();
-  private readonly finished: MediaChannelStats[] = [];
-  private stopped = false;
-  protected closed = false;
-  /** Time and timers for the schedulers (a driven clock in tests). */
-  constructor(protected readonly clock: Clock = realClock) {}
-
-  private readonly aggRtt = new LatencyHistogram();
-  private readonly aggJitter = new LatencyHistogram();
-  private readonly retired = {packetsSent: 0, packetsReceived: 0, foreignPackets: 0, malformedPackets: 0, sendErrors: 0};
-  private created = 0;
-  /** Times a stream skipped frames because it was too far behind. */
-  protected skips = 0;
-
-  /** Bind an RTP port on `address:port` (rejects on EADDRINUSE etc.). */
-  abstract bind(address: string, port: number): Promise<MediaPort>;
-  /** The stream now owns `port` (from bind()). */
-  protected abstract attach(stream: MediaStream, port: MediaPort): void;
-  /** Start sending (first frame at stream.firstDeadlineUs(now)). */
-  protected abstract startSending(stream: MediaStream, now: number): void;
-  protected abstract stopSending(stream: MediaStream): void;
-  /** Close the stream's port; resolves when its figures are complete. */
-  protected abstract release(stream: MediaStream): Promise<void>;
-  /** Free what the engine holds once every stream is gone. */
-  protected abstract shutdown(): Promise<void>;
-
-  add(stream: MediaStream, port: MediaPort): void {
-    stream.aggRtt = this.aggRtt;
-    stream.aggJitter = this.aggJitter;
-    this.streams.set(stream.id, stream);
-    this.created++;
-    this.attach(stream, port);
-  }
-
-  get(id: string): MediaStream | undefined {
-    return this.streams.get(id);
-  }
-
-  /** externalMedia streams that exist now (sending or not). */
-  get liveStreams(): number {
-    return this.streams.size;
-  }
-
-  /** The bridge topology says whether this stream should be sending. */
-  setWanted(stream: MediaStream, wanted: boolean): void {
-    stream.wanted = wanted;
-    this.apply(stream);
-  }
-
-  /** Fault switch: hold every stream silent (true) or let them run again (false). */
-  setStopped(stopped: boolean): void {
-    this.stopped = stopped;
-    for (const s of this.streams.values()) this.apply(s);
-  }
-
-  get isStopped(): boolean {
-    return this.stopped;
-  }
-
-  private apply(s: MediaStream): void {
-    const run = s.wanted && !this.stopped && !this.closed;
-    if (run && !s.running) {
-      s.running = true;
-      this.startSending(s, this.clock.nowUs());
-    } else if (!run && s.running) {
-      s.running = false;
-      this.stopSending(s);
-    }
-  }
-
-  /** Stops the stream, closes its port, folds its figures into the totals. */
-  async destroy(id: string): Promise<void> {
-    const s = this.streams.get(id);
-    if (!s) return;
-    this.streams.delete(id);
-    if (s.running) {
-      s.running = false;
-      this.stopSending(s);
-    }
-    await this.release(s);
-    this.retire(s);
-  }
-
-  private retire(s: MediaStream): void {
-    this.retired.packetsSent += s.packetsSent;
-    this.retired.packetsReceived += s.packetsReceived;
-    this.retired.foreignPackets += s.foreignPackets;
-    this.retired.malformedPackets += s.malformedPackets;
-    this.retired.sendErrors += s.sendErrors;
-    this.finished.push(s.stats(false));
-    if (this.finished.length > MAX_FINISHED) this.finished.splice(0, this.finished.length - MAX_FINISHED);
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    await Promise.all([...this.streams.keys()].map((id) => this.destroy(id)));
-    await this.shutdown();
-  }
-
-  totals(): MediaTotals {
-    const t = {...this.retired};
-    let sending = 0;
-    for (const s of this.streams.values()) {
-      t.packetsSent += s.packetsSent;
-      t.packetsReceived += s.packetsReceived;
-      t.foreignPackets += s.foreignPackets;
-      t.malformedPackets += s.malformedPackets;
-      t.sendErrors += s.sendErrors;
-      if (s.running) sending++;
-    }
-    return {streamsCreated: this.created, streamsLive: this.streams.size, streamsSending: sending, ...t, skips: this.skips};
-  }
-
-  /** Live channels first, then finished ones (most recent last). */
-  channelStats(): MediaChannelStats[] {
-    const live = [...this.streams.values()].map((s) => s.stats(true));
-    return [...live, ...this.finished];
-  }
-
-  /** Run-wide histograms over every stream ever created (3 significant digits). */
-  merged(): {rtt: LatencyHistogram; sendJitter: LatencyHistogram} {
-    return {rtt: this.aggRtt, sendJitter: this.aggJitter};
-  }
-}
-
 /** The pure-Node engine: dgram sockets, one timer for the earliest deadline of a min-heap of streams. */
 export class NodeMediaEngine extends MediaEngine {
   readonly kind = 'node' as const;
-  private readonly heap = new IndexedMinHeap<MediaStream>((s) => s.nextDeadlineUs);
+  private readonly heap = new IndexedMinHeap<MediaStream>((s) => s.sendAtUs);
   private timer: ClockTimer | undefined;
   private timerAtUs = Infinity;
   private readonly onTimer = (): void => this.tick();
+  private pass = 0;
+
+  /** `uniform` draws the forwarding delays' quantiles (Math.random unless a test drives it). */
+  constructor(
+    clock: Clock = realClock,
+    private readonly drawUniform: () => number = Math.random,
+  ) {
+    super(clock);
+  }
+
+  protected startForwarding(from: MediaStream, to: MediaStream, quantilesUs: string): void {
+    from.forwarder?.close();
+    from.forwarder = new Forwarder(from, to, DelayDistribution.parse(quantilesUs), this.clock, this.drawUniform);
+  }
+
+  protected stopForwarding(from: MediaStream): void {
+    from.forwarder?.close();
+    from.forwarder = undefined;
+  }
+
+  protected delayForwarding(from: MediaStream, extraUs: number, durationUs: number): void {
+    from.forwarder?.delay(extraUs, durationUs);
+  }
 
   bind(address: string, port: number): Promise<Socket> {
     return bindUdp(address, port);
@@ -508,9 +117,20 @@ export class NodeMediaEngine extends MediaEngine {
     const clock = this.clock;
     // one clock reading per pass: a stream is sent at most MAX_CATCH_UP_FRAMES + 1 times in a
     // pass (then it skips ahead), which its buffer rotation (MIN_PACKET_BUFFERS) allows for
+    // (more in the catch-up burst after a first frames' hold: bounded by the buffer rotation,
+    // the rest goes in the next pass)
     const now = clock.nowUs();
-    for (let s = heap.peek(); s !== undefined && s.nextDeadlineUs <= now; s = heap.peek()) {
-      if (now - s.nextDeadlineUs > MAX_CATCH_UP_FRAMES * FRAME_US) {
+    const pass = ++this.pass;
+    for (let s = heap.peek(); s !== undefined && s.sendAtUs <= now; s = heap.peek()) {
+      if (s.passId !== pass) {
+        s.passId = pass;
+        s.passSends = 0;
+      }
+      if (++s.passSends >= s.bufferCount) {
+        this.arm(true);
+        return;
+      }
+      if (now - s.nextDeadlineUs > MAX_CATCH_UP_FRAMES * FRAME_US + s.holdAllowanceUs) {
         s.skipTo(now);
         this.skips++;
       } else s.sendDue(clock.nowUs());
@@ -519,13 +139,14 @@ export class NodeMediaEngine extends MediaEngine {
     this.arm();
   }
 
-  private arm(): void {
+  /** Timer for the earliest send (`now`: at once, the rest of a burst). */
+  private arm(now = false): void {
     const top = this.heap.peek();
     if (this.closed || top === undefined) {
       this.disarm();
       return;
     }
-    const at = top.nextDeadlineUs;
+    const at = now ? this.clock.nowUs() : top.sendAtUs;
     if (this.timer !== undefined && this.timerAtUs <= at) return;
     this.disarm();
     const delayMs = Math.max(0, (at - this.clock.nowUs()) / 1000);

@@ -1,0 +1,52 @@
+/**
+ * Validation of the sim's media fault switches: forwardDelay (extra delay on one direction of the
+ * RTP-caller forwarding) and lateFirstPackets (the first frames of a share of the tone streams
+ * held, then sent in a burst on their original deadlines, as recorded for the Milliwatt() caller
+ * at 150 calls: 88 of 150 streams, up to 151 ms).
+ */
+import type {ForwardDelayRule} from './forwarding.js';
+
+export interface LateFirstPacketsRule {
+  /** Share of the streams that start sending whose first frames are held (0..1). */
+  share: number;
+  /** Each held stream's hold is a uniform draw in (0, maxMs]. */
+  maxMs: number;
+}
+
+/** Thrown with a readable reason (the control endpoint answers 400 with it). */
+export class MediaFaultError extends Error {}
+
+function fieldsOf(r: unknown, name: string, known: string[], shape: string): Record<string, unknown> {
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) throw new MediaFaultError(`${name} must be false or ${shape}`);
+  const o = r as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!known.includes(k)) throw new MediaFaultError(`${name}: unknown field "${k}" (known: ${known.join(', ')})`);
+  return o;
+}
+
+function msIn(v: unknown, what: string, min: number, max: number, minOpen = false): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || (minOpen && v === min) || v > max)
+    throw new MediaFaultError(`${what} must be a number of ms in ${minOpen ? '(' : '['}${min}, ${max}]`);
+  return v;
+}
+
+export function checkForwardDelay(r: unknown): ForwardDelayRule {
+  const shape = '{calls?: [channel id | call index…], direction: "toRelay"|"toCaller", extraMs, durationMs}';
+  const o = fieldsOf(r, 'forwardDelay', ['calls', 'direction', 'extraMs', 'durationMs'], shape);
+  if (o.direction !== 'toRelay' && o.direction !== 'toCaller') throw new MediaFaultError('forwardDelay.direction must be "toRelay" or "toCaller"');
+  const extraMs = msIn(o.extraMs, 'forwardDelay.extraMs', 0, 60_000);
+  const durationMs = msIn(o.durationMs, 'forwardDelay.durationMs', 0, 3_600_000, true);
+  let calls: Array<string | number> | undefined;
+  if (o.calls !== undefined) {
+    if (!Array.isArray(o.calls) || o.calls.some((x) => !(typeof x === 'string' || (typeof x === 'number' && Number.isInteger(x) && x >= 0))))
+      throw new MediaFaultError('forwardDelay.calls must be an array of channel ids (strings) or call indices (integers ≥ 0)');
+    calls = [...(o.calls as Array<string | number>)];
+  }
+  return {...(calls !== undefined ? {calls} : {}), direction: o.direction, extraMs, durationMs};
+}
+
+export function checkLateFirstPackets(r: unknown): LateFirstPacketsRule {
+  const o = fieldsOf(r, 'lateFirstPackets', ['share', 'maxMs'], '{share: 0..1, maxMs}');
+  if (typeof o.share !== 'number' || !(o.share >= 0 && o.share <= 1)) throw new MediaFaultError('lateFirstPackets.share must be a number in [0, 1]');
+  const maxMs = msIn(o.maxMs, 'lateFirstPackets.maxMs', 0, 10_000, true);
+  return {share: o.share, maxMs};
+}
