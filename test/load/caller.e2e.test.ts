@@ -9,7 +9,7 @@ import path from 'node:path';
 import {readReportFile} from '../../src/metrics/report-file.js';
 import {TIMING_INVARIANTS} from '../../src/faults/scenarios.js';
 import {runCli} from '../helpers/cli.js';
-import {ARI_PASS, ARI_USER, startStack, type SlaJson, type Stack} from '../helpers/stack.js';
+import {ARI_PASS, ARI_USER, simFault, startStack, type SlaJson, type Stack} from '../helpers/stack.js';
 
 describe('load --caller rtp against sim + serve + echo (real processes)', () => {
   let stack: Stack;
@@ -81,5 +81,57 @@ describe('load --caller rtp against sim + serve + echo (real processes)', () => 
     const r = await load(['--caller-port-range', '40000-40100', '--count', '1']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("--caller-port-range/CALLER_PORT_RANGE: 40000-40100 overlaps serve's default relay range 4500-50000");
+  });
+
+  describe('acceptance: a delay on one leg of the sim\'s forwarding is found on that leg', () => {
+    afterEach(async () => {
+      await simFault(stack.simUrl, {clear: true});
+    });
+
+    /**
+     * Set the fault once the calls are up (1.5 s into 4 s calls): each stream's phase is known
+     * before its frames are held back, whichever anchor a side uses.
+     */
+    const loadWithFault = async (runId: string, forwardDelay: Record<string, unknown>) => {
+      const run = load(['--count', '3', '--duration-ms', '4000', '--delay-between-ms', '50', '--run-id', runId, '--json']);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await simFault(stack.simUrl, {forwardDelay});
+      return run;
+    };
+
+    const judge = async (runId: string) => {
+      const file = path.join(out, `${runId}.json`);
+      const report = readReportFile(file);
+      const sla = await runCli(['sla', '--json', '--level', 'nominal', file]);
+      const rows = new Map((JSON.parse(sla.stdout) as SlaJson).reports[0].rows.map((x) => [x.invariant, x.pass]));
+      return {report, rows};
+    };
+
+    test('toCaller 50 ms for 2 s on call 0: maxLatenessMs@caller FAIL, the relay rows PASS, the late frames attributed to asteriskBack', async () => {
+      const r = await loadWithFault('tocaller', {calls: [0], direction: 'toCaller', extraMs: 50, durationMs: 2000});
+      expect(r.code).toBe(0);
+      const {report, rows} = await judge('tocaller');
+      expect(rows.get('maxLatenessMs@caller')).toBe(false);
+      expect(rows.get('maxLatenessMs')).toBe(true);
+      expect(rows.get('lateRatio')).toBe(true);
+      const call0 = report.calls.find((c) => c.index === 0)!.caller!;
+      expect(call0.hearsLatenessMs!.max).toBeGreaterThan(40);
+      expect(call0.late).toBeGreaterThan(0);
+      expect(call0.lateBy).toEqual({asterisk: 0, relay: 0, mediaServer: 0, asteriskBack: call0.late});
+      for (const c of report.calls.filter((x) => x.index !== 0)) expect(c.caller!.late).toBe(0);
+    });
+
+    test('toRelay 50 ms for 2 s on call 0: late at the relay and at the caller, attributed to Asterisk up', async () => {
+      const r = await loadWithFault('torelay', {calls: [0], direction: 'toRelay', extraMs: 50, durationMs: 2000});
+      expect(r.code).toBe(0);
+      const {report, rows} = await judge('torelay');
+      expect(rows.get('maxLatenessMs')).toBe(false);
+      expect(rows.get('maxLatenessMs@caller')).toBe(false);
+      const call0 = report.calls.find((c) => c.index === 0)!;
+      expect(call0.lateBy!.asterisk).toBe(call0.late);
+      expect(call0.caller!.late).toBeGreaterThan(0);
+      expect(call0.caller!.lateBy.asterisk).toBe(call0.caller!.late);
+      expect(call0.caller!.lateBy.asteriskBack).toBe(0);
+    });
   });
 });
