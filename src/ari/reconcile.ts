@@ -6,9 +6,12 @@
  * Naming convention (what makes a bridge "ours"): bridges serve creates are named
  * `rtpsla-<app>-<callId>` (bridgeNameFor). externalMedia channels are recognised by the id serve
  * chose for them (it picks `channelId` itself, so it knows them before any event) and, as the
- * fallback, by the `UnicastRTP/<external_host>-0x…` name Asterisk gives them.
+ * fallback, by the `UnicastRTP/<external_host>-0x…` name Asterisk gives them. An externalMedia
+ * channel whose Stasis args mark it as load's caller (`load --caller rtp`) is never taken for one
+ * of serve's, whatever its name or address.
  */
 import type {AriBridge, AriChannel} from './types.js';
+import {parseLoadAppArgs} from '../protocol/app-args.js';
 
 export const BRIDGE_NAME_PREFIX = 'rtpsla-';
 export const EXTERNAL_MEDIA_NAME_PREFIX = 'UnicastRTP/';
@@ -41,6 +44,16 @@ export function externalHostOfChannel(name: string): {host: string; port: number
 
 export function isExternalMediaName(name: string): boolean {
   return name.startsWith(EXTERNAL_MEDIA_NAME_PREFIX);
+}
+
+/**
+ * Whether a channel is load's caller by its Stasis args: a channel in a Stasis app lists
+ * `dialplan.app_data` as `<app>,<args…>` (the externalMedia `data`, split on commas).
+ */
+export function isLoadCaller(channel: AriChannel): boolean {
+  const d = channel.dialplan;
+  if (d?.app_name !== 'Stasis' || !d.app_data) return false;
+  return parseLoadAppArgs(d.app_data.split(',').slice(1)) !== null;
 }
 
 export interface ReconcileInput {
@@ -84,6 +97,8 @@ export function isOwnExternalMedia(
 ): boolean {
   if (ownChannelIds?.has(channel.id)) return true;
   if (!isExternalMediaName(channel.name)) return false;
+  // load's RTP caller is an externalMedia channel too: its args mark it, whatever its address
+  if (isLoadCaller(channel)) return false;
   if (!ownsExternalHost) return true;
   const eh = externalHostOfChannel(channel.name);
   return eh !== undefined && ownsExternalHost(eh.host, eh.port);

@@ -63,6 +63,8 @@ export interface ExternalMediaParams {
   encapsulation?: 'rtp' | 'audiosocket' | 'none';
   transport?: 'udp' | 'tcp' | 'websocket';
   direction?: 'both' | 'in' | 'out';
+  /** Delivered as the channel's StasisStart args, split on commas (load's RTP caller carries its appArgs here). */
+  data?: string;
 }
 
 export interface ExternalMediaResult {
@@ -169,6 +171,7 @@ export class AriRest {
       encapsulation: p.encapsulation ?? 'rtp',
       transport: p.transport ?? 'udp',
       direction: p.direction ?? 'both',
+      data: p.data,
     });
     const vars = channel?.channelvars ?? {};
     const localAddress = vars.UNICASTRTP_LOCAL_ADDRESS;

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core';
 import {BaseCommand} from '../base-command.js';
 import {decimal, engineFlag, host, logLevelFlag, port, settingName} from '../config/flags.js';
-import {DEFAULT_ECHO_HOST, DEFAULT_ECHO_PORT, DEFAULT_IDLE_EXPIRY_MS, DEFAULT_MAX_HOLD_MS, listeningLine, parseClockRate, parsePtClockRates, statsFields} from '../media/echo/index.js';
+import {DEFAULT_ECHO_HOST, DEFAULT_ECHO_PORT, DEFAULT_IDLE_EXPIRY_MS, DEFAULT_MAX_HOLD_MS, engineLine, listeningLine, parseClockRate, parsePtClockRates, statsFields} from '../media/echo/index.js';
 import {startEchoOn} from '../media/echo/run.js';
 import {createLogger} from '../log/logger.js';
 import {onStopSignals} from '../runtime/signals.js';
@@ -69,7 +69,7 @@ export default class Echo extends BaseCommand {
         process.kill(process.pid, 'SIGTERM');
       },
     );
-    process.stdout.write(`${echo.kind} engine: ${listeningLine(echo.server)}\n`);
+    process.stdout.write(`${echo.kind} engine: ${listeningLine(echo.server)}\n${engineLine(await echo.info())}\n`);
     const signal = await stop.stopped;
     const final = await echo.close();
     stop.dispose();

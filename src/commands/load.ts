@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core';
 import {BaseCommand} from '../base-command.js';
-import {ariFlags, ariSettings, decimal, formatFlag, httpUrl, integer, jsonFlag, nonEmpty, runId} from '../config/flags.js';
+import {ariFlags, ariSettings, callerFlags, decimal, engineFlag, formatFlag, httpUrl, integer, jsonFlag, nonEmpty, runId} from '../config/flags.js';
 import {prepareOutDir} from '../config/checks.js';
 import {DEFAULT_LATE_THRESHOLD_MS} from '../metrics/call-stats.js';
 import {listrProgress, plainProgress} from '../load/progress.js';
@@ -13,6 +13,7 @@ export default class Load extends BaseCommand {
 
   static override description = [
     'Originates N concurrent calls through ARI into the app `rtpsla serve` runs, holds each for --duration-ms, hangs up, collects serve\'s per-call measurements and writes reports/<runId>.json (schema rtpsla.report/v1).',
+    'By default (--caller rtp) rtpsla itself is each call\'s caller: it creates an externalMedia channel as the caller, sends it 20 ms RTP frames from its own ports and measures what comes back, what a person on the phone would hear, beside the relay\'s figures. With --caller endpoint it originates --endpoint instead and measures at the relay only.',
     'Checks that ARI and serve are reachable first (one clear line and exit 2 otherwise; no report). Ctrl-C hangs up every call it originated and still writes the report, marked partial (exit 130); a second Ctrl-C quits at once. Gate the report with `rtpsla sla`.',
   ].join('\n\n');
 
@@ -29,7 +30,9 @@ export default class Load extends BaseCommand {
     count: integer({description: 'Calls to originate.', env: 'COUNT', default: 30, min: 1, max: 100_000}),
     'duration-ms': decimal({description: 'How long each call is held after it is originated.', env: 'DURATION_MS', default: 30_000, min: 0, max: 86_400_000}),
     'delay-between-ms': decimal({description: 'The spacing between originates.', env: 'DELAY_BETWEEN_MS', default: 100, min: 0, max: 3_600_000}),
-    endpoint: nonEmpty({description: 'The originate endpoint; the README shows its dialplan.', env: 'ENDPOINT', default: 'Local/s@rtpsla-source/n'}),
+    ...callerFlags,
+    endpoint: nonEmpty({description: 'The endpoint originated with --caller endpoint; the README shows its dialplan.', env: 'ENDPOINT', default: 'Local/s@rtpsla-source/n'}),
+    ...engineFlag,
     ...formatFlag,
     'serve-url': httpUrl({description: 'Where `rtpsla serve` answers HTTP.', env: 'SERVE_URL', default: 'http://127.0.0.1:9090'}),
     out: Flags.string({description: 'The directory for the report (created if missing).', env: 'REPORTS_DIR', default: 'reports'}),
@@ -42,7 +45,8 @@ export default class Load extends BaseCommand {
     const {flags} = await this.parse(Load);
     const options = {
       ...ariSettings(flags), count: flags.count, durationMs: flags['duration-ms'], delayBetweenMs: flags['delay-between-ms'],
-      endpoint: flags.endpoint, format: flags.format, serveUrl: flags['serve-url'], runId: flags['run-id'], lateThresholdMs: flags['late-threshold-ms'],
+      endpoint: flags.endpoint, caller: flags.caller, callerBindIp: flags['caller-bind-ip'], callerPortRange: flags['caller-port-range'], callerEngine: flags.engine,
+      format: flags.format, serveUrl: flags['serve-url'], runId: flags['run-id'], lateThresholdMs: flags['late-threshold-ms'],
       outDir: prepareOutDir(flags.out, '--out/REPORTS_DIR'), // checked before anything is originated
     };
     const stop = onStopSignals({message: 'load: interrupted: hanging up and writing a partial report (Ctrl-C again to quit at once)'});

@@ -123,6 +123,30 @@ export const engineFlag = {
   })(),
 };
 
+export const CALLER_KINDS = ['rtp', 'endpoint'] as const;
+export type CallerKind = (typeof CALLER_KINDS)[number];
+
+/** load's caller flags: who the caller is, and where rtpsla's own RTP caller binds its ports. */
+export const callerFlags = {
+  caller: Flags.custom<CallerKind>({
+    description:
+      'Who calls: rtp makes rtpsla itself the caller (an externalMedia channel fed by its own RTP, measured at the caller too), endpoint originates --endpoint as before (no caller-side figures).',
+    env: 'CALLER',
+    default: 'rtp',
+    parse: async (text, _ctx, o) => {
+      const t = text.trim() as CallerKind;
+      if (!CALLER_KINDS.includes(t)) throw new ConfigError(`${settingName(o)}: "${text}" is not one of ${CALLER_KINDS.join(', ')}`);
+      return t;
+    },
+  })(),
+  'caller-bind-ip': host({description: 'The address the RTP caller binds its ports on; Asterisk sends the caller\'s media there.', env: 'CALLER_BIND_IP', default: '127.0.0.1'}),
+  'caller-port-range': portRange({
+    description: 'The RTP caller\'s ports, LOW-HIGH inclusive, one per call; they must not overlap serve\'s relay ports nor the sim\'s RTP ports.',
+    env: 'CALLER_PORT_RANGE',
+    default: {low: 52000, high: 59999},
+  }),
+};
+
 /** --json with a description of what the command prints (oclif's enableJsonFlag prints it). */
 export function jsonFlag(description: string) {
   return {json: Flags.boolean({description, default: false})};

@@ -8,6 +8,7 @@ import {runLoad, type LoadProgress} from '../load/run.js';
 import {renderSummaryTable} from '../load/summary-table.js';
 import {ENGINE_CPUS_ENV, sharedCpuFor} from '../engine/cpu-list.js';
 import {resolveEngineBinary, sayNodeEngine} from '../engine/engine-binary.js';
+import {parseEngineLine} from '../media/echo/index.js';
 import {chainScheduling, probeEngine} from '../engine/engine-probe.js';
 import {RtpslaChild} from './children.js';
 
@@ -20,6 +21,8 @@ export interface PipelineOptions {
   /** Relay ports for serve, sim RTP ports: kept apart so neither has to skip the other's ports. */
   relayPortRange: string;
   simRtpRange: string;
+  /** Who calls (default rtp: rtpsla's own RTP stream, measured at the caller beside the relay). */
+  caller?: 'rtp' | 'endpoint';
   signal?: AbortSignal;
   out?: NodeJS.WritableStream;
   err?: NodeJS.WritableStream;
@@ -33,7 +36,7 @@ export interface PipelineResult {
 
 /**
  * The whole chain on one machine with no Asterisk: `rtpsla sim`, `rtpsla echo` and `rtpsla serve`
- * as child processes on free loopback ports, then `load` and `sla` on its report. The children are
+ * as child processes on free loopback ports, then `load` (by default with rtpsla itself as the RTP caller, whose figures the summary shows beside the relay's) and `sla` on its report. The children are
  * stopped whatever happens (success, failure, Ctrl-C). Exit code = the SLA verdict.
  */
 export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
@@ -54,14 +57,17 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     // the media engines share one CPU while the chain is light (src/engine/cpu-list.ts), unless RTPSLA_ENGINE_CPUS says otherwise
     const engineCpus = process.env[ENGINE_CPUS_ENV] ?? sharedCpuFor(o.count) ?? '';
     const pin = {[ENGINE_CPUS_ENV]: engineCpus, ...scheduling.env};
+    // load runs in this process: its caller engine takes the same placement and scheduling as the children's engines
+    Object.assign(process.env, pin);
     const sim = new RtpslaChild('sim', ['sim', '--port', '0', '--rtp-range', o.simRtpRange], {ARI_USER: user, ARI_PASS: pass, ...pin});
     const echo = new RtpslaChild('echo', ['echo', '--port', '0', '--stats-interval-sec', '0'], pin);
     children.push(sim, echo);
     const [simUrl] = await Promise.all([
       sim.ready(/listening on (http:\/\/[\d.]+:\d+)/, 15_000).then((m) => m[1]),
-      echo.ready(/echo listening on [\d.]+:(\d+)/, 15_000),
+      echo.ready(/echo engine \S+ \([^)]*\)/, 15_000),
     ]);
     const echoPort = echo.output.match(/echo listening on [\d.]+:(\d+)/)![1];
+    const echoEngine = parseEngineLine(echo.output);
     const serve = new RtpslaChild(
       'serve',
       ['serve', '--metrics-port', '0', '--echo-port', echoPort, '--port-range', o.relayPortRange, '--format', o.format, '--metrics-interval-sec', '0', '--log-level', 'warn'],
@@ -73,6 +79,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     if (o.signal?.aborted) return {exitCode: 130, reportPath: null};
 
     const {report, path} = await runLoad({
+      echoEngine,
       ariUrl: simUrl,
       ariUser: user,
       ariPass: pass,
@@ -81,6 +88,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
       durationMs: o.durationMs,
       delayBetweenMs: o.delayBetweenMs,
       endpoint: 'Local/s@rtpsla-source/n',
+      caller: o.caller ?? 'rtp',
       format: o.format,
       serveUrl,
       outDir: o.outDir,

@@ -8,7 +8,7 @@
  */
 import type {EngineRoleInfo} from '../protocol/report.js';
 import {resolveEngineBinary} from './engine-binary.js';
-import {fifoPriority, type EngineRole, type SelectedEngine} from './engine-select.js';
+import {fifoPriority, type EngineRole} from './engine-select.js';
 import {NativeEngine} from './native-engine.js';
 
 export interface EngineProbe {
@@ -44,10 +44,12 @@ export function isRealtime(scheduling: string | undefined): boolean {
   return scheduling !== undefined && scheduling.startsWith('fifo:');
 }
 
-/** `tool.engines` entry of one role from the engine it runs (counts from a fresh `stats`). */
-export async function engineRoleInfo(selected: SelectedEngine): Promise<EngineRoleInfo> {
-  const native = selected.native;
-  if (native === null || !native.alive) return {engine: 'node', scheduling: 'normal', cpus: 'all', timestamps: 'user'};
+/** The `tool.engines` entry of a role on the pure-Node engine: receive times taken in Node. */
+export const NODE_ENGINE_INFO: EngineRoleInfo = Object.freeze({engine: 'node', scheduling: 'normal', cpus: 'all', timestamps: 'user'});
+
+/** `tool.engines` entry of one role from the native engine it runs, or the Node engine's (null); counts from a fresh `stats`. */
+export async function engineRoleInfo(native: NativeEngine | null): Promise<EngineRoleInfo> {
+  if (native === null || !native.alive) return {...NODE_ENGINE_INFO};
   await native.stats().catch(() => undefined);
   const {kernel, user} = native.timestampCounts;
   const timestamps = native.timestamps === 'user' || (user > 0 && kernel === 0) ? 'user' : user > 0 ? 'mixed' : 'kernel';

@@ -48,8 +48,15 @@ export interface OriginateLoopOptions {
   onOriginateFailed?: (call: OriginatedCall) => void;
   /** Every call has been originated (or the run was aborted); the holds go on. */
   onAllOriginated?: () => void;
+  /**
+   * How a call is started (default: originate `endpoint` into the app with load's appArgs); rejects
+   * when the call could not be started. `load --caller rtp` creates its RTP caller here.
+   */
+  startCall?: (call: OriginatedCall) => Promise<void>;
   /** A hold is over, before its hangup (the bench's drain runs here). */
   beforeHangup?: (call: OriginatedCall) => Promise<void>;
+  /** The hangup is done (the RTP caller's port is closed here). */
+  afterHangup?: (call: OriginatedCall) => Promise<void>;
   /** A call's hangup is done (confirmed, or given up with the call's error set). */
   onHungUp?: (call: OriginatedCall) => void;
 }
@@ -100,7 +107,8 @@ export class OriginateLoop {
   private async hold(call: OriginatedCall, stop: ReturnType<typeof abortWait>): Promise<void> {
     const o = this.o;
     try {
-      await o.rest.originate({endpoint: o.endpoint, app: o.app, appArgs: loadAppArgs(o.runId, call.index, o.token), formats: o.format, channelId: call.channelId});
+      if (o.startCall) await o.startCall(call);
+      else await o.rest.originate({endpoint: o.endpoint, app: o.app, appArgs: loadAppArgs(o.runId, call.index, o.token), formats: o.format, channelId: call.channelId});
       call.originatedAtMs = Date.now();
     } catch (err) {
       call.error = `originate failed: ${errorMessage(err)}`;
@@ -111,6 +119,7 @@ export class OriginateLoop {
     await sleepUnlessAborted(o.durationMs, stop, this.clock);
     if (o.beforeHangup) await o.beforeHangup(call).catch(() => undefined);
     await this.hangup(call);
+    if (o.afterHangup) await o.afterHangup(call).catch(() => undefined);
     o.onHungUp?.(call);
   }
 

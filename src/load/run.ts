@@ -1,22 +1,25 @@
+import type {EngineRoleInfo} from '../protocol/report.js';
 import {randomBytes} from 'node:crypto';
-import {availableParallelism} from 'node:os';
 import {checkAri} from '../ari/check.js';
 import {AriRest} from '../ari/rest.js';
 import {ConfigError, errorMessage} from '../errors.js';
-import {LatencyHistogram} from '../metrics/histogram.js';
+import type {EngineChoice} from '../engine/engine-types.js';
 import {HostStallWatch, hostStealUs} from '../metrics/host.js';
-import {REPORT_SCHEMA_ID, type CallRecord, type Leaked, type LoadHost, type Report} from '../protocol/report.js';
-import {buildSummary, encodeHistograms} from '../metrics/summary.js';
+import {createCallerEngine} from '../media/source/caller-engine.js';
+import type {PortRange} from '../media/source/caller.js';
+import {type Leaked, type Report} from '../protocol/report.js';
 import {writeReportAtomic} from '../metrics/report-file.js';
 import type {ServeCallRecord} from '../protocol/serve-api.js';
-import {reportCallRecord, unrecordedCallRecord} from '../metrics/call-record-from.js';
 import {newRunToken} from '../protocol/app-args.js';
-import {TOOL_VERSION} from '../version.js';
-import {stallNoteFor, stealNoteFor} from './host-notes.js';
-import {callEndError, formatMismatchError, measuredFormat} from './call-outcome.js';
-import {peakConcurrency, type CallInterval} from './concurrency.js';
+import {checkCallerPortRange} from './caller-ports.js';
 import {OriginateLoop, type OriginatedCall} from './originate.js';
+import {buildReport, type CollectedRun, type RtpRun} from './report-build.js';
+import {toolEngines} from './engines.js';
+import {RtpCallers} from './rtp-callers.js';
 import {ServeClient} from './serve-client.js';
+
+/** `--caller-port-range` default. */
+export const DEFAULT_CALLER_PORT_RANGE: PortRange = {low: 52000, high: 59999};
 
 export interface LoadOptions {
   ariUrl: string;
@@ -32,6 +35,14 @@ export interface LoadOptions {
   outDir: string;
   runId?: string;
   lateThresholdMs: number;
+  /** `rtp`: rtpsla's own RTP stream is each call's caller; `endpoint` (default here): `endpoint` is originated. */
+  caller?: 'rtp' | 'endpoint';
+  /** The RTP caller's bind address (default 127.0.0.1), port range (default 52000-59999) and engine (default auto). */
+  callerBindIp?: string;
+  callerPortRange?: PortRange;
+  callerEngine?: EngineChoice;
+  /** The media server's engine, when whoever started it knows it (npm start, the bench): `tool.engines.echo`. */
+  echoEngine?: EngineRoleInfo;
   /** How long a failed hangup is retried (with backoff) before the call counts as leaked; default 10 s. */
   hangupRetryMs?: number;
   /** How long to wait for serve's records after the last hangup. */
@@ -68,19 +79,62 @@ export function newRunId(now = new Date()): string {
 /**
  * Originate `count` calls through ARI into the app `serve` runs, `delayBetweenMs` apart, hold
  * each for `durationMs`, hang up, collect serve's per-call records, check for leftovers and write
- * `<outDir>/<runId>.json` (schema v1, atomic). Preconditions (ARI and serve reachable,
- * credentials) fail with a ConnectError before anything is originated or written.
+ * `<outDir>/<runId>.json` (schema v1, atomic). With `caller: 'rtp'` each call's caller is rtpsla's
+ * own RTP stream (src/load/rtp-callers.ts), measured at the caller too. Preconditions (ARI and
+ * serve reachable, credentials, ports) fail with a ConnectError or ConfigError before anything is
+ * originated or written.
  */
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const runId = o.runId ?? newRunId();
   // the run's secret: serve lets only its holder consume the run's records
   const token = newRunToken();
-  const progress: LoadProgress = {phase: 'checking', count: o.count, originated: 0, failed: 0, active: 0, hungUp: 0, measured: 0};
-  const emit = (phase?: LoadPhase) => {
-    if (phase) progress.phase = phase;
-    o.onProgress?.({...progress});
-  };
-  emit();
+  const progress = new ProgressEmitter(o);
+  const {info, serve, servePortRange} = await checkPreconditions(o);
+  const caller = o.caller ?? 'endpoint';
+  if (caller === 'rtp') checkCallerPortRange(o.callerPortRange ?? DEFAULT_CALLER_PORT_RANGE, {servePortRange, targetIsSim: info.isSim});
+  const rest = new AriRest({url: o.ariUrl, user: o.ariUser, pass: o.ariPass, maxSockets: 32});
+  const rtp = caller === 'rtp' ? await startRtpCallers(o, rest, runId, token) : null;
+  const startedAt = new Date();
+  const stealAtStartUs = hostStealUs();
+  // load's own event loop as a witness of the machine while it holds the calls (nearly idle then)
+  const stallWatch = new HostStallWatch();
+  stallWatch.start();
+  const loop = originateLoop(o, rest, runId, token, progress, rtp?.callers ?? null);
+  try {
+    progress.emit('originating');
+    await loop.run();
+    stallWatch.stop();
+    const run = await collectRun(o, serve, rest, runId, token, loop.calls, progress);
+    progress.emit('writing');
+    const engines = await toolEngines({...o, info, run: run.run, caller: rtp?.engineInfo ?? null, echo: o.echoEngine});
+    const report = buildReport({o, runId, info, startedAt, calls: loop.calls, run, stallWatch, stealAtStartUs, rtp, engines});
+    const path = writeReportAtomic(o.outDir, runId, report);
+    progress.emit('done');
+    return {report, path};
+  } finally {
+    stallWatch.stop();
+    // whatever happened, nothing this run originated stays up
+    await loop.hangUpAll();
+    await rtp?.callers.closeAll();
+    rest.close();
+  }
+}
+
+/** Emits the run's progress (a copy each time) to `onProgress`. */
+class ProgressEmitter {
+  readonly p: LoadProgress;
+  constructor(private readonly o: Pick<LoadOptions, 'count' | 'onProgress'>) {
+    this.p = {phase: 'checking', count: o.count, originated: 0, failed: 0, active: 0, hungUp: 0, measured: 0};
+    this.emit();
+  }
+  emit(phase?: LoadPhase): void {
+    if (phase) this.p.phase = phase;
+    this.o.onProgress?.({...this.p});
+  }
+}
+
+/** ARI and serve reachable, credentials right, formats agree: else a one-line error before anything is originated. */
+async function checkPreconditions(o: LoadOptions) {
   const info = await checkAri(o.ariUrl, o.ariUser, o.ariPass, {timeoutMs: 5000});
   const serve = new ServeClient(o.serveUrl);
   const serveInfo = await serve.checkHealthy();
@@ -89,15 +143,24 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     throw new ConfigError(
       `--format ${o.format} does not match serve's format ${serveInfo.format}: run load with --format ${serveInfo.format} or start serve with --format ${o.format}`,
     );
+  return {info, serve, servePortRange: serveInfo.portRange};
+}
 
-  const rest = new AriRest({url: o.ariUrl, user: o.ariUser, pass: o.ariPass, maxSockets: 32});
-  const startedAt = new Date();
-  const stealAtStartUs = hostStealUs();
-  // load's own event loop as a witness of the machine while it holds the calls (nearly idle then)
-  const stallWatch = new HostStallWatch();
-  stallWatch.start();
-  const aborted = () => o.signal?.aborted === true;
-  const loop = new OriginateLoop({
+async function startRtpCallers(o: LoadOptions, rest: AriRest, runId: string, token: string): Promise<RtpRun> {
+  const {caller: engine, fallbackReason} = await createCallerEngine({
+    engine: o.callerEngine ?? 'auto',
+    format: o.format,
+    bindIp: o.callerBindIp ?? '127.0.0.1',
+    portRange: o.callerPortRange ?? DEFAULT_CALLER_PORT_RANGE,
+    lateThresholdMs: o.lateThresholdMs,
+  });
+  const callers = new RtpCallers({rest, engine, app: o.app, format: o.format, runId, token, bindIp: o.callerBindIp ?? '127.0.0.1'});
+  return {callers, engine: engine.kind, fallbackReason, engineInfo: () => engine.info()};
+}
+
+function originateLoop(o: LoadOptions, rest: AriRest, runId: string, token: string, progress: ProgressEmitter, callers: RtpCallers | null): OriginateLoop {
+  const p = progress.p;
+  return new OriginateLoop({
     rest,
     app: o.app,
     endpoint: o.endpoint,
@@ -109,109 +172,38 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     delayBetweenMs: o.delayBetweenMs,
     hangupRetryMs: o.hangupRetryMs,
     signal: o.signal,
+    ...(callers ? {startCall: (c) => callers.start(c), beforeHangup: (c) => callers.stop(c), afterHangup: (c) => callers.close(c)} : {}),
     onOriginated: () => {
-      progress.originated++;
-      progress.active++;
-      emit();
+      p.originated++;
+      p.active++;
+      progress.emit();
     },
     onOriginateFailed: () => {
-      progress.failed++;
-      emit();
+      p.failed++;
+      progress.emit();
     },
-    onAllOriginated: () => emit('holding'),
+    onAllOriginated: () => progress.emit('holding'),
     onHungUp: () => {
-      progress.active--;
-      progress.hungUp++;
-      emit();
+      p.active--;
+      p.hungUp++;
+      progress.emit();
     },
   });
-  const calls = loop.calls;
+}
 
-  try {
-    emit('originating');
-    await loop.run();
-    stallWatch.stop();
-
-    emit('collecting');
-    const originated = calls.filter((c) => c.originatedAtMs !== null).length;
-    const {run, error: collectError} = await collect(serve, runId, token, originated, o.collectTimeoutMs ?? 15_000, (n) => {
-      progress.measured = n;
-      emit();
-    });
-
-    emit('leak-check');
-    const records = new Map<number, ServeCallRecord>();
-    for (const r of run?.calls ?? []) records.set(r.index, r);
-    const leak = await leakCheck(rest, serve, runId, calls, [...records.values()]);
-
-    emit('writing');
-    const callRecords: CallRecord[] = calls.map((c) => toCallRecord(c, records.get(c.index), startedAt, o, collectError));
-    const decode = (b64: string | undefined) => (b64 ? LatencyHistogram.fromBase64(b64) : new LatencyHistogram());
-    const lateness = decode(run?.histograms?.latenessUs);
-    const rtt = decode(run?.histograms?.rttUs);
-    const upLateness = decode(run?.histograms?.upLatenessUs);
-    const relayHold = decode(run?.histograms?.relayHoldUs);
-    const intervals: CallInterval[] = calls
-      .filter((c) => c.originatedAtMs !== null && c.hungUpAtMs !== null && records.get(c.index)?.error === null)
-      .map((c) => ({startMs: c.originatedAtMs!, endMs: c.hungUpAtMs!}));
-    const peak = peakConcurrency(intervals);
-    const summary = buildSummary(callRecords, {lateness, rtt, upLateness, relayHold}, {
-      peakConcurrent: peak,
-      leaked: leak.leaked,
-      ...(leak.error !== null ? {leakCheckError: leak.error} : {}),
-      callsAnswered: callRecords.filter((r) => r.setupMs !== null).length,
-    });
-    // A histogram decoded from base64 reports its max as the top of the max's bucket (up to 0.1 %
-    // high); the per-call records carry the exact maxima, so the run's max is taken from them.
-    const measured = callRecords.filter((r) => r.packetsBack > 0);
-    if (measured.length > 0) {
-      summary.latenessMs.max = Math.max(...measured.map((r) => r.latenessMs.max));
-      summary.rttMs.max = Math.max(...measured.map((r) => r.rttMs.max));
-      if (summary.upLatenessMs) summary.upLatenessMs.max = Math.max(...measured.map((r) => r.upLatenessMs?.max ?? 0));
-      if (summary.relayHoldMs) summary.relayHoldMs.max = Math.max(...measured.map((r) => r.relayHoldMs?.max ?? 0));
-    }
-    const notes: string[] = [];
-    if (peak < o.count)
-      notes.push(
-        `peak concurrency was ${peak} of ${o.count} calls` +
-          (o.delayBetweenMs * (o.count - 1) >= o.durationMs ? ' (count × delay-between exceeds duration: calls did not all overlap)' : ''),
-      );
-    if (aborted()) notes.push(`interrupted: ${calls.length} of ${o.count} calls originated before the run was stopped`);
-    const loadHost: LoadHost = {cpus: availableParallelism(), stealMs: stealSince(stealAtStartUs), stalls: stallWatch.summary()};
-    for (const note of [stealNoteFor(loadHost), stallNoteFor(loadHost, callRecords, startedAt.getTime())]) if (note !== null) notes.push(note);
-    const report: Report = {
-      schema: REPORT_SCHEMA_ID,
-      runId,
-      tool: {name: 'rtpsla', version: TOOL_VERSION, engine: run?.engine ?? 'node'},
-      startedAt: startedAt.toISOString(),
-      endedAt: new Date().toISOString(),
-      ...(aborted() ? {partial: true} : {}),
-      target: {ariUrl: o.ariUrl, app: o.app, asterisk: info.isSim ? 'sim' : info.version},
-      params: {
-        count: o.count,
-        durationMs: o.durationMs,
-        delayBetweenMs: o.delayBetweenMs,
-        // the format actually measured (a call whose media differed from the asked one failed)
-        format: measuredFormat(o.format, callRecords),
-        formatAsked: o.format,
-        lateThresholdMs: o.lateThresholdMs,
-        endpoint: o.endpoint,
-      },
-      summary,
-      calls: callRecords,
-      histograms: encodeHistograms({lateness, rtt, upLateness, relayHold}),
-      loadHost,
-      ...(notes.length ? {notes} : {}),
-    };
-    const path = writeReportAtomic(o.outDir, runId, report);
-    emit('done');
-    return {report, path};
-  } finally {
-    stallWatch.stop();
-    // whatever happened, nothing this run originated stays up
-    await loop.hangUpAll();
-    rest.close();
-  }
+/** serve's records of the run, then the leak check. */
+async function collectRun(o: LoadOptions, serve: ServeClient, rest: AriRest, runId: string, token: string, calls: readonly OriginatedCall[], progress: ProgressEmitter): Promise<CollectedRun> {
+  progress.emit('collecting');
+  const originated = calls.filter((c) => c.originatedAtMs !== null).length;
+  const {run, error} = await collect(serve, runId, token, originated, o.collectTimeoutMs ?? 15_000, (n) => {
+    progress.p.measured = n;
+    progress.emit();
+  });
+  progress.emit('leak-check');
+  const records = new Map<number, ServeCallRecord>();
+  for (const r of run?.calls ?? []) records.set(r.index, r);
+  const leak = await leakCheck(rest, serve, runId, calls, [...records.values()]);
+  return {run, collectError: error, records, leak};
 }
 
 /**
@@ -279,39 +271,6 @@ export async function leakCheck(
     }
     await sleep(200);
   }
-}
-
-function toCallRecord(
-  c: OriginatedCall,
-  r: ServeCallRecord | undefined,
-  runStart: Date,
-  o: Pick<LoadOptions, 'durationMs' | 'format'>,
-  collectError: string | null,
-): CallRecord {
-  if (r) {
-    // serve's own error first; then what only load can tell (ended before its hangup, media
-    // stopped, not the format asked); then load's own step errors (hangup failed)
-    const error =
-      r.error ??
-      callEndError(r, {durationMs: o.durationMs, hungUpAtMs: c.hungUpAtMs}) ??
-      formatMismatchError(o.format, r) ??
-      c.error;
-    return {...reportCallRecord(r), index: c.index, error};
-  }
-  return unrecordedCallRecord({
-    index: c.index,
-    channelId: c.originatedAtMs !== null ? c.channelId : null,
-    startedAt: new Date(c.originatedAtMs ?? runStart.getTime()),
-    endedAt: new Date(c.hungUpAtMs ?? Date.now()),
-    error:
-      c.error ??
-      (collectError !== null ? `serve's records could not be read: ${collectError}` : 'serve recorded no call for it (did the call reach the Stasis app?)'),
-  });
-}
-
-function stealSince(startUs: number | null): number | null {
-  const nowUs = hostStealUs();
-  return startUs === null || nowUs === null ? null : Math.max(0, Math.round((nowUs - startUs) / 1000));
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,5 +1,5 @@
 import Table from 'cli-table3';
-import type {Report} from '../protocol/report.js';
+import type {PercentilesMs, Report} from '../protocol/report.js';
 
 /** `rtpsla load --json`: the run id, the report's path, whether it was cut short, the summary. */
 export function loadSummaryJson(report: Report, reportPath: string): {runId: string; report: string; partial: boolean; summary: Report['summary']} {
@@ -29,6 +29,7 @@ export function renderSummaryTable(report: Report, reportPath: string, opts: {no
     ...(s.upLatenessMs ? [['arrival from Asterisk ms p50 / p99 / max', ms(s.upLatenessMs)]] : []),
     ...(s.relayHoldMs ? [[`relay hold ms p50 / p99 / max (${report.tool.engine ?? 'node'})`, ms(s.relayHoldMs)]] : []),
     ...(s.lateBy ? [['late by asterisk / media server / relay', `${s.lateBy.asterisk} / ${s.lateBy.mediaServer} / ${s.lateBy.relay}`]] : []),
+    ...callerRows(report),
     [
       'leaked channels / bridges / ports',
       s.leaked.channels === null || s.leaked.bridges === null || s.leaked.ports === null
@@ -47,3 +48,21 @@ export function renderSummaryTable(report: Report, reportPath: string, opts: {no
   // notes go under the table, one line each (as `sla` prints them): a long note would stretch the table
   return [t.toString(), ...(opts.notes === false ? [] : (report.notes ?? [])).map((n) => `note: ${n}`)].join('\n');
 }
+
+/** What the callers heard (`--caller rtp`), beside the relay's rows; none without a caller side. */
+function callerRows(report: Report): string[][] {
+  const c = report.summary.caller;
+  if (!c) return [];
+  const pct = (x: number) => `${(x * 100).toFixed(3)} %`;
+  const ms = (p: PercentilesMs | null, why: string | undefined) => (p === null ? `none (${why ?? 'not measured'})` : `${p.p50.toFixed(2)} / ${p.p99.toFixed(2)} / ${p.max.toFixed(2)}`);
+  const by = c.lateBy;
+  return [
+    ['caller frames sent / heard back', `${c.sent} / ${c.received}`],
+    ['caller lost (ratio), after the relay', `${c.lost} (${pct(c.lossRatio)}), ${c.lostAfterRelay ?? 0}`],
+    ['caller late (ratio), max consecutive', `${c.late} (${pct(c.lateRatio)}), ${c.maxConsecutiveLate}`],
+    ['caller hears lateness ms p50 / p99 / max', ms(c.hearsLatenessMs, c.nullReasons?.hearsLatenessMs)],
+    ['caller round trip ms p50 / p99 / max', ms(c.callerRttMs, c.nullReasons?.callerRttMs)],
+    ['caller late: already at relay / after it', `${by.asterisk + by.relay + by.mediaServer} / ${by.asteriskBack}`],
+  ];
+}
+

@@ -32,6 +32,10 @@ export interface CallMeta {
   setupMs: number | null;
   endReason: string;
   error: string | null;
+  /** Monotonic µs at which both channels were bridged (null: never; absent: not known). */
+  bridgedAtUs?: number | null;
+  /** The relay's late back frames for the caller-side join (absent: not collected). */
+  lateFrames?: {ts: number[]; leg: string; truncated: boolean};
 }
 
 export function callRecordFrom(stats: CallStats | null, m: CallMeta): ServeCallRecord {
@@ -65,6 +69,8 @@ export function callRecordFrom(stats: CallStats | null, m: CallMeta): ServeCallR
     endReason: m.endReason,
     endMs: since(m.tEndUs),
     error: m.error,
+    ...(m.bridgedAtUs !== undefined ? {bridgedAtMs: m.bridgedAtUs === null ? null : since(m.bridgedAtUs)} : {}),
+    ...(m.lateFrames !== undefined ? {lateFrames: m.lateFrames} : {}),
   };
   const check = ServeCallRecordSchema.safeParse(record);
   if (!check.success) record.error = `invalid call record (a bug in serve): ${describeIssues(check.error.issues, record)}`;
@@ -83,10 +89,11 @@ void _carriedDeclared;
 
 /**
  * The report's `calls[]` entry of a call serve recorded: the record without `runId` (the report
- * has it once, at the top).
+ * has it once, at the top) and without `lateFrames`.
  */
 export function reportCallRecord(r: ServeCallRecord): CallRecord {
-  const {runId: _runId, ...rest} = r;
+  // the relay's late frames serve load's join only; a report's calls[] leave them out
+  const {runId: _runId, lateFrames: _lateFrames, ...rest} = r;
   return rest;
 }
 

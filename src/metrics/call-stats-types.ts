@@ -9,13 +9,6 @@ export interface MeterSinks {
   readonly upLateness?: readonly LatencyHistogram[];
   /** The relay's own hold, both directions. */
   readonly relayHold?: readonly LatencyHistogram[];
-  /**
-   * Each back packet judged late at the relay: its RTP timestamp and the leg that contributed
-   * most (`a` Asterisk up, `r` the relay's hold, `m` the media server's rtt). Called when the
-   * packet is judged: at once after the up stream's first minute, at the window's close (or the
-   * call's end) for the packets of that minute, in sequence order.
-   */
-  readonly onLate?: (ts: number, leg: LateLeg) => void;
 }
 
 /** The leg a late back packet is counted under: `a` Asterisk up, `r` relay hold, `m` media server. */

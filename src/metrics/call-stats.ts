@@ -54,7 +54,6 @@ export class CallMeter {
   private streaming = false;
   private foldedMoves = 0;
   private maxShiftUs = Number.NaN;
-  private readonly onLate: ((ts: number, leg: LateLeg) => void) | null;
   private readonly upSeq = new SequenceTracker();
   private readonly backSeq = new SequenceTracker();
   private readonly upJitter: InterarrivalJitter;
@@ -98,6 +97,14 @@ export class CallMeter {
   seenPayloadType = -1;
   seenPacketBytes = -1;
   otherFormatPackets = 0;
+  /**
+   * Where each back packet judged late at the relay goes (serve's record `lateFrames`, per call):
+   * its RTP timestamp and the leg that contributed most (`a` Asterisk up, `r` the relay's hold,
+   * `m` the media server's rtt). Noted when the packet is judged: at once after the up stream's
+   * first minute, at the window's close (or the call's end) for that minute's, in sequence order.
+   * null: nowhere.
+   */
+  lateFrames: {note(ts: number, leg: LateLeg): void} | null = null;
 
   /**
    * `sinks`: histograms that also receive every value as it is measured (serve's global and
@@ -119,7 +126,6 @@ export class CallMeter {
     };
     this.anchor = new EarliestPhaseAnchor(clockRateHz);
     this.upJudge = new LatenessJudge(this.anchor, Infinity, this.upRecorder);
-    this.onLate = sinks.onLate ?? null;
     this.upJitter = new InterarrivalJitter(clockRateHz);
     this.backJitter = new InterarrivalJitter(clockRateHz);
     this.misses = new DeadlineMissCounter(lateThresholdMs);
@@ -254,7 +260,7 @@ export class CallMeter {
       this.lateByMediaServer++;
       leg = 'm';
     }
-    if (this.onLate !== null) this.onLate(ts, leg);
+    if (this.lateFrames !== null) this.lateFrames.note(ts, leg);
   };
 
   /** The up stream's exact window closed: judge what was held against the anchor now known. */

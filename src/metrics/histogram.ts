@@ -218,8 +218,14 @@ export class LatencyHistogram {
     return hdr.encodeIntoCompressedBase64(this.h);
   }
 
-  static fromBase64(text: string): LatencyHistogram {
-    return new LatencyHistogram(HISTOGRAM_MAX_US, hdr.decodeFromCompressedBase64(text, 32, false));
+  /**
+   * `exactMaxUs`: the exact largest value, carried beside the text by whoever encoded it (the
+   * encoding keeps only the top of the max's bucket, up to 0.1 % high).
+   */
+  static fromBase64(text: string, exactMaxUs?: number): LatencyHistogram {
+    const h = new LatencyHistogram(HISTOGRAM_MAX_US, hdr.decodeFromCompressedBase64(text, 32, false));
+    if (exactMaxUs !== undefined && h.count > 0) h.exactMaxUs = exactMaxUs;
+    return h;
   }
 
   reset(): void {

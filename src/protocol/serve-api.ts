@@ -6,6 +6,7 @@
  * never casting it. Extra fields are allowed (a newer serve may add some).
  */
 import {z} from 'zod';
+import {EngineRoleInfoSchema} from './report.js';
 import {describeIssues, CallRecordSchema, LateBySchema, PercentilesMsSchema} from './report.js';
 import type {EngineKind} from './engine-kind.js';
 
@@ -106,8 +107,15 @@ export const RunRecordsSchema = z.looseObject({
    * which a client polling while calls still stream (or drain) would otherwise steal from their packets.
    */
   histograms: RunHistogramsSchema.nullable(),
+  /**
+   * The exact largest value of each histogram (µs), beside them (the base64 encoding keeps only
+   * the top of the max's bucket); null with the histograms (optional: older serves lack it).
+   */
+  histogramMaxUs: z.looseObject({latenessUs: nonNegative, rttUs: nonNegative, upLatenessUs: nonNegative, relayHoldUs: nonNegative}).nullable().optional(),
   /** Which media engine measured (optional: older serves, which ran the node relay, lack it). */
   engine: EngineKindSchema.optional(),
+  /** How serve's relay measured (scheduling, pinning, timestamps, restarts): the report's `tool.engines.relay`. */
+  relayEngine: EngineRoleInfoSchema.optional(),
 });
 export type RunRecords = z.infer<typeof RunRecordsSchema>;
 

@@ -21,6 +21,7 @@ import {errorMessage} from '../errors.js';
 import type {Logger} from '../log/logger.js';
 import type {CallMeter} from '../metrics/call-stats.js';
 import {callRecordFrom} from '../metrics/call-record-from.js';
+import {LateFrameLog} from '../metrics/caller-late-frames.js';
 import {parseLoadAppArgs} from '../protocol/app-args.js';
 import type {CallState} from '../protocol/serve-api.js';
 import {realClock, type Clock} from '../runtime/clock.js';
@@ -60,6 +61,10 @@ export class Call implements LedgerCall {
   emRequest: Promise<unknown> | null = null;
   error: string | null = null;
   emInStasis = false;
+  /** Monotonic µs at which the second channel's addChannel succeeded (0: never bridged). */
+  bridgedAtUs = 0;
+  /** The relay's late back frames (RTP timestamp and leg), for the caller-side join. */
+  readonly lateFrames = new LateFrameLog();
   readonly abort = new AbortController();
   /** Monotonic µs at which teardown began (0: not yet). */
   tEndUs = 0;
@@ -154,7 +159,9 @@ export class CallOrchestrator {
       own.markEmInStasis();
       return;
     }
-    if (isExternalMediaName(ch.name)) return; // someone's externalMedia, never a new call
+    // an externalMedia channel is a call only when its args (externalMedia `data`) mark it as
+    // load's caller; anyone else's externalMedia is never a new call
+    if (isExternalMediaName(ch.name) && parseLoadAppArgs(ev.args ?? []) === null) return;
     if (own) return; // duplicate StasisStart of a known caller
     if (!this.accepting) {
       void this.ari.hangup(ch.id).catch(() => undefined);
@@ -198,7 +205,10 @@ export class CallOrchestrator {
     try {
       await ari.answer(call.callerId);
       this.assertAlive(call);
-      call.legOpening = this.leg.open(call.callerId, this.ledger.sinksFor(call.runId)).then((leg) => (call.leg = leg));
+      call.legOpening = this.leg.open(call.callerId, this.ledger.sinksFor(call.runId)).then((leg) => {
+        if (leg.meter) leg.meter.lateFrames = call.lateFrames;
+        return (call.leg = leg);
+      });
       await call.legOpening;
       this.assertAlive(call);
       const leg = call.leg!;
@@ -228,6 +238,7 @@ export class CallOrchestrator {
       await call.waitEmInStasis(config.emStasisWaitMs);
       this.assertAlive(call);
       await addChannelWhenInStasis(ari, call.bridgeId, [call.emId], retry);
+      call.bridgedAtUs = this.clock.nowUs();
       this.assertAlive(call);
       call.setupMs = round3((this.clock.nowUs() - call.tStartUs) / 1000);
       call.state = 'up';
@@ -291,6 +302,8 @@ export class CallOrchestrator {
         setupMs: call.setupMs,
         endReason: call.endReason,
         error: call.error,
+        bridgedAtUs: call.bridgedAtUs > 0 ? call.bridgedAtUs : null,
+        lateFrames: call.lateFrames.toRecord(),
       });
       call.log.info('call.measured', {
         packetsUp: record.packetsUp,

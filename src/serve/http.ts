@@ -24,6 +24,8 @@ export interface ServeHttpDeps {
   nowMs?: () => number;
   /** The native engine's pid (null while it is down; absent with the Node engine). */
   enginePid?: () => number | null;
+  /** Brings ledger.relayEngine up to date (the engine's timestamp counts) before a run's records are served. */
+  refreshEngineInfo?: () => Promise<void>;
 }
 
 /**
@@ -189,9 +191,11 @@ function runs(deps: ServeHttpDeps, st: HttpState, runId: string, url: URL, req: 
   }
   // the run's owner is never rate-limited: a flood of others' requests cannot keep load from its records
   if (!owner && heavyLimited(st, res)) return;
-  const run = deps.ledger.runRecords(runId, consume);
-  if (!run) send(res, 404, {message: `no calls recorded for run ${runId}`});
-  else send(res, 200, run);
+  void (deps.refreshEngineInfo?.() ?? Promise.resolve()).catch(() => undefined).then(() => {
+    const run = deps.ledger.runRecords(runId, consume);
+    if (!run) send(res, 404, {message: `no calls recorded for run ${runId}`});
+    else send(res, 200, run);
+  });
 }
 
 function headerValue(h: string | string[] | undefined): string | undefined {

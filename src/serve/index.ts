@@ -10,6 +10,7 @@ import {PortPool} from '../media/relay/port-pool.js';
 import {numericHost, selectEngine} from '../engine/engine-select.js';
 import type {EngineChoice, EngineKind} from '../engine/engine-types.js';
 import {EngineSupervisor} from '../engine/engine-supervisor.js';
+import {engineRoleInfo} from '../engine/engine-probe.js';
 import type {NativeEngine} from '../engine/native-engine.js';
 import {relayOpener, type EngineSource} from '../media/relay/index.js';
 import {clockRateFor} from '../rtp/formats.js';
@@ -88,7 +89,11 @@ export async function startServe(o: ServeOptions): Promise<RunningServe> {
   const eventLoop = monitorEventLoopDelay({resolution: 10});
   const engineCounters = engineCountersOf(engine.supervisor);
   const enginePid = () => engine.supervisor?.engine?.pid ?? null;
-  const http: Server = createServeHttp({ledger, ariConnected: () => connection.connected, unhealthyReason, eventLoop, engineCounters, enginePid});
+  const refreshEngineInfo = async () => {
+    ledger.relayEngine = await engineRoleInfo(engine.supervisor?.engine ?? null);
+  };
+  await refreshEngineInfo();
+  const http: Server = createServeHttp({ledger, ariConnected: () => connection.connected, unhealthyReason, eventLoop, engineCounters, enginePid, refreshEngineInfo});
   const closeHttp = () => closeServer(http);
   await listenHttp(http, o.metricsHost, o.metricsPort).catch(async (err) => {
     await engine.supervisor?.stop();

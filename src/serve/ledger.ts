@@ -7,6 +7,7 @@
  * serve/metrics.ts read it through these methods only.
  */
 import type {EngineKind} from '../engine/engine-types.js';
+import type {EngineRoleInfo} from '../protocol/report.js';
 import type {CallMeter, CallStats, LateBy, MeterSinks} from '../metrics/call-stats.js';
 import type {CallState, LiveCall, RunProgress, RunRecords, ServeCallRecord} from '../protocol/serve-api.js';
 import type {PortPool} from '../media/relay/port-pool.js';
@@ -153,6 +154,8 @@ export class ServeLedger {
 
   /** Times serve restarted its native engine after it died (set by serve's engine supervision). */
   engineRestarts = 0;
+  /** How the relay's engine measures now (set by serve at start, after a restart and before records are served). */
+  relayEngine: EngineRoleInfo | null = null;
 
   get zombiesRemovedTotal(): number {
     return this.zombiesRemovedCount;
@@ -217,8 +220,12 @@ export class ServeLedger {
 
   /** GET /runs/:runId: the records (and, once no call of the run is live, its histograms); consumed on request. */
   runRecords(runId: string, consume: boolean): RunRecords | undefined {
+    // the exact maxima first: a consumed run leaves the store
+    const h = this.runs.recordedCount(runId) !== undefined ? this.runs.histogramsFor(runId) : null;
+    const maxUs = h && {latenessUs: h.lateness.maxUs(), rttUs: h.rtt.maxUs(), upLatenessUs: h.upLateness.maxUs(), relayHoldUs: h.relayHold.maxUs()};
     const run = this.runs.get(runId, this.activeCallsOfRun(runId), consume);
-    return run && {...run, engine: this.engine};
+    const relayEngine = this.relayEngine !== null ? {...this.relayEngine, restarts: this.engineRestarts} : undefined;
+    return run && {...run, histogramMaxUs: run.histograms !== null ? maxUs : null, engine: this.engine, ...(relayEngine ? {relayEngine} : {})};
   }
 
   /** Runs whose records serve still keeps. */

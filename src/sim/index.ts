@@ -3,6 +3,7 @@
  * with events and RTP media as recorded from a real Asterisk (fixtures/asterisk). Usable
  * in-process: `const sim = await startSim({port: 0}); … await sim.close();`.
  */
+import type {EngineRoleInfo} from '../protocol/report.js';
 import {arch, release} from 'node:os';
 import type {AddressInfo} from 'node:net';
 import type {Server} from 'node:http';
@@ -77,6 +78,8 @@ export interface SimStats {
   sim: {version: string; seed: number; startedAt: string; uptimeMs: number; url: string};
   /** The media engine that sends and receives the externalMedia RTP. */
   engine: EngineKind;
+  /** How it measures (scheduling, pinning, timestamps): a report's `tool.engines.sim`. */
+  engineInfo: EngineRoleInfo;
   totals: {
     channels: number;
     bridges: number;
@@ -207,6 +210,7 @@ function simStats(x: SimParts, startedAt: string, url: string): SimStats {
   return {
     sim: {version: SIM_VERSION, seed: x.seed, startedAt, uptimeMs: Date.now() - core.startedMs, url},
     engine: x.engine,
+    engineInfo: x.media.engineInfo,
     totals: {
       channels: core.channels.size,
       bridges: core.bridges.size,

@@ -3,8 +3,10 @@
  */
 import {safeRatio} from '../metrics/summary.js';
 import {type Report} from '../protocol/report.js';
+import {callerDisagreements} from './caller-consistency.js';
+import {CALLER_INVARIANT_DESCRIPTIONS, callerRows, type CallerInvariantId} from './caller-rows.js';
 import {reportDisagreements} from './consistency.js';
-import {SLA_LEVELS, defaultProfile, limitsFor, type SlaLevel, type SlaProfile} from './profile.js';
+import {SLA_LEVELS, defaultProfile, limitsFor, type SlaLevel, type SlaLimits, type SlaProfile} from './profile.js';
 
 export const INVARIANTS = [
   'complete',
@@ -21,9 +23,11 @@ export const INVARIANTS = [
   'leakedPorts',
   'consistent',
 ] as const;
-export type InvariantId = (typeof INVARIANTS)[number];
+/** The relay's invariants, and (reports with the caller's side) the same judged at the caller. */
+export type InvariantId = (typeof INVARIANTS)[number] | CallerInvariantId;
 
 export const INVARIANT_DESCRIPTIONS: Readonly<Record<InvariantId, string>> = {
+  ...CALLER_INVARIANT_DESCRIPTIONS,
   complete: 'the run finished (a partial, interrupted run cannot pass)',
   level: 'params.count reaches the level the report is judged at',
   peakConcurrent: 'calls up at the same time reached the level',
@@ -109,18 +113,37 @@ function row(
 export function evaluateReport(report: Report, profile: SlaProfile = defaultProfile(), forcedLevel?: SlaLevel): SlaVerdict {
   const level = detectLevel(report, forcedLevel, profile);
   const levelCalls = level === null ? null : profile.levels[level].calls;
-  const smallest = SLA_LEVELS[0];
   const lim = limitsFor(profile, level);
-  const s = report.summary;
-  const count = report.params.count;
-  const rows: SlaRow[] = [];
-
   const partial = report.partial === true;
-  rows.push(row('complete', partial ? 'partial' : 'complete', '=', 'complete', partial ? 'partial (interrupted run)' : 'complete', 'complete'));
+  const rows: SlaRow[] = [
+    row('complete', partial ? 'partial' : 'complete', '=', 'complete', partial ? 'partial (interrupted run)' : 'complete', 'complete'),
+    ...levelRows(report, profile, level, levelCalls, forcedLevel),
+    ...timingRows(report, lim),
+    ...callerRows(report, lim, row),
+    ...callRows(report, lim),
+    ...leakRows(report, lim),
+    consistencyRow(report),
+  ];
+  const failed = rows.filter((r) => !r.pass).map((r) => r.invariant);
+  return {
+    runId: report.runId,
+    level,
+    levelCalls,
+    levelForced: forcedLevel !== undefined,
+    partial,
+    pass: failed.length === 0,
+    rows,
+    failed,
+  };
+}
 
+function levelRows(report: Report, profile: SlaProfile, level: SlaLevel | null, levelCalls: number | null, forcedLevel: SlaLevel | undefined): SlaRow[] {
+  const smallest = SLA_LEVELS[0];
+  const count = report.params.count;
+  const s = report.summary;
   const needCalls = levelCalls ?? profile.levels[smallest].calls;
   const levelName = level ?? smallest;
-  rows.push(
+  return [
     row(
       'level',
       count,
@@ -129,11 +152,15 @@ export function evaluateReport(report: Report, profile: SlaProfile = defaultProf
       level === null ? `count ${count} is below the smallest level (${smallest} ${needCalls})` : `count ${count}`,
       `${needCalls} (${levelName}${forcedLevel !== undefined ? ', forced' : ''})`,
     ),
-  );
-  rows.push(row('peakConcurrent', s.peakConcurrent, '>=', needCalls, `${s.peakConcurrent} calls`, `${needCalls} calls`));
+    row('peakConcurrent', s.peakConcurrent, '>=', needCalls, `${s.peakConcurrent} calls`, `${needCalls} calls`),
+  ];
+}
 
+/** Lateness, consecutive misses, late and loss ratios at the relay. */
+function timingRows(report: Report, lim: SlaLimits): SlaRow[] {
+  const s = report.summary;
+  const rows: SlaRow[] = [];
   rows.push(row('maxLatenessMs', s.latenessMs.max, '<=', lim.maxLatenessMs, `${num(s.latenessMs.max)} ms`, `${num(lim.maxLatenessMs)} ms`));
-
   let consecutive = s.maxConsecutiveLate;
   for (const c of report.calls) if (c.maxConsecutiveLate > consecutive) consecutive = c.maxConsecutiveLate;
   const worstCall = consecutive > 0 ? (report.calls.find((c) => c.maxConsecutiveLate === consecutive)?.index ?? null) : null;
@@ -147,7 +174,6 @@ export function evaluateReport(report: Report, profile: SlaProfile = defaultProf
       String(lim.maxConsecutiveLate),
     ),
   );
-
   // Ratios: the worse of the recorded ratio and the one recomputed from the counts (docs/measurement.md).
   const lateRatio = Math.max(s.lateRatio, safeRatio(s.late, s.packetsBack));
   rows.push(row('lateRatio', lateRatio, '<=', lim.maxLateRatio, `${pct(lateRatio)} (${s.late} of ${s.packetsBack})`, pct(lim.maxLateRatio)));
@@ -155,10 +181,20 @@ export function evaluateReport(report: Report, profile: SlaProfile = defaultProf
   rows.push(
     row('lossRatio', lossRatio, '<=', lim.maxLossRatio, `${pct(lossRatio)} (${s.lost} of ${s.packetsBack + s.lost})`, pct(lim.maxLossRatio)),
   );
+  return rows;
+}
 
+function callRows(report: Report, lim: SlaLimits): SlaRow[] {
+  const s = report.summary;
   const failedCalls = Math.max(s.callsFailed, report.calls.filter((c) => c.error !== null).length);
   const firstError = report.calls.find((c) => c.error !== null);
-  rows.push(
+  const silent =
+    report.calls.length > 0
+      ? report.calls.filter((c) => c.error === null && c.packetsBack === 0).length
+      : s.packetsBack === 0
+        ? s.callsAnswered
+        : 0;
+  return [
     row(
       'callsFailed',
       failedCalls,
@@ -167,46 +203,26 @@ export function evaluateReport(report: Report, profile: SlaProfile = defaultProf
       `${failedCalls} of ${Math.max(s.callsAttempted, report.calls.length)}${firstError ? ` (call ${firstError.index}: ${firstError.error})` : ''}`,
       String(lim.maxCallsFailed),
     ),
-  );
+    row('silentCalls', silent, '<=', lim.maxSilentCalls, String(silent), String(lim.maxSilentCalls)),
+  ];
+}
 
-  const silent =
-    report.calls.length > 0
-      ? report.calls.filter((c) => c.error === null && c.packetsBack === 0).length
-      : s.packetsBack === 0
-        ? s.callsAnswered
-        : 0;
-  rows.push(row('silentCalls', silent, '<=', lim.maxSilentCalls, String(silent), String(lim.maxSilentCalls)));
-
-  // A leak figure that could not be measured (null) fails its check, with the reason (docs/measurement.md, the SLA).
+/** A leak figure that could not be measured (null) fails its check, with the reason (docs/measurement.md, the SLA). */
+function leakRows(report: Report, lim: SlaLimits): SlaRow[] {
+  const s = report.summary;
   const leakRow = (id: InvariantId, value: number | null, limit: number) =>
     value === null
       ? row(id, 'unknown', '<=', limit, `unknown: ${s.leakCheckError ?? 'the leak check could not be made'}`, String(limit))
       : row(id, value, '<=', limit, String(value), String(limit));
-  rows.push(leakRow('leakedChannels', s.leaked.channels, lim.maxLeakedChannels));
-  rows.push(leakRow('leakedBridges', s.leaked.bridges, lim.maxLeakedBridges));
-  rows.push(leakRow('leakedPorts', s.leaked.ports, lim.maxLeakedPorts));
+  return [
+    leakRow('leakedChannels', s.leaked.channels, lim.maxLeakedChannels),
+    leakRow('leakedBridges', s.leaked.bridges, lim.maxLeakedBridges),
+    leakRow('leakedPorts', s.leaked.ports, lim.maxLeakedPorts),
+  ];
+}
 
-  const disagreements = reportDisagreements(report);
-  rows.push(
-    row(
-      'consistent',
-      disagreements.length === 0 ? 'consistent' : 'inconsistent',
-      '=',
-      'consistent',
-      disagreements.length === 0 ? 'consistent' : `inconsistent: ${disagreements.join('; ')}`,
-      'consistent',
-    ),
-  );
-
-  const failed = rows.filter((r) => !r.pass).map((r) => r.invariant);
-  return {
-    runId: report.runId,
-    level,
-    levelCalls,
-    levelForced: forcedLevel !== undefined,
-    partial,
-    pass: failed.length === 0,
-    rows,
-    failed,
-  };
+function consistencyRow(report: Report): SlaRow {
+  const disagreements = [...reportDisagreements(report), ...callerDisagreements(report)];
+  const ok = disagreements.length === 0;
+  return row('consistent', ok ? 'consistent' : 'inconsistent', '=', 'consistent', ok ? 'consistent' : `inconsistent: ${disagreements.join('; ')}`, 'consistent');
 }

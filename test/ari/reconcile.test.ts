@@ -3,7 +3,9 @@ import {
   callIdFromBridgeName,
   externalHostOfChannel,
   findZombies,
+  isLoadCaller,
 } from '../../src/ari/reconcile.js';
+import {loadAppArgs, newRunToken} from '../../src/protocol/app-args.js';
 import type {AriBridge, AriChannel} from '../../src/ari/types.js';
 
 const ch = (id: string, name: string, creationtime = '2026-11-22T02:00:00.000+0000'): AriChannel => ({id, name, state: 'Up', creationtime});
@@ -81,5 +83,32 @@ describe('findZombies', () => {
     });
     expect(plan.channels.map((c) => c.id)).toEqual(['old']);
     expect(plan.bridges).toEqual([]);
+  });
+});
+
+describe("load's RTP caller (an externalMedia channel itself)", () => {
+  // in serve's own relay range and on its BIND_IP, but its Stasis args mark it as load's caller
+  const args = loadAppArgs('run-7', 3, newRunToken()).join(',');
+  const caller: AriChannel = {
+    ...ch('run-7-3', 'UnicastRTP/127.0.0.1:4510-0x7f0758002380'),
+    dialplan: {context: 'default', exten: 's', priority: 1, app_name: 'Stasis', app_data: `rtpsla,${args}`},
+  };
+  const leftover: AriChannel = {
+    ...ch('em-left', 'UnicastRTP/127.0.0.1:4512-0x7f07600022d0'),
+    dialplan: {context: 'default', exten: 's', priority: 1, app_name: 'Stasis', app_data: 'rtpsla'},
+  };
+
+  it('is told apart by its args, not by its name or address', () => {
+    expect(isLoadCaller(caller)).toBe(true);
+    expect(isLoadCaller(leftover)).toBe(false);
+    expect(isLoadCaller({...caller, dialplan: {...caller.dialplan!, app_name: 'AppDial2', app_data: '(Outgoing Line)'}})).toBe(false);
+  });
+
+  it('is never taken for serve\'s leftover, with or without ownsExternalHost', () => {
+    const inRange = (host: string, port: number) => host === '127.0.0.1' && port >= 4500 && port <= 50000;
+    for (const ownsExternalHost of [inRange, undefined]) {
+      const plan = findZombies({channels: [caller, leftover], bridges: [], app: 'rtpsla', liveChannelIds: new Set(), liveBridgeIds: new Set(), ownsExternalHost});
+      expect(plan.channels.map((c) => c.id)).toEqual(['em-left']);
+    }
   });
 });

@@ -21,7 +21,7 @@ describe('load against sim + serve + echo (real processes)', () => {
   afterEach(() => rmSync(out, {recursive: true, force: true}));
 
   const env = () => ({ARI_URL: stack.simUrl, ARI_USER, ARI_PASS});
-  const loadArgs = (extra: string[]) => ['load', '--serve-url', stack.serveUrl, '--out', out, ...extra];
+  const loadArgs = (extra: string[]) => ['load', '--caller', 'endpoint', '--serve-url', stack.serveUrl, '--out', out, ...extra];
 
   test('30 calls × 4 s with spacing → a valid report of 30 measured calls; sla judges it (every non-timing invariant passes)', async () => {
     // 100 ms apart (2.9 s of originates), held 4 s: all 30 overlap for ≈ 1 s

@@ -25,7 +25,7 @@ describe('ARI restarted mid-hold (real processes)', () => {
 
   test('calls cut short are failed with "ended by Asterisk after …", and sla exits 1 naming callsFailed', async () => {
     const env = {ARI_URL: stack.simUrl, ARI_USER, ARI_PASS};
-    const p = new CliProcess(['load', '--serve-url', stack.serveUrl, '--out', out, '--count', '3', '--duration-ms', '6000', '--delay-between-ms', '50', '--run-id', 'restart'], env);
+    const p = new CliProcess(['load', '--caller', 'endpoint', '--serve-url', stack.serveUrl, '--out', out, '--count', '3', '--duration-ms', '6000', '--delay-between-ms', '50', '--run-id', 'restart'], env);
     await until(async () => (await stack.ari.listChannels()).filter((c) => c.id.startsWith('restart-')).length >= 3, 10_000);
     await sleep(1500);
     await simFault(stack.simUrl, {restart: {downtimeMs: 1000}});

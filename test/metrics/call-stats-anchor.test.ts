@@ -24,7 +24,8 @@ const stalledStart = (i: number) => T0 + (i <= 7 ? 150_000 : i * FRAME_US);
 describe('CallMeter anchor: the up stream\'s earliest phase, not its first packet', () => {
   test('a first packet 150 ms late, a catch-up burst, then on time: the burst is late, under Asterisk\'s leg', () => {
     const late: Array<[number, LateLeg]> = [];
-    const m = new CallMeter(8000, 20, {lateness: [], rtt: [], onLate: (ts, leg) => late.push([ts, leg])});
+    const m = new CallMeter(8000, 20, {lateness: [], rtt: []});
+    m.lateFrames = {note: (ts, leg) => late.push([ts, leg])};
     call(m, 0, 500, stalledStart);
     const s = m.snapshot();
     expect(s.anchorShiftMs).toBe(150);

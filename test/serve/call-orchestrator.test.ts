@@ -439,3 +439,48 @@ describe('call orchestrator on the recorded Asterisk orderings', () => {
     expect(ari.rest.some((l) => l.startsWith('POST /channels/externalMedia'))).toBe(false);
   });
 });
+
+describe("load's RTP caller: an externalMedia channel that is the caller", () => {
+  const stasisStart = (id: string, name: string, args: string[]): AriAnyEvent => ({type: 'StasisStart', args, channel: {id, name, state: 'Up'}}) as AriAnyEvent;
+
+  test('is told apart by its args: answered (a no-op on an Up channel), bridged with serve\'s own externalMedia; the record has the bridge time and the relay\'s late frames', async () => {
+    const {clock, ari, relays, ledger, calls} = setUp();
+    ari.before.externalMedia = () => {
+      const call = calls.call(CALLER)!;
+      queueMicrotask(() => ari.deliver([stasisStart(call.emId, 'UnicastRTP/127.0.0.1:40000-0x2', [])]));
+    };
+    // someone else's externalMedia (no load args) is never a call
+    ari.deliver([stasisStart('other-em', 'UnicastRTP/127.0.0.1:52002-0x9', [])]);
+    await settle();
+    expect(ari.rest).toEqual([]);
+    clock.advanceMs(5);
+    ari.deliver([stasisStart(CALLER, 'UnicastRTP/127.0.0.1:52000-0x1', loadAppArgs(RUN, 0, token))]);
+    await settle();
+    const {emId, bridgeId} = chosenIds(ari);
+    expect(ari.rest).toEqual([
+      `POST /channels/${CALLER}/answer`,
+      `POST /bridges ${bridgeId}`,
+      `POST /channels/externalMedia ${emId} 127.0.0.1:40000 ulaw`,
+      `POST /bridges/${bridgeId}/addChannel ${CALLER}`,
+      `POST /bridges/${bridgeId}/addChannel ${emId}`,
+    ]);
+    expect(calls.call(CALLER)!.state).toBe('up');
+    // 1 s of media; the frame with ts 1600 comes back 30 ms late, late through the media server
+    const m = relays[0].meter;
+    for (let i = 0; i < 50; i++) {
+      const t = clock.nowUs();
+      m.upFields(0x1234, 100 + i, 160 * i, 0, false, 172, t, t + 10);
+      clock.advanceMs(i === 10 ? 30 : 1);
+      m.backFields(0x1234, 100 + i, 160 * i, 0, false, 172, clock.nowUs(), clock.nowUs() + 10);
+      clock.advanceMs(i === 10 ? 0 : 19);
+    }
+    ari.deliver([{type: 'StasisEnd', channel: {id: CALLER, name: 'UnicastRTP/127.0.0.1:52000-0x1', state: 'Up'}} as AriAnyEvent]);
+    await settle();
+    const r = runRecord(ledger);
+    expect(r).toMatchObject({channelId: CALLER, externalMediaChannelId: emId, error: null, bridgedAtMs: 0});
+    expect(r.late).toBeGreaterThan(0);
+    expect(r.lateFrames).toEqual({ts: expect.arrayContaining([1600]), leg: expect.stringMatching(/^m+$/), truncated: false});
+    expect(r.lateFrames!.ts).toHaveLength(r.late);
+  });
+});
+

@@ -173,7 +173,11 @@ describe('serve port pool, reconciliation and shutdown (real processes)', () => 
   test('2 relay ports, 3 simultaneous calls: the third is rejected cleanly; a port held by another process is skipped', async () => {
     ensureEngineBuilt();
     const blocker = createSocket('udp4');
-    await new Promise<void>((r) => blocker.bind(31000, '127.0.0.1', () => r()));
+    // a port another process holds: if 31000 is taken already, say so instead of waiting forever
+    await new Promise<void>((resolve, reject) => {
+      blocker.once('error', reject);
+      blocker.bind(31000, '127.0.0.1', () => resolve());
+    });
     // the native engine reports the held port as EADDRINUSE and the pool skips it
     const stack = await startStack({serveArgs: ['--port-range', '31000-31002', '--engine', 'native']});
     try {

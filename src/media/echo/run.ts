@@ -1,4 +1,6 @@
 import {selectEngine} from '../../engine/engine-select.js';
+import {engineRoleInfo} from '../../engine/engine-probe.js';
+import type {EngineRoleInfo} from '../../protocol/report.js';
 import type {EngineChoice, EngineKind} from '../../engine/engine-types.js';
 import {startNativeEcho} from './native.js';
 import type {Logger} from '../../log/logger.js';
@@ -7,6 +9,8 @@ import {startEcho, type EchoOptions, type EchoServer, type EchoStats} from './no
 export interface RunningEcho {
   readonly kind: EngineKind;
   readonly server: EchoServer;
+  /** How it measures (scheduling, pinning, timestamps). */
+  info(): Promise<EngineRoleInfo>;
   /** Stop the echo, then its engine; the final counters. */
   close(): Promise<EchoStats>;
 }
@@ -34,6 +38,7 @@ export async function startEchoOn(
   return {
     kind: engine.kind,
     server,
+    info: () => engineRoleInfo(engine.native),
     close: async () => {
       const final = await server.close();
       await engine.native?.close();

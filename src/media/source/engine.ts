@@ -4,6 +4,8 @@
  * counters, per-stream and run-wide histograms, stats; forwarding between two linked streams
  * (the RTP-caller bridge) and the hold of a stream's first frames (lateFirstPackets fault).
  */
+import {NODE_ENGINE_INFO} from '../../engine/engine-probe.js';
+import type {EngineRoleInfo} from '../../protocol/report.js';
 import {LatencyHistogram} from '../../metrics/histogram.js';
 import type {EngineKind} from '../../engine/engine-types.js';
 import {realClock, type Clock} from '../../runtime/clock.js';
@@ -54,6 +56,8 @@ export interface MediaPort {
 export abstract class MediaEngine {
   /** Which engine sends and receives the packets. */
   abstract readonly kind: EngineKind;
+  /** How it measures (scheduling, pinning, timestamps), as of the last refreshStats(). */
+  engineInfo: EngineRoleInfo = {...NODE_ENGINE_INFO};
   protected readonly streams = new Map<string, MediaStream>();
   private readonly finished: MediaChannelStats[] = [];
   private stopped = false;

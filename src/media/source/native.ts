@@ -8,6 +8,7 @@
  * streams (source.link) and its fault (source.delay) run in the engine too; a forwarded record
  * gives the forward delay (send − kernel receive time of the same packet).
  */
+import {engineRoleInfo} from '../../engine/engine-probe.js';
 import {EngineCommandError, EngineUnavailableError, RecordFlag, RecordKind, type EngineChoice, type EngineKind, type RecordSink} from '../../engine/engine-types.js';
 import {selectEngine} from '../../engine/engine-select.js';
 import type {NativeEngine} from '../../engine/native-engine.js';
@@ -189,8 +190,9 @@ export class NativeMediaEngine extends MediaEngine {
     this.native.command('source.delay', {sourceId: a.sourceId, extraUs: us(extraUs), durationUs: Math.max(0, Math.round(durationUs))}).catch(() => undefined);
   }
 
-  /** The engine's delayedByFault / queueFull of every source that forwards. */
+  /** The engine's delayedByFault / queueFull of every source that forwards, and how the engine measures. */
   override async refreshStats(): Promise<void> {
+    this.engineInfo = await engineRoleInfo(this.native);
     const linked = [...this.sources.values()].filter((x) => x.stream?.forwardDirection != null);
     await Promise.all(
       linked.map((x) =>

@@ -1,0 +1,182 @@
+/**
+ * The report of a load run, built once from what the run gathered: the per-call records (serve's,
+ * or load's own for a call serve never recorded), the run's histograms with their exact maxima
+ * (serve sends them beside the base64 text, which keeps only the top of the max's bucket), the
+ * leak check, the host's witness figures and, with `--caller rtp`, the caller's side.
+ */
+import {availableParallelism} from 'node:os';
+import type {EngineKind} from '../engine/engine-types.js';
+import {LatencyHistogram} from '../metrics/histogram.js';
+import {hostStealUs, type HostStallWatch} from '../metrics/host.js';
+import {buildSummary, encodeHistograms, type MergedHistograms} from '../metrics/summary.js';
+import {reportCallRecord, unrecordedCallRecord} from '../metrics/call-record-from.js';
+import type {AriCheckResult} from '../ari/check.js';
+import {REPORT_SCHEMA_ID, type CallRecord, type Leaked, type LoadHost, type Report, type ToolEngines, type EngineRoleInfo} from '../protocol/report.js';
+import type {RunRecords, ServeCallRecord} from '../protocol/serve-api.js';
+import {TOOL_VERSION} from '../version.js';
+import {callerRunSide} from './caller-report.js';
+import {callEndError, formatMismatchError, measuredFormat} from './call-outcome.js';
+import {peakConcurrency, type CallInterval} from './concurrency.js';
+import {stallNoteFor, stealNoteFor} from './host-notes.js';
+import type {OriginatedCall} from './originate.js';
+import type {RtpCallers} from './rtp-callers.js';
+
+/** What of load's options the report records. */
+export interface LoadOptions {
+  ariUrl: string;
+  app: string;
+  count: number;
+  durationMs: number;
+  delayBetweenMs: number;
+  endpoint: string;
+  format: string;
+  lateThresholdMs: number;
+  caller?: 'rtp' | 'endpoint';
+  signal?: AbortSignal;
+}
+
+/** The RTP callers of a run and the engine they ran on. */
+export interface RtpRun {
+  callers: RtpCallers;
+  engine: EngineKind;
+  fallbackReason: string | null;
+  /** How the caller engine measures (`tool.engines.caller`). */
+  engineInfo: () => Promise<EngineRoleInfo>;
+}
+
+/** What load collected from serve after the holds. */
+export interface CollectedRun {
+  run: RunRecords | undefined;
+  collectError: string | null;
+  records: Map<number, ServeCallRecord>;
+  leak: {leaked: Leaked; error: string | null};
+}
+
+export interface ReportFacts {
+  o: LoadOptions;
+  runId: string;
+  info: AriCheckResult;
+  startedAt: Date;
+  calls: readonly OriginatedCall[];
+  run: CollectedRun;
+  stallWatch: HostStallWatch;
+  stealAtStartUs: number | null;
+  rtp: RtpRun | null;
+  /** How each media engine role measured (`tool.engines`). */
+  engines: ToolEngines;
+}
+
+export function buildReport(f: ReportFacts): Report {
+  const {o, run: collected} = f;
+  const {run, records} = collected;
+  const callRecords: CallRecord[] = f.calls.map((c) => toCallRecord(c, records.get(c.index), f.startedAt, o, collected.collectError));
+  const merged = runHistograms(run);
+  const intervals: CallInterval[] = f.calls
+    .filter((c) => c.originatedAtMs !== null && c.hungUpAtMs !== null && records.get(c.index)?.error === null)
+    .map((c) => ({startMs: c.originatedAtMs!, endMs: c.hungUpAtMs!}));
+  const peak = peakConcurrency(intervals);
+  const summary = buildSummary(callRecords, merged, {
+    peakConcurrent: peak,
+    leaked: collected.leak.leaked,
+    ...(collected.leak.error !== null ? {leakCheckError: collected.leak.error} : {}),
+    callsAnswered: callRecords.filter((r) => r.setupMs !== null).length,
+  });
+  const histograms: Report['histograms'] = encodeHistograms(merged);
+  const notes = runNotes(f, peak);
+  const loadHost: LoadHost = {cpus: availableParallelism(), stealMs: stealSince(f.stealAtStartUs), stalls: f.stallWatch.summary()};
+  for (const note of [stealNoteFor(loadHost), stallNoteFor(loadHost, callRecords, f.startedAt.getTime())]) if (note !== null) notes.push(note);
+  if (f.rtp) {
+    const meters = new Map([...f.rtp.callers.ports].map(([index, port]) => [index, port.meter] as const));
+    const side = callerRunSide(meters, records, {echoes: true});
+    for (const r of callRecords) {
+      const c = side.calls.get(r.index);
+      if (c) r.caller = c;
+    }
+    summary.caller = side.summary;
+    histograms.callerRttUs = side.rtt.toBase64();
+    histograms.hearsLatenessUs = side.hears.toBase64();
+    if (f.rtp.fallbackReason !== null) notes.push(`the RTP caller ran on the Node engine (receive times taken in Node, not the kernel): ${f.rtp.fallbackReason}`);
+  }
+  return {
+    schema: REPORT_SCHEMA_ID,
+    runId: f.runId,
+    tool: {name: 'rtpsla', version: TOOL_VERSION, engine: run?.engine ?? 'node', engines: f.engines},
+    startedAt: f.startedAt.toISOString(),
+    endedAt: new Date().toISOString(),
+    ...(o.signal?.aborted === true ? {partial: true} : {}),
+    target: {ariUrl: o.ariUrl, app: o.app, asterisk: f.info.isSim ? 'sim' : f.info.version},
+    params: {
+      count: o.count,
+      durationMs: o.durationMs,
+      delayBetweenMs: o.delayBetweenMs,
+      // the format actually measured (a call whose media differed from the asked one failed)
+      format: measuredFormat(o.format, callRecords),
+      formatAsked: o.format,
+      lateThresholdMs: o.lateThresholdMs,
+      caller: o.caller ?? 'endpoint',
+      ...(f.rtp ? {} : {endpoint: o.endpoint}),
+    },
+    summary,
+    calls: callRecords,
+    histograms,
+    loadHost,
+    ...(notes.length ? {notes} : {}),
+  };
+}
+
+/** serve's run histograms, each with its exact max when serve sent it. */
+function runHistograms(run: RunRecords | undefined): MergedHistograms {
+  const max = run?.histogramMaxUs ?? null;
+  const decode = (b64: string | undefined, exactMaxUs: number | undefined) => (b64 ? LatencyHistogram.fromBase64(b64, exactMaxUs) : new LatencyHistogram());
+  return {
+    lateness: decode(run?.histograms?.latenessUs, max?.latenessUs),
+    rtt: decode(run?.histograms?.rttUs, max?.rttUs),
+    upLateness: decode(run?.histograms?.upLatenessUs, max?.upLatenessUs),
+    relayHold: decode(run?.histograms?.relayHoldUs, max?.relayHoldUs),
+  };
+}
+
+function runNotes(f: ReportFacts, peak: number): string[] {
+  const {o} = f;
+  const notes: string[] = [];
+  if (peak < o.count)
+    notes.push(
+      `peak concurrency was ${peak} of ${o.count} calls` +
+        (o.delayBetweenMs * (o.count - 1) >= o.durationMs ? ' (count × delay-between exceeds duration: calls did not all overlap)' : ''),
+    );
+  if (o.signal?.aborted === true) notes.push(`interrupted: ${f.calls.length} of ${o.count} calls originated before the run was stopped`);
+  return notes;
+}
+
+function toCallRecord(
+  c: OriginatedCall,
+  r: ServeCallRecord | undefined,
+  runStart: Date,
+  o: Pick<LoadOptions, 'durationMs' | 'format'>,
+  collectError: string | null,
+): CallRecord {
+  if (r) {
+    // serve's own error first; then what only load can tell (ended before its hangup, media
+    // stopped, not the format asked); then load's own step errors (hangup failed)
+    const error =
+      r.error ??
+      callEndError(r, {durationMs: o.durationMs, hungUpAtMs: c.hungUpAtMs}) ??
+      formatMismatchError(o.format, r) ??
+      c.error;
+    return {...reportCallRecord(r), index: c.index, error};
+  }
+  return unrecordedCallRecord({
+    index: c.index,
+    channelId: c.originatedAtMs !== null ? c.channelId : null,
+    startedAt: new Date(c.originatedAtMs ?? runStart.getTime()),
+    endedAt: new Date(c.hungUpAtMs ?? Date.now()),
+    error:
+      c.error ??
+      (collectError !== null ? `serve's records could not be read: ${collectError}` : 'serve recorded no call for it (did the call reach the Stasis app?)'),
+  });
+}
+
+function stealSince(startUs: number | null): number | null {
+  const nowUs = hostStealUs();
+  return startUs === null || nowUs === null ? null : Math.max(0, Math.round((nowUs - startUs) / 1000));
+}
