@@ -21,6 +21,16 @@ export abstract class BaseCommand extends Command {
     process.exitCode = err.exitCode;
   }
 
+  /**
+   * Something the command stands on died for good (its media engine): one line, exit code 1, and
+   * a SIGTERM to this process so its stop path runs (a supervisor restarts it).
+   */
+  protected dieWith(line: string): void {
+    process.stderr.write(`rtpsla ${this.id ?? ''}: ${line}\n`);
+    process.exitCode = 1;
+    process.kill(process.pid, 'SIGTERM');
+  }
+
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
     // a bad flag value throws inside this.parse: it is reported here, not also as "did not parse its arguments"
     this.parsed = true;

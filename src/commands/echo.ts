@@ -64,10 +64,7 @@ export default class Echo extends BaseCommand {
         statsIntervalSec: flags['stats-interval-sec'],
         logger,
       },
-      () => {
-        process.exitCode = 1;
-        process.kill(process.pid, 'SIGTERM');
-      },
+      (line) => this.dieWith(line),
     );
     process.stdout.write(`${echo.kind} engine: ${listeningLine(echo.server)}\n${engineLine(await echo.info())}\n`);
     const signal = await stop.stopped;

@@ -51,7 +51,7 @@ export default class Sim extends BaseCommand {
           throw new ConfigError(`${settingName(o)}: ${errorMessage(err)}`);
         }
       },
-    })({description: 'Hold the first frames of a share of the tone streams for a uniform draw in (0, MAXMS], then send them at once: SHARE:MAXMS (recorded at 150 calls with a Milliwatt() caller: 0.59:151). Counted in GET /_sim/stats faults.lateFirstPackets.'}),
+    })({description: 'Hold the first frames of a share of the tone streams for a uniform draw in (0, MAXMS], then send them at once: SHARE:MAXMS (recorded at 150 calls with a Milliwatt() caller: 0.59:151), or SHARE:MINMS-MAXMS (1:150-150 holds every stream exactly 150 ms). Counted in GET /_sim/stats faults.lateFirstPackets.'}),
     'forward-delay': Flags.custom<ForwardDelayRule>({
       parse: async (text, _ctx, o) => {
         try {
@@ -71,6 +71,7 @@ export default class Sim extends BaseCommand {
     const logger = createLogger({level: flags['log-level']});
     const stop = onStopSignals();
     const sim = await startSim({
+      onEngineFatal: (line) => this.dieWith(line),
       host: flags.host, port: flags.port, user: flags.user, pass: flags.pass, rtpRange: flags['rtp-range'],
       answerDelayMs: flags['answer-delay-ms'], seed: flags.seed, logger, engine: flags.engine,
       faults: {

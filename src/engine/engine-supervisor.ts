@@ -131,3 +131,14 @@ export class EngineSupervisor<E extends SupervisedEngine> extends EventEmitter {
     }
   }
 }
+
+/**
+ * Supervise an engine already started, under its role's policy (echo, sim and the caller exit:
+ * `onFatal` gets the one line to print before exiting non-zero).
+ */
+export async function superviseStarted<E extends SupervisedEngine>(role: EngineRole, engine: E, onFatal: (line: string) => void): Promise<EngineSupervisor<E>> {
+  const supervisor = new EngineSupervisor<E>({role, start: async () => engine});
+  supervisor.on('fatal', onFatal);
+  await supervisor.start();
+  return supervisor;
+}

@@ -3,6 +3,7 @@
  * with events and RTP media as recorded from a real Asterisk (fixtures/asterisk). Usable
  * in-process: `const sim = await startSim({port: 0}); … await sim.close();`.
  */
+import {superviseStarted} from '../engine/engine-supervisor.js';
 import type {EngineRoleInfo} from '../protocol/report.js';
 import {arch, release} from 'node:os';
 import type {AddressInfo} from 'node:net';
@@ -49,6 +50,8 @@ export const SIM_DEFAULTS = {
 export {isSimInfo};
 
 export interface SimOptions {
+  /** The native media engine died: the sim cannot send media any more; `rtpsla sim` prints the line and exits 1. */
+  onEngineFatal?: (line: string) => void;
   /** Address for HTTP/WebSocket (default 127.0.0.1). */
   host?: string;
   /** TCP port (default 8088; 0 = any free port, see `port` of the handle). */
@@ -148,15 +151,15 @@ function resolveOptions(options: SimOptions): ResolvedSimOptions {
   };
 }
 
-async function startMedia(choice: EngineChoice | undefined, log: Logger): Promise<{media: MediaEngine; engine: EngineKind}> {
+async function startMedia(choice: EngineChoice | undefined, log: Logger, onFatal?: (line: string) => void): Promise<{media: MediaEngine; engine: EngineKind}> {
   const engineChoice = choice ?? parseEngineChoice(process.env.RTPSLA_ENGINE ?? 'auto');
   const {media, kind: engine, fallbackReason} = await createMediaEngine(engineChoice);
   if (fallbackReason !== null) log.info('sim.engine.fallback', {engine, reason: fallbackReason});
-  if (media instanceof NativeMediaEngine) {
-    media.native.on('exit', (err: Error | null) => {
-      if (err !== null) log.error('sim.engine.exited', {err: err.message});
+  if (media instanceof NativeMediaEngine)
+    await superviseStarted('sim', media.native, (line) => {
+      log.error('sim.engine.exited', {reason: line});
+      onFatal?.(line);
     });
-  }
   return {media, engine};
 }
 
@@ -200,7 +203,7 @@ function applyMediaFaults(x: SimParts, req: FaultRequest): void {
   if (req.clear === true || req.forwardDelay !== undefined) x.core.links.setFault(faults.forwardDelay, Date.now());
   if (req.clear === true || req.lateFirstPackets !== undefined) {
     const rule = faults.lateFirstPackets;
-    x.media.setLateFirstPackets(rule === null ? null : {share: rule.share, maxUs: rule.maxMs * 1000}, x.uniform);
+    x.media.setLateFirstPackets(rule === null ? null : {share: rule.share, maxUs: rule.maxMs * 1000, minUs: (rule.minMs ?? 0) * 1000}, x.uniform);
   }
 }
 
@@ -264,7 +267,7 @@ export async function startSim(options: SimOptions = {}): Promise<SimHandle> {
   const o = resolveOptions(options);
   const {host, seed, log} = o;
   const hub = new EventHub(SIM_ASTERISK_ID, log);
-  const {media, engine} = await startMedia(options.engine, log);
+  const {media, engine} = await startMedia(options.engine, log, options.onEngineFatal);
   const faults = new Faults();
   const rng = new SimRng(seed);
   const core = new SimCore({

@@ -9,8 +9,9 @@ import type {ForwardDelayRule} from './forwarding.js';
 export interface LateFirstPacketsRule {
   /** Share of the streams that start sending whose first frames are held (0..1). */
   share: number;
-  /** Each held stream's hold is a uniform draw in (0, maxMs]. */
+  /** Each held stream's hold is a uniform draw in (minMs, maxMs] ((0, maxMs] without minMs; exactly maxMs when they are equal). */
   maxMs: number;
+  minMs?: number;
 }
 
 /** Thrown with a readable reason (the control endpoint answers 400 with it). */
@@ -45,17 +46,19 @@ export function checkForwardDelay(r: unknown): ForwardDelayRule {
 }
 
 export function checkLateFirstPackets(r: unknown): LateFirstPacketsRule {
-  const o = fieldsOf(r, 'lateFirstPackets', ['share', 'maxMs'], '{share: 0..1, maxMs}');
+  const o = fieldsOf(r, 'lateFirstPackets', ['share', 'maxMs', 'minMs'], '{share: 0..1, maxMs, minMs?}');
   if (typeof o.share !== 'number' || !(o.share >= 0 && o.share <= 1)) throw new MediaFaultError('lateFirstPackets.share must be a number in [0, 1]');
   const maxMs = msIn(o.maxMs, 'lateFirstPackets.maxMs', 0, 10_000, true);
-  return {share: o.share, maxMs};
+  if (o.minMs === undefined) return {share: o.share, maxMs};
+  const minMs = msIn(o.minMs, 'lateFirstPackets.minMs', 0, maxMs);
+  return {share: o.share, maxMs, minMs};
 }
 
-/** `--late-first-packets SHARE:MAXMS` (e.g. 0.59:151, as recorded at 150 calls). */
+/** `--late-first-packets SHARE:MAXMS` (e.g. 0.59:151, as recorded at 150 calls) or SHARE:MINMS-MAXMS (1:150-150: every stream exactly 150 ms). */
 export function parseLateFirstPacketsFlag(text: string): LateFirstPacketsRule {
-  const m = /^\s*([\d.]+)\s*:\s*([\d.]+)\s*$/.exec(text);
-  if (!m) throw new MediaFaultError(`"${text}" is not SHARE:MAXMS (e.g. 0.59:151)`);
-  return checkLateFirstPackets({share: Number(m[1]), maxMs: Number(m[2])});
+  const m = /^\s*([\d.]+)\s*:\s*(?:([\d.]+)\s*-\s*)?([\d.]+)\s*$/.exec(text);
+  if (!m) throw new MediaFaultError(`"${text}" is not SHARE:MAXMS or SHARE:MINMS-MAXMS (e.g. 0.59:151)`);
+  return checkLateFirstPackets({share: Number(m[1]), maxMs: Number(m[3]), ...(m[2] !== undefined ? {minMs: Number(m[2])} : {})});
 }
 
 /**

@@ -1,4 +1,5 @@
 import {selectEngine} from '../../engine/engine-select.js';
+import {superviseStarted} from '../../engine/engine-supervisor.js';
 import {engineRoleInfo} from '../../engine/engine-probe.js';
 import type {EngineRoleInfo} from '../../protocol/report.js';
 import type {EngineChoice, EngineKind} from '../../engine/engine-types.js';
@@ -17,12 +18,13 @@ export interface RunningEcho {
 
 /**
  * `rtpsla echo` on the engine chosen: native (when chosen, or auto and built), else Node; a
- * fallback is logged. `onEngineExit` is called if the native engine dies under the echo.
+ * fallback is logged. `onEngineExit` gets one line if the native engine dies under the echo (the
+ * echo then exits non-zero: a supervisor restarts it).
  */
 export async function startEchoOn(
   choice: EngineChoice,
   options: EchoOptions & {logger: Logger},
-  onEngineExit: (err: Error) => void,
+  onEngineExit: (line: string) => void,
 ): Promise<RunningEcho> {
   const {logger} = options;
   const engine = await selectEngine(choice, 'echo');
@@ -31,10 +33,7 @@ export async function startEchoOn(
     await engine.native?.close();
     throw err;
   });
-  engine.native?.on('error', (err: Error) => {
-    logger.error('engine.exited', {error: err.message});
-    onEngineExit(err);
-  });
+  if (engine.native) await superviseStarted('echo', engine.native, (line) => onEngineExit(line));
   return {
     kind: engine.kind,
     server,

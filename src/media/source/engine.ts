@@ -16,8 +16,9 @@ import type {ForwardDirection, MediaChannelStats, MediaStream} from './stream.js
 export interface LateFirstPacketsRule {
   /** Share of streams held (0..1). */
   share: number;
-  /** Each held stream's hold is a uniform draw in (0, maxUs]. */
+  /** Each held stream's hold is a uniform draw in (minUs, maxUs] (exactly maxUs when they are equal). */
   maxUs: number;
+  minUs: number;
 }
 
 export interface LateFirstPacketsCounts {
@@ -134,7 +135,7 @@ export abstract class MediaEngine {
   private decideHold(s: MediaStream): void {
     const rule = this.lateFirst;
     if (s.startedOnce || rule === null || rule.share <= 0 || this.uniform() >= rule.share) return;
-    const hold = Math.max(1, Math.round((1 - this.uniform()) * rule.maxUs));
+    const hold = Math.max(1, Math.round(rule.minUs + (1 - this.uniform()) * (rule.maxUs - rule.minUs)));
     s.holdFirstUs = hold;
     this.lateFirstCounts.streamsHeld++;
     if (hold > this.lateFirstCounts.maxHoldUs) this.lateFirstCounts.maxHoldUs = hold;

@@ -166,7 +166,7 @@ describe('Node engine forwarding and first-frames hold (driven clock)', () => {
   it('holds the first frames of a lateFirstPackets stream, then sends them at once on their deadlines', () => {
     clock = new DrivenClock(5_000_000);
     engine = new NodeMediaEngine(clock);
-    engine.setLateFirstPackets({share: 1, maxUs: 100_000}, () => 0); // hold = (1 − 0) × 100 ms
+    engine.setLateFirstPackets({share: 1, maxUs: 100_000, minUs: 0}, () => 0); // hold = (1 − 0) × 100 ms
     const s = new MediaStream({
       id: 'tone', name: 'UnicastRTP/tone', format: 'ulaw', localAddress: '127.0.0.1', port: 20000, remoteAddress: '127.0.0.1', remotePort: 4000,
       externalHost: '127.0.0.1:4000', ssrc: 5, firstSeq: 100,
@@ -191,7 +191,7 @@ describe('Node engine forwarding and first-frames hold (driven clock)', () => {
   it('holds nobody with a share of 0, nor a stream on a later start', () => {
     clock = new DrivenClock(5_000_000);
     engine = new NodeMediaEngine(clock);
-    engine.setLateFirstPackets({share: 0, maxUs: 100_000}, () => 0);
+    engine.setLateFirstPackets({share: 0, maxUs: 100_000, minUs: 0}, () => 0);
     const s = new MediaStream({
       id: 'tone', name: 'UnicastRTP/tone', format: 'ulaw', localAddress: '127.0.0.1', port: 20000, remoteAddress: '127.0.0.1', remotePort: 4000,
       externalHost: '127.0.0.1:4000', ssrc: 5, firstSeq: 100,
@@ -202,7 +202,7 @@ describe('Node engine forwarding and first-frames hold (driven clock)', () => {
     clock.advanceUs(FIRST_PACKET_DELAY_US);
     expect(socket.sent).toHaveLength(1);
     engine.setWanted(s, false);
-    engine.setLateFirstPackets({share: 1, maxUs: 100_000}, () => 0);
+    engine.setLateFirstPackets({share: 1, maxUs: 100_000, minUs: 0}, () => 0);
     engine.setWanted(s, true);
     clock.advanceUs(FIRST_PACKET_DELAY_US);
     expect(socket.sent).toHaveLength(2);
