@@ -62,7 +62,10 @@ export default class Load extends BaseCommand {
       stop.dispose();
     }
     if (!this.jsonEnabled()) process.stdout.write(renderSummaryTable(result.report, result.path) + '\n');
-    if (result.report.partial) process.exitCode = 130;
+    if (result.cutShort !== null) {
+      process.stderr.write(`rtpsla load: load's caller ${result.cutShort}: the run was cut short; partial report ${result.path}\n`);
+      process.exitCode = 1;
+    } else if (result.report.partial) process.exitCode = 130;
     return loadSummaryJson(result.report, result.path);
   }
 }

@@ -13,6 +13,8 @@ import {realClock, type Clock} from '../runtime/clock.js';
 
 export interface OriginatedCall {
   index: number;
+  /** The instrument failed under the call (load's caller engine died): this is its error, before any other. */
+  instrumentError?: string;
   /** The caller channel's id: `<runId>-<index>`. */
   channelId: string;
   /** Wall time the originate request was sent (ms). */

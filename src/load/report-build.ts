@@ -159,6 +159,7 @@ function toCallRecord(
     // serve's own error first; then what only load can tell (ended before its hangup, media
     // stopped, not the format asked); then load's own step errors (hangup failed)
     const error =
+      c.instrumentError ??
       r.error ??
       callEndError(r, {durationMs: o.durationMs, hungUpAtMs: c.hungUpAtMs}) ??
       formatMismatchError(o.format, r) ??
@@ -171,6 +172,7 @@ function toCallRecord(
     startedAt: new Date(c.originatedAtMs ?? runStart.getTime()),
     endedAt: new Date(c.hungUpAtMs ?? Date.now()),
     error:
+      c.instrumentError ??
       c.error ??
       (collectError !== null ? `serve's records could not be read: ${collectError}` : 'serve recorded no call for it (did the call reach the Stasis app?)'),
   });

@@ -6,6 +6,8 @@ import {ConfigError, errorMessage} from '../errors.js';
 import type {EngineChoice} from '../engine/engine-types.js';
 import {HostStallWatch, hostStealUs} from '../metrics/host.js';
 import {createCallerEngine} from '../media/source/caller-engine.js';
+import {NativeCallerEngine} from '../media/source/caller-native.js';
+import {superviseStarted} from '../engine/engine-supervisor.js';
 import type {PortRange} from '../media/source/caller.js';
 import {type Leaked, type Report} from '../protocol/report.js';
 import {writeReportAtomic} from '../metrics/report-file.js';
@@ -67,6 +69,8 @@ export interface LoadProgress {
 export interface LoadResult {
   report: Report;
   path: string;
+  /** Why the run was cut short by the instrument itself (load's caller engine died), or null. */
+  cutShort: string | null;
 }
 
 /** `20261122-041455-a3f9`: sortable, unique enough, usable as a file name. */
@@ -93,13 +97,26 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const caller = o.caller ?? 'endpoint';
   if (caller === 'rtp') checkCallerPortRange(o.callerPortRange ?? DEFAULT_CALLER_PORT_RANGE, {servePortRange, targetIsSim: info.isSim});
   const rest = new AriRest({url: o.ariUrl, user: o.ariUser, pass: o.ariPass, maxSockets: 32});
-  const rtp = caller === 'rtp' ? await startRtpCallers(o, rest, runId, token) : null;
+  // the run stops early on Ctrl-C, or when load's own caller engine dies (then the calls fail with its reason)
+  const abort = new AbortController();
+  if (o.signal?.aborted) abort.abort();
+  o.signal?.addEventListener('abort', () => abort.abort(), {once: true});
+  let cutShort: string | null = null;
+  let calls: readonly OriginatedCall[] = [];
+  const onCallerEngineDeath = (line: string) => {
+    cutShort = line;
+    failLiveCalls(calls, line);
+    abort.abort();
+  };
+  o = {...o, signal: abort.signal};
+  const rtp = caller === 'rtp' ? await startRtpCallers(o, rest, runId, token, onCallerEngineDeath) : null;
   const startedAt = new Date();
   const stealAtStartUs = hostStealUs();
   // load's own event loop as a witness of the machine while it holds the calls (nearly idle then)
   const stallWatch = new HostStallWatch();
   stallWatch.start();
   const loop = originateLoop(o, rest, runId, token, progress, rtp?.callers ?? null);
+  calls = loop.calls;
   try {
     progress.emit('originating');
     await loop.run();
@@ -110,7 +127,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     const report = buildReport({o, runId, info, startedAt, calls: loop.calls, run, stallWatch, stealAtStartUs, rtp, engines});
     const path = writeReportAtomic(o.outDir, runId, report);
     progress.emit('done');
-    return {report, path};
+    return {report, path, cutShort};
   } finally {
     stallWatch.stop();
     // whatever happened, nothing this run originated stays up
@@ -146,7 +163,14 @@ async function checkPreconditions(o: LoadOptions) {
   return {info, serve, servePortRange: serveInfo.portRange};
 }
 
-async function startRtpCallers(o: LoadOptions, rest: AriRest, runId: string, token: string): Promise<RtpRun> {
+/** Every call still up when the instrument died fails with its reason and the time into the call. */
+function failLiveCalls(calls: readonly OriginatedCall[], line: string): void {
+  const now = Date.now();
+  for (const c of calls)
+    if (c.originatedAtMs !== null && c.hungUpAtMs === null) c.instrumentError ??= `${line} at ${((now - c.originatedAtMs) / 1000).toFixed(1)} s`;
+}
+
+async function startRtpCallers(o: LoadOptions, rest: AriRest, runId: string, token: string, onEngineDeath: (line: string) => void): Promise<RtpRun> {
   const {caller: engine, fallbackReason} = await createCallerEngine({
     engine: o.callerEngine ?? 'auto',
     format: o.format,
@@ -154,6 +178,8 @@ async function startRtpCallers(o: LoadOptions, rest: AriRest, runId: string, tok
     portRange: o.callerPortRange ?? DEFAULT_CALLER_PORT_RANGE,
     lateThresholdMs: o.lateThresholdMs,
   });
+  // the caller is a role of the engine supervision: it does not restart (a report must not mix engines)
+  if (engine instanceof NativeCallerEngine) await superviseStarted('caller', engine.native, (line) => onEngineDeath(line.replace(/^the caller media engine died: /, '')));
   const callers = new RtpCallers({rest, engine, app: o.app, format: o.format, runId, token, bindIp: o.callerBindIp ?? '127.0.0.1'});
   return {callers, engine: engine.kind, fallbackReason, engineInfo: () => engine.info()};
 }
