@@ -174,7 +174,9 @@ function toCallRecord(
     error:
       c.instrumentError ??
       c.error ??
-      (collectError !== null ? `serve's records could not be read: ${collectError}` : 'serve recorded no call for it (did the call reach the Stasis app?)'),
+      (collectError !== null
+        ? collectError.startsWith('serve at ') ? collectError : `serve's records could not be read: ${collectError}`
+        : 'serve recorded no call for it (did the call reach the Stasis app?)'),
   });
 }
 

@@ -155,6 +155,8 @@ async function checkPreconditions(o: LoadOptions) {
   const info = await checkAri(o.ariUrl, o.ariUser, o.ariPass, {timeoutMs: 5000});
   const serve = new ServeClient(o.serveUrl);
   const serveInfo = await serve.checkHealthy();
+  // the same app, or no call would ever reach serve: one line before anything is originated
+  if (serveInfo.app !== null && serveInfo.app !== o.app) throw new ConfigError(`serve at ${o.serveUrl} runs app \`${serveInfo.app}\`, not \`${o.app}\`: run load with --app ${serveInfo.app}`);
   // Formats agree or the run stops: serve asks Asterisk for its own format, whatever load originates with.
   if (serveInfo.format !== null && serveInfo.format !== o.format)
     throw new ConfigError(
@@ -250,7 +252,9 @@ async function collect(serve: ServeClient, runId: string, token: string, expecte
     await sleep(100);
   }
   try {
-    return {run: await serve.run(runId, {token}), error: null};
+    const run = await serve.run(runId, {token});
+    if (run === undefined && expected > 0) return {run, error: `serve at ${serve.baseUrl} has no call of run ${runId}: none of the run's calls reached it`};
+    return {run, error: null};
   } catch (err) {
     // serve gone, or an answer this version cannot read (ServeProtocolError): every call says why
     return {run: undefined, error: errorMessage(err)};

@@ -161,6 +161,8 @@ export const HealthSchema = z.looseObject({
   callsActive: count,
   /** The externalMedia format serve asks Asterisk for: load must originate with it (optional: older serves lack it). */
   format: z.string().optional(),
+  /** The Stasis app serve runs (optional: older serves lack it). */
+  app: z.string().optional(),
   /** The native media engine's pid (null while it is down or restarting) and how often it was restarted; absent with the Node engine. */
   enginePid: z.number().int().nullable().optional(),
   engineRestarts: count.optional(),

@@ -24,6 +24,8 @@ export interface ServeHttpDeps {
   nowMs?: () => number;
   /** The native engine's pid (null while it is down; absent with the Node engine). */
   enginePid?: () => number | null;
+  /** The Stasis app serve runs (load checks it before originating). */
+  app?: string;
   /** Brings ledger.relayEngine up to date (the engine's timestamp counts) before a run's records are served. */
   refreshEngineInfo?: () => Promise<void>;
 }
@@ -132,8 +134,9 @@ function health(deps: ServeHttpDeps, res: ServerResponse): void {
     ari: connected ? 'connected' : 'disconnected',
     ...(reason !== null ? {reason} : {}),
     callsActive: deps.ledger.activeCalls,
-    // load refuses to start when it would originate with another format than serve relays
+    // load refuses to start when it would originate with another format or app than serve's
     format: deps.ledger.format,
+    ...(deps.app !== undefined ? {app: deps.app} : {}),
     ...(deps.enginePid ? {enginePid: deps.enginePid(), engineRestarts: deps.ledger.engineRestarts} : {}),
   };
   send(res, ok ? 200 : 503, body);
@@ -184,6 +187,11 @@ function runs(deps: ServeHttpDeps, st: HttpState, runId: string, url: URL, req: 
   }
   const consume = url.searchParams.get('consume') === '1';
   const owner = deps.ledger.mayConsume(runId, headerValue(req.headers[RUN_TOKEN_HEADER]));
+  if (consume && !owner && deps.ledger.runProgress(runId) === undefined) {
+    // no call of this run ever reached serve: say so, it is not a question of the token
+    send(res, 404, {message: `no call of run ${runId} reached serve`});
+    return;
+  }
   if (consume && !owner) {
     // only the load that owns the run (its token came with the calls' appArgs) may consume it
     send(res, 403, {message: `consume=1 needs run ${runId}'s token (header ${RUN_TOKEN_HEADER})`});

@@ -93,7 +93,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServe> {
     ledger.relayEngine = await engineRoleInfo(engine.supervisor?.engine ?? null);
   };
   await refreshEngineInfo();
-  const http: Server = createServeHttp({ledger, ariConnected: () => connection.connected, unhealthyReason, eventLoop, engineCounters, enginePid, refreshEngineInfo});
+  const http: Server = createServeHttp({ledger, ariConnected: () => connection.connected, unhealthyReason, eventLoop, engineCounters, enginePid, refreshEngineInfo, app: o.app});
   const closeHttp = () => closeServer(http);
   await listenHttp(http, o.metricsHost, o.metricsPort).catch(async (err) => {
     await engine.supervisor?.stop();
