@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <netinet/in.h>
+#include <linux/errqueue.h>
 
 struct relay {
   struct handle h;
@@ -26,6 +28,7 @@ struct relay {
   int has_ast;
   int draining;
   uint64_t forwarded_up, forwarded_back, send_errors, foreign, malformed;
+  uint64_t unreachable; /* ICMP port/host unreachable for datagrams sent to the media server (IP_RECVERR) */
   struct relay *next;
 };
 
@@ -99,10 +102,32 @@ static int relay_classify(struct relay *r, const struct rx_dgram *dg, struct rec
   return 1;
 }
 
+/*
+ * The kernel's reports of datagrams that could not be delivered (IP_RECVERR): an ICMP port
+ * unreachable for a datagram sent to the media server means nothing listens there. Read them all
+ * (this also clears the socket's pending error, which would otherwise fail the next send).
+ */
+static void relay_read_errors(struct relay *r) {
+  for (;;) {
+    struct sockaddr_storage to;
+    char ctrl[256];
+    uint8_t data[64];
+    struct iovec iov = {.iov_base = data, .iov_len = sizeof data};
+    struct msghdr m = {.msg_name = &to, .msg_namelen = sizeof to, .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl, .msg_controllen = sizeof ctrl};
+    if (recvmsg(r->h.fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c)) {
+      if (!((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) || (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR))) continue;
+      const struct sock_extended_err *e = (const struct sock_extended_err *)CMSG_DATA(c);
+      if ((e->ee_errno == ECONNREFUSED || e->ee_errno == EHOSTUNREACH) && sockaddr_equal(&to, &r->echo)) r->unreachable++;
+    }
+  }
+}
+
 static void relay_drain_socket(struct relay *r) {
   struct record recs[RX_BATCH];
   int txidx[RX_BATCH];
   for (;;) {
+    relay_read_errors(r);
     int n = rx_receive(r->h.fd);
     if (n == 0) return;
     int nrec = 0;
@@ -136,9 +161,11 @@ void relay_on_readable(struct handle *h, int64_t now) {
 
 static void relay_counters(const struct relay *r, char *buf, size_t sz) {
   snprintf(buf, sz,
-           "\"relayId\":%u,\"forwardedUp\":%llu,\"forwardedBack\":%llu,\"sendErrors\":%llu,\"foreign\":%llu,\"malformed\":%llu",
+           "\"relayId\":%u,\"forwardedUp\":%llu,\"forwardedBack\":%llu,\"sendErrors\":%llu,\"foreign\":%llu,\"malformed\":%llu,"
+           "\"unreachable\":%llu",
            r->id, (unsigned long long)r->forwarded_up, (unsigned long long)r->forwarded_back,
-           (unsigned long long)r->send_errors, (unsigned long long)r->foreign, (unsigned long long)r->malformed);
+           (unsigned long long)r->send_errors, (unsigned long long)r->foreign, (unsigned long long)r->malformed,
+           (unsigned long long)r->unreachable);
 }
 
 static void relay_open(double id, const struct json_obj *o) {
@@ -165,6 +192,9 @@ static void relay_open(double id, const struct json_obj *o) {
   r->id = g_next_id++;
   r->echo = echo_addr;
   r->port = udp_local_port(fd);
+  int one = 1;
+  if (echo_addr.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof one);
+  else setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof one);
   if (loop_add(&r->h, EPOLLIN) < 0) {
     int e = errno;
     close(fd);
