@@ -248,7 +248,14 @@ static void engine_run(void) {
 
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
-  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  /*
+   * The engine lives as long as its parent holds its stdin open: a Ctrl-C or a SIGTERM sent to
+   * the whole process group (a terminal, systemd) is for the parent, which stops the engine in
+   * its own time (records flushed); a parent that dies takes the engine with it.
+   */
+  signal(SIGINT, SIG_IGN);
+  signal(SIGTERM, SIG_IGN);
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
   prctl(PR_SET_TIMERSLACK, 1UL);
   const char *mm = getenv("RTPSLA_ENGINE_MMSG");
   char cpus[128];

@@ -1,7 +1,9 @@
 /**
  * SIGINT/SIGTERM for every long-running command (load, bench, serve, echo, sim, demo): the first
  * signal asks for a graceful stop (hang up, write what was measured, close), a second one exits
- * at once with code 130.
+ * at once with code 130. A signal that comes within SAME_STOP_MS of the first is the same stop
+ * request reaching the command twice (Ctrl-C reaches both bin/run.js and the command it started,
+ * which passes it on; `pkill` or systemd signal both), not a second one.
  */
 
 export type StopSignalName = 'SIGINT' | 'SIGTERM';
@@ -17,8 +19,9 @@ export interface StopSignalOptions {
   message?: string;
   /** Called at the second signal, just before exiting (e.g. kill child processes). */
   onSecond?: () => void;
-  /** Defaults: `process`, `process.stderr.write`, `process.exit`. */
+  /** Defaults: `process`, `process.stderr.write`, `process.exit`, `Date.now`. */
   source?: SignalSource;
+  nowMs?: () => number;
   write?: (line: string) => void;
   exit?: (code: number) => void;
 }
@@ -33,22 +36,28 @@ export interface StopSignals {
 }
 
 export const SECOND_SIGNAL_EXIT_CODE = 130;
+/** Signals this close to the first count as the same request. */
+export const SAME_STOP_MS = 500;
 
 /** Install the handlers now: whoever sees the command's ready line may signal it right away. */
 export function onStopSignals(o: StopSignalOptions = {}): StopSignals {
   const source = o.source ?? process;
   const write = o.write ?? ((line: string) => void process.stderr.write(line));
   const exit = o.exit ?? ((code: number) => process.exit(code));
+  const nowMs = o.nowMs ?? Date.now;
+  let firstAtMs = 0;
   const controller = new AbortController();
   let resolveStopped!: (name: StopSignalName) => void;
   const stopped = new Promise<StopSignalName>((resolve) => (resolveStopped = resolve));
   const handler = (name: StopSignalName) => () => {
     if (controller.signal.aborted) {
+      if (nowMs() - firstAtMs < SAME_STOP_MS) return; // the first one, passed on by bin/run.js
       o.onSecond?.();
       exit(SECOND_SIGNAL_EXIT_CODE);
       return;
     }
     if (o.message !== undefined) write(`${o.message}\n`);
+    firstAtMs = nowMs();
     controller.abort();
     resolveStopped(name);
   };

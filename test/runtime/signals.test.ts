@@ -1,5 +1,5 @@
 import {EventEmitter} from 'node:events';
-import {onStopSignals, SECOND_SIGNAL_EXIT_CODE, type SignalSource} from '../../src/runtime/signals.js';
+import {onStopSignals, SAME_STOP_MS, SECOND_SIGNAL_EXIT_CODE, type SignalSource} from '../../src/runtime/signals.js';
 
 /** A fake process: signals are emitted by the test, exits and stderr lines are recorded. */
 function fakeProcess() {
@@ -8,7 +8,8 @@ function fakeProcess() {
   const exits: number[] = [];
   const events: string[] = [];
   const source: SignalSource = emitter;
-  return {emitter, lines, exits, events, options: {source, write: (l: string) => void lines.push(l), exit: (c: number) => void exits.push(c)}};
+  const clock = {ms: 1000};
+  return {emitter, lines, exits, events, clock, options: {source, write: (l: string) => void lines.push(l), exit: (c: number) => void exits.push(c), nowMs: () => clock.ms}};
 }
 
 describe('onStopSignals', () => {
@@ -29,11 +30,27 @@ describe('onStopSignals', () => {
     const stop = onStopSignals({...p.options, message: 'bench: interrupted', onSecond: () => p.events.push('killNow')});
     p.emitter.emit('SIGTERM');
     expect(p.exits).toEqual([]);
+    p.clock.ms += SAME_STOP_MS;
     p.emitter.emit('SIGINT');
     expect(p.events).toEqual(['killNow']);
     expect(p.exits).toEqual([SECOND_SIGNAL_EXIT_CODE]);
     expect(SECOND_SIGNAL_EXIT_CODE).toBe(130);
     expect(p.lines).toEqual(['bench: interrupted\n']);
+    stop.dispose();
+  });
+
+  test('the same stop reaching the command twice at once (Ctrl-C passed on by bin/run.js, pkill of both) is one stop, not a second', () => {
+    const p = fakeProcess();
+    const stop = onStopSignals({...p.options, message: 'load: interrupted'});
+    p.emitter.emit('SIGINT');
+    p.clock.ms += SAME_STOP_MS - 1;
+    p.emitter.emit('SIGINT');
+    p.emitter.emit('SIGTERM');
+    expect(p.exits).toEqual([]);
+    expect(p.lines).toEqual(['load: interrupted\n']);
+    p.clock.ms += 1;
+    p.emitter.emit('SIGINT');
+    expect(p.exits).toEqual([SECOND_SIGNAL_EXIT_CODE]);
     stop.dispose();
   });
 
