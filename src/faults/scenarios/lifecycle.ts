@@ -1,7 +1,20 @@
 /** Fault scenarios: serve's and load's lives: a second serve, SIGTERM to serve, SIGINT to load, hangups that fail. */
 import WebSocket from 'ws';
 import {APP, type Exit, health, sleep, until} from '../harness.js';
-import {type Scenario, exitText, noLeak, reportText, loadScenario, slaFailedText, slaFunctionalPass, slaFailsOn, loadExit0, noCallFailed, loadFigures} from './kit.js';
+import {type Scenario, fired, exitText, noLeak, reportText, loadScenario, slaFailedText, slaFunctionalPass, slaFailsOn, loadExit0, noCallFailed, loadFigures} from './kit.js';
+
+/** A process that was never started (dry mode). */
+const NOT_RUN: Exit = {code: null, signal: null, timedOut: false, output: '', durationMs: 0};
+
+/** Open an events WebSocket for `url` (resolves once open, or failed). */
+async function registerApp(url: string): Promise<WebSocket> {
+  const ws = new WebSocket(url);
+  await new Promise<void>((resolve) => {
+    ws.once('open', () => resolve());
+    ws.once('error', () => resolve());
+  });
+  return ws;
+}
 
 export const secondServe: Scenario = {
   name: 'second-serve',
@@ -11,27 +24,23 @@ export const secondServe: Scenario = {
   timeoutMs: 90_000,
   async run(ctx) {
     const r = await loadScenario(ctx, {count: 3, durationMs: 6000, runId: 'second',
-      during: async (stack) => {
+      during: (stack) => ctx.inject('a serve B on A\'s port, then one on another port', async () => {
         const port = new URL(stack.serveUrl).port;
         const env = {...stack.env};
         const samePort = await ctx.run('serve-B', ctx.serveArgs(stack.echoPort, ['--metrics-port', port]), env, 20_000);
         const otherPort = await ctx.run('serve-B2', ctx.serveArgs(stack.echoPort), env, 20_000);
         return {samePort, otherPort};
-      },
+      }, {samePort: NOT_RUN, otherPort: NOT_RUN}),
     });
     const {stack, run, leaked} = r;
     const {samePort, otherPort} = r.during;
     // another client registers the app: A must say it is no longer healthy
-    const ws = new WebSocket(`${stack.simUrl.replace(/^http/, 'ws')}/ari/events?app=${APP}&api_key=${ctx.user}:${ctx.pass}`);
-    await new Promise<void>((resolve) => {
-      ws.once('open', () => resolve());
-      ws.once('error', () => resolve());
-    });
+    const ws = await ctx.inject('another client registers the app', () => registerApp(`${stack.simUrl.replace(/^http/, 'ws')}/ari/events?app=${APP}&api_key=${ctx.user}:${ctx.pass}`), null);
     const replaced = await until(async () => {
       const h = await health(stack.serveUrl);
       return h && h.status === 503 ? h : null;
     }, 5000);
-    ws.close();
+    ws?.close();
     const line = (e: Exit) => e.output.trim().split('\n').filter((l) => l.trim() !== '');
     return {
       measured: [
@@ -62,9 +71,11 @@ export const sigtermServe: Scenario = {
     const r = await loadScenario(ctx, {count: 3, durationMs: 8000, runId: 'sigterm',
       during: async (stack) => {
         await sleep(1000);
-        ctx.expectExit(stack.serve);
-        stack.serve.proc.kill('SIGTERM');
-        return ctx.finish(stack.serve, 10_000);
+        return ctx.inject('SIGTERM to serve', () => {
+          ctx.expectExit(stack.serve);
+          stack.serve.proc.kill('SIGTERM');
+          return ctx.finish(stack.serve, 10_000);
+        }, {...NOT_RUN, timedOut: true});
       },
     });
     const serveExit = r.during;
@@ -92,7 +103,7 @@ export const sigintLoad: Scenario = {
     const r = await loadScenario(ctx, {count: 3, durationMs: 20_000, runId: 'sigint', loadTimeoutMs: 8000,
       during: async (_stack, load) => {
         await sleep(1000);
-        load.proc.kill('SIGINT');
+        await ctx.inject('SIGINT to load', () => load.proc.kill('SIGINT'), false);
       },
     });
     const exit = r.run.exit;
@@ -112,16 +123,23 @@ export const failedHangup: Scenario = {
   name: 'failed-hangup',
   ci: true,
   done: '2 calls of 3 s; the sim answers 500 to the first 2 DELETE /channels',
-  expected: 'load retries with backoff until the channels are gone: 0 calls failed, nothing leaked, sla functional checks pass',
+  expected: 'the sim served the 2 500s and load DELETEd the same channels again (retry with backoff) until gone: 0 calls failed, nothing leaked, sla functional checks pass',
   timeoutMs: 90_000,
   async run(ctx) {
     const r = await loadScenario(ctx, {count: 2, durationMs: 3000, runId: 'hangup-500', sla: true,
-      before: (stack) => ctx.simFault(stack, {fail: {operation: 'hangup', status: 500, count: 2}}),
+      before: (stack) => ctx.inject('the sim answers 500 to the next 2 DELETE /channels', () => ctx.simFault(stack, {fail: {operation: 'hangup', status: 500, count: 2}}), undefined),
+      after: async (stack) => (await ctx.simStats(stack)).faults.counters,
     });
+    const served = r.after.failsServed['hangup=500'] ?? 0;
+    const retried = r.after.retriesAfterFail['hangup=500'] ?? 0;
     return {
-      measured: [reportText(r.run.report), slaFailedText(r.sla)],
-      checks: [loadExit0(r.run), noCallFailed(r.run), noLeak(r.leaked), slaFunctionalPass(r.sla)],
-      figures: loadFigures(r),
+      measured: [`sim: ${served} DELETE /channels answered 500, ${retried} of those channels DELETEd again`, reportText(r.run.report), slaFailedText(r.sla)],
+      checks: [
+        fired('the sim answered 500 to 2 DELETE /channels', served === 2),
+        fired('each of those channels was DELETEd again (the retry)', retried === 2),
+        loadExit0(r.run), noCallFailed(r.run), noLeak(r.leaked), slaFunctionalPass(r.sla),
+      ],
+      figures: loadFigures(r, {extra: {served500: served, retried}}),
     };
   },
 };
@@ -134,7 +152,7 @@ export const hangupNeverWorks: Scenario = {
   timeoutMs: 120_000,
   async run(ctx) {
     const r = await loadScenario(ctx, {count: 1, durationMs: 3000, runId: 'hangup-never', loadTimeoutMs: 90_000, leaks: false, sla: true,
-      before: (stack) => ctx.simFault(stack, {fail: {operation: 'hangup', status: 500}}),
+      before: (stack) => ctx.inject('the sim answers 500 to every DELETE /channels', () => ctx.simFault(stack, {fail: {operation: 'hangup', status: 500}}), undefined),
     });
     await ctx.simFault(r.stack, {clear: true});
     const error = r.run.report?.calls[0]?.error ?? null;
