@@ -50,11 +50,11 @@ export const secondServe: Scenario = {
         `A after ApplicationReplaced: /health ${replaced ? `${replaced.status} (${String(replaced.body.reason).split(';')[0]})` : 'still 200'}`,
       ],
       checks: [
-        {what: 'B on A\'s port: exit 2, one line naming the port', ok: samePort.code === 2 && line(samePort).length === 1 && /--metrics-port.*EADDRINUSE/.test(samePort.output)},
-        {what: 'B on another port: exit 2, one line naming the app', ok: otherPort.code === 2 && line(otherPort).length === 1 && /another rtpsla serve holds app "rtpsla"/.test(otherPort.output)},
+        {fired: true, what: 'B on A\'s port: exit 2, one line naming the port', ok: samePort.code === 2 && line(samePort).length === 1 && /--metrics-port.*EADDRINUSE/.test(samePort.output)},
+        {fired: true, what: 'B on another port: exit 2, one line naming the app', ok: otherPort.code === 2 && line(otherPort).length === 1 && /another rtpsla serve holds app "rtpsla"/.test(otherPort.output)},
         {what: 'A\'s calls unharmed (0 failed, 0 lost)', ok: run.report?.summary.callsFailed === 0 && run.report.summary.lost === 0},
         noLeak(leaked),
-        {what: 'ApplicationReplaced → /health 503 with the reason', ok: !!replaced && /ApplicationReplaced/.test(String(replaced.body.reason))},
+        {fired: true, what: 'ApplicationReplaced → /health 503 with the reason', ok: !!replaced && /ApplicationReplaced/.test(String(replaced.body.reason))},
       ],
       figures: loadFigures(r, {exitCodes: {'serve B same port': exitText(samePort), 'serve B other port': exitText(otherPort), load: exitText(run.exit)}}),
     };
@@ -83,9 +83,9 @@ export const sigtermServe: Scenario = {
     return {
       measured: [`serve exited ${serveExit.durationMs} ms after SIGTERM`, reportText(run.report), `first reason: ${run.report?.calls.find((c) => c.error !== null)?.error ?? 'none'}`],
       checks: [
-        {what: 'serve exit 0 within 10 s', ok: serveExit.code === 0 && !serveExit.timedOut},
+        {fired: true, what: 'serve exit 0 within 10 s', ok: serveExit.code === 0 && !serveExit.timedOut},
         {what: 'load wrote a report', ok: run.report !== null && !run.exit.timedOut},
-        {what: 'the cut calls FAILED with a reason', ok: !!run.report && run.report.calls.every((c) => c.error !== null && c.error !== '')},
+        {fired: true, what: 'the cut calls FAILED with a reason', ok: !!run.report && run.report.calls.every((c) => c.error !== null && c.error !== '')},
         noLeak(r.leaked, true),
       ],
       figures: loadFigures(r, {exitCodes: {serve: exitText(serveExit), load: exitText(run.exit)}}),
@@ -110,8 +110,8 @@ export const sigintLoad: Scenario = {
     return {
       measured: [`load exited ${exit.durationMs} ms after SIGINT`, `report partial: ${r.run.report?.partial ?? 'no report'}`],
       checks: [
-        {what: 'exit 130 within 8 s', ok: exit.code === 130 && !exit.timedOut},
-        {what: 'partial report written', ok: r.run.report?.partial === true},
+        {fired: true, what: 'exit 130 within 8 s', ok: exit.code === 130 && !exit.timedOut},
+        {fired: true, what: 'partial report written', ok: r.run.report?.partial === true},
         noLeak(r.leaked),
       ],
       figures: loadFigures(r),
@@ -160,9 +160,9 @@ export const hangupNeverWorks: Scenario = {
     return {
       measured: [`call error: ${error ?? 'none'}`, slaFailedText(r.sla)],
       checks: [
-        {what: 'the call FAILED: hangup failed after retries', ok: /hangup failed \(\d+ attempts/.test(error ?? '')},
-        {what: 'the channel is recorded as leaked', ok: leakedChannels !== null && leakedChannels >= 1},
-        slaFailsOn(r.sla, 'callsFailed', 'leakedChannels'),
+        {fired: true, what: 'the call FAILED: hangup failed after retries', ok: /hangup failed \(\d+ attempts/.test(error ?? '')},
+        {fired: true, what: 'the channel is recorded as leaked', ok: leakedChannels !== null && leakedChannels >= 1},
+        {...slaFailsOn(r.sla, 'callsFailed', 'leakedChannels'), fired: true},
       ],
       figures: {...loadFigures(r), leaked: r.run.report?.summary.leaked},
     };

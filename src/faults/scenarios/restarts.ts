@@ -59,16 +59,20 @@ export const ariRestart: Scenario = {
         await sleep(1000);
         await ctx.inject('restart the sim (ARI down 2 s)', () => ctx.simFault(stack, {restart: {downtimeMs: 2000}}), undefined);
       },
-      after: (stack) => until(async () => ((await health(stack.serveUrl))?.status === 200 ? 200 : 0), 20_000),
+      after: async (stack) => ({
+        health: await until(async () => ((await health(stack.serveUrl))?.status === 200 ? 200 : 0), 20_000),
+        restarts: (await ctx.simStats(stack)).faults.restarts,
+      }),
     });
-    const h = r.after;
+    const h = r.after.health;
     const errors = (r.run.report?.calls ?? []).map((c) => c.error);
     return {
       measured: [reportText(r.run.report), `first reason: ${errors.find((e) => e !== null) ?? 'none'}`, `serve /health after: ${h || 'not 200'}`, slaFailedText(r.sla)],
       checks: [
+        fired('the sim restarted once (its restarts count)', r.after.restarts === 1),
         {what: 'a report was written', ok: r.run.report !== null},
-        {what: 'every call failed with a reason', ok: errors.length === 3 && errors.every((e) => e !== null && e !== '')},
-        slaFailsOn(r.sla, 'callsFailed'),
+        fired('every call failed with a reason', errors.length === 3 && errors.every((e) => e !== null && e !== '')),
+        {...slaFailsOn(r.sla, 'callsFailed'), fired: true},
         {what: 'serve reconnected (health 200)', ok: h === 200},
         noLeak(r.leaked),
       ],
@@ -194,9 +198,9 @@ export const engineKilled: Scenario = {
         `second load: ${reportText(second.report)}`,
       ],
       checks: [
-        {what: 'the kill happened (the engine pid changed)', ok: k.pidBefore !== null && k.pidAfter !== null && k.pidAfter !== k.pidBefore},
-        {what: '/health 503 within 1 s, naming the engine', ok: k.unhealthyAfterMs !== null && k.unhealthyAfterMs <= 1000 && /media engine died \(SIGKILL\)/.test(k.reason ?? '')},
-        {what: 'every call in flight failed with the engine reason', ok: errors.length === 3 && errors.every((e) => e !== null && /media engine died \(SIGKILL\) at \d+\.\d s/.test(e))},
+        fired('the kill happened (the engine pid changed)', k.pidBefore !== null && k.pidAfter !== null && k.pidAfter !== k.pidBefore),
+        {fired: true, what: '/health 503 within 1 s, naming the engine', ok: k.unhealthyAfterMs !== null && k.unhealthyAfterMs <= 1000 && /media engine died \(SIGKILL\)/.test(k.reason ?? '')},
+        {fired: true, what: 'every call in flight failed with the engine reason', ok: errors.length === 3 && errors.every((e) => e !== null && /media engine died \(SIGKILL\) at \d+\.\d s/.test(e))},
         {what: 'the second load passed (exit 0, no call failed)', ok: second.exit?.code === 0 && (second.report?.summary.callsFailed ?? 1) === 0},
         noLeak(r.leaked),
       ],
