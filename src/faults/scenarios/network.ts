@@ -40,7 +40,7 @@ export const portExhaustion: Scenario = {
         measured: [`error: ${failed.map((c) => c.error).join(' | ') || 'none'}`, `${measuredCalls} calls measured`, slaFailedText(r.sla)],
         checks: [
           fired('exactly 1 call rejected naming EADDRINUSE', failed.length === 1 && /no free relay port .*1 tried.*EADDRINUSE/.test(failed[0].error ?? '')),
-          {what: '2 calls measured', ok: measuredCalls === 2},
+          fired('2 calls measured', measuredCalls === 2),
           {...slaFailsOn(r.sla, 'callsFailed'), fired: true},
           noLeak(r.leaked),
         ],
