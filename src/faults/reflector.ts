@@ -39,7 +39,7 @@ export class Reflector {
   }
 
   static async start(): Promise<Reflector> {
-    const sock = createSocket('udp4');
+    const sock = createSocket({type: 'udp4', recvBufferSize: 4 << 20});
     await new Promise<void>((resolve, reject) => {
       sock.once('error', reject);
       sock.bind(0, '127.0.0.1', () => resolve());

@@ -4,6 +4,7 @@ import http from 'node:http';
 import {RUN_TOKEN_HEADER} from '../../protocol/app-args.js';
 import {type FaultContext, type Stack, liveCalls, serveMetric, sleep} from '../harness.js';
 import {Reflector} from '../reflector.js';
+import {sprayInWorker} from '../spray.js';
 import {type LoadScenarioRun, type Outcome, type Scenario, fired, noLeak, reportText, loadScenario, slaFailedText, slaFunctionalPass, slaFailsOn, noCallFailed, nothingLost, loadFigures} from './kit.js';
 
 /** `n` consecutive UDP ports free on 127.0.0.1 now, from `from` up. */
@@ -56,31 +57,6 @@ export const portExhaustion: Scenario = {
   },
 };
 
-/** Send `total` junk datagrams (random bytes and RTP-looking headers) round-robin to `ports`. */
-async function sprayGarbage(ports: number[], total: number): Promise<number> {
-  const sock = createSocket('udp4');
-  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
-  const bufs = Array.from({length: 64}, (_, i) => {
-    const b = Buffer.alloc(12 + (i * 7) % 200);
-    for (let k = 0; k < b.length; k++) b[k] = (i * 31 + k * 17) & 0xff;
-    if (i % 2 === 0) {
-      b[0] = 0x80; // RTP v2, far-ahead sequence numbers
-      b.writeUInt16BE((i * 4099) & 0xffff, 2);
-    }
-    return b;
-  });
-  let sent = 0;
-  while (sent < total) {
-    const batch = Math.min(500, total - sent);
-    await Promise.all(
-      Array.from({length: batch}, (_, k) => new Promise<void>((r) => sock.send(bufs[(sent + k) % bufs.length], ports[(sent + k) % ports.length], '127.0.0.1', () => r()))),
-    );
-    sent += batch;
-  }
-  sock.close();
-  return sent;
-}
-
 /** Per call and side, the malformed datagrams sent from the call's own Asterisk and echo addresses. */
 const MALFORMED_PER_CALL = 20;
 
@@ -98,7 +74,7 @@ async function sendGarbage(ctx: FaultContext, stack: Stack, echo: Reflector): Pr
   await ctx.simFault(stack, {malformedMedia: {count: MALFORMED_PER_CALL}});
   const fromEcho = await echo.sendMalformed(ports, MALFORMED_PER_CALL);
   await sleep(300);
-  return {ports, foreignBefore, foreign: await sprayGarbage(ports, 100_000), fromEcho};
+  return {ports, foreignBefore, foreign: await sprayInWorker(ports, 100_000), fromEcho};
 }
 
 export const garbage: Scenario = {
