@@ -11,6 +11,7 @@ import {AriRest} from '../ari/rest.js';
 import {RtpslaChild} from '../demo/children.js';
 import {errorMessage} from '../errors.js';
 import type {Report} from '../protocol/report.js';
+import type {SimStats} from '../sim/index.js';
 
 /** Sim RTP ports and serve relay ports, apart from the test suite's and the defaults. */
 export const SIM_RTP_RANGE = '41000-44999';
@@ -28,7 +29,8 @@ export interface Exit {
 
 export interface Stack {
   sim: RtpslaChild;
-  echo: RtpslaChild;
+  /** null: serve's echo is not an echo process (the stack was given `echoPort`). */
+  echo: RtpslaChild | null;
   serve: RtpslaChild;
   simUrl: string;
   echoPort: number;
@@ -51,6 +53,11 @@ export interface SlaRun {
   measured: Record<string, string>;
 }
 
+/** RTPSLA_FAULTS_DRY=1: every scenario runs without injecting its fault (its "fault fired" checks must then fail). */
+export function faultsDry(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.RTPSLA_FAULTS_DRY === '1';
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -62,6 +69,19 @@ export class FaultContext {
   readonly dir = mkdtempSync(path.join(os.tmpdir(), 'rtpsla-faults-'));
   private readonly children: Array<{child: RtpslaChild; mayExit: boolean}> = [];
   private readonly rests: AriRest[] = [];
+  /** Dry: `inject` skips every fault. */
+  readonly dry = faultsDry();
+  /** The faults `inject` was asked for (with " (skipped: dry)" when dry). */
+  readonly injections: string[] = [];
+
+  /**
+   * The one way a scenario injects its fault: runs `fault` and returns its value, or in dry mode
+   * skips it and returns `dryValue`.
+   */
+  async inject<T>(what: string, fault: () => Promise<T> | T, dryValue: T): Promise<T> {
+    this.injections.push(this.dry ? `${what} (skipped: dry)` : what);
+    return this.dry ? dryValue : fault();
+  }
 
   /** Start `rtpsla ARGS…`; `mayExit`: its exit is part of the scenario (not a crash). */
   spawn(name: string, args: string[], env: Record<string, string> = {}, mayExit = false): RtpslaChild {
@@ -128,10 +148,10 @@ export class FaultContext {
     return {serve, url};
   }
 
-  /** sim + echo + serve. */
-  async stack(o: {serveArgs?: string[]; serveEnv?: Record<string, string>} = {}): Promise<Stack> {
-    const s = this.startSim();
-    const e = this.startEcho();
+  /** sim + echo + serve (`echoPort`: serve's echo is that port, no echo process is started). */
+  async stack(o: {serveArgs?: string[]; serveEnv?: Record<string, string>; simArgs?: string[]; echoPort?: number} = {}): Promise<Stack> {
+    const s = this.startSim(o.simArgs);
+    const e = o.echoPort === undefined ? this.startEcho() : {echo: null, port: Promise.resolve(o.echoPort)};
     const [simUrl, echoPort] = await Promise.all([s.url, e.port]);
     const {serve, url} = await this.startServe(simUrl, echoPort, o.serveArgs, o.serveEnv);
     return {
@@ -191,6 +211,13 @@ export class FaultContext {
     } catch {
       return {exit, failed: [], measured: {}};
     }
+  }
+
+  /** GET /_sim/stats (the fault counters under `faults.counters`). */
+  async simStats(stack: Stack): Promise<SimStats> {
+    const res = await fetch(`${stack.simUrl}/_sim/stats`, {headers: {authorization: 'Basic ' + Buffer.from(`${this.user}:${this.pass}`).toString('base64')}});
+    if (!res.ok) throw new Error(`sim stats answered ${res.status}: ${await res.text()}`);
+    return (await res.json()) as SimStats;
   }
 
   /** POST /_sim/faults. */

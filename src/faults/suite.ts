@@ -7,7 +7,7 @@ import {mkdirSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
 import Table from 'cli-table3';
 import {TOOL_VERSION} from '../version.js';
-import {FaultContext} from './harness.js';
+import {FaultContext, faultsDry} from './harness.js';
 import {SCENARIOS, describeError, type Check, type Figures, type Scenario} from './scenarios.js';
 
 export interface ScenarioResult {
@@ -16,6 +16,8 @@ export interface ScenarioResult {
   expected: string;
   measured: string[];
   checks: Check[];
+  /** The faults the scenario injected (dry: each marked skipped). */
+  injected: string[];
   /** Processes that exited on their own with a failure. */
   crashes: string[];
   figures: Figures;
@@ -29,6 +31,8 @@ export interface FaultsReport {
   startedAt: string;
   endedAt: string;
   subset: 'ci' | 'all';
+  /** RTPSLA_FAULTS_DRY=1: no fault was injected; every scenario must then fail its "fault fired" checks. */
+  dry: boolean;
   scenarios: ScenarioResult[];
   passed: number;
   failed: number;
@@ -63,8 +67,9 @@ async function runOne(s: Scenario, log: (line: string) => void): Promise<Scenari
     scenario: s.name,
     done: s.done,
     expected: s.expected,
-    measured: [figuresLine(crashes, outcome.figures), ...outcome.measured],
+    measured: [figuresLine(crashes, outcome.figures), ...(ctx.dry ? [`dry: not injected: ${ctx.injections.map((i) => i.replace(/ \(skipped: dry\)$/, '')).join('; ') || 'nothing'}`] : []), ...outcome.measured],
     checks,
+    injected: [...ctx.injections],
     crashes,
     figures: outcome.figures,
     pass: checks.every((c) => c.ok),
@@ -101,6 +106,7 @@ export async function runFaults(o: SuiteOptions): Promise<{report: FaultsReport;
     startedAt: startedAt.toISOString(),
     endedAt: new Date().toISOString(),
     subset: o.subset,
+    dry: faultsDry(),
     scenarios: results,
     passed: results.filter((r) => r.pass).length,
     failed: results.filter((r) => !r.pass).length,
@@ -120,7 +126,7 @@ export function renderFaultsTable(report: FaultsReport): string {
     style: {head: [], border: []},
   });
   for (const r of report.scenarios) {
-    const notMet = r.checks.filter((c) => !c.ok).map((c) => `✗ ${c.what}`);
+    const notMet = r.checks.filter((c) => !c.ok).map((c) => `✗ ${c.fired ? '(fault fired) ' : ''}${c.what}`);
     table.push([r.scenario, r.done, r.expected, [...r.measured, ...notMet].join('\n'), r.pass ? 'PASS' : 'FAIL']);
   }
   return table.toString();
@@ -128,7 +134,8 @@ export function renderFaultsTable(report: FaultsReport): string {
 
 export function closingLine(report: FaultsReport): string {
   const n = report.scenarios.length;
-  return report.failed === 0
+  const line = report.failed === 0
     ? `FAULTS PASS: ${n} of ${n} scenarios met their expectation`
     : `FAULTS FAIL: ${report.failed} of ${n} scenarios did not (${report.scenarios.filter((r) => !r.pass).map((r) => r.scenario).join(', ')})`;
+  return report.dry ? `${line} [DRY: no fault injected]` : line;
 }

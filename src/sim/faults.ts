@@ -3,7 +3,8 @@
  * a given status (once, N times or until cleared), slow an operation down, delay every event,
  * hold all media, drop the events WebSockets, restart like `core stop now`, delay one direction
  * of the RTP-caller forwarding (forwardDelay), hold the first frames of some streams
- * (lateFirstPackets). Each media fault is counted so a test can prove it fired.
+ * (lateFirstPackets), send non-RTP datagrams from the streams' own ports (malformedMedia). Each
+ * fault is counted (`counters`, and the media faults' figures) so a test can prove it fired.
  */
 import {KNOWN_OPERATION_NAMES, opNames, type ApiOp} from './api.js';
 import type {ForwardDelayRule} from './forwarding.js';
@@ -53,6 +54,26 @@ export interface FaultRequest {
   forwardDelay?: ForwardDelayRule | false;
   /** Hold the first frames of a share of the tone streams; `false` = off. */
   lateFirstPackets?: LateFirstPacketsRule | false;
+  /** Send `count` datagrams that are not RTP from each live tone stream's own port to its remote (once). */
+  malformedMedia?: MalformedMediaRule;
+}
+
+export interface MalformedMediaRule {
+  /** Datagrams per stream (1-1000). */
+  count: number;
+}
+
+/** What the fault switches did so far (cumulative; `clear` does not reset them). */
+export interface FaultCounters {
+  /** dropWebSocket requests, and the events WebSockets they closed. */
+  webSocketDrops: number;
+  webSocketsDropped: number;
+  /** Injected failures answered, by `operation=status` as the rule named them (e.g. `hangup=500`). */
+  failsServed: Record<string, number>;
+  /** Requests for the same operation on the same resource after an injected failure there (a client's retry), by `operation=status`. */
+  retriesAfterFail: Record<string, number>;
+  /** Non-RTP datagrams the malformedMedia fault sent from the streams' ports. */
+  malformedSent: number;
 }
 
 /** forwardDelay as reported: the rule (while set), whether its duration still runs, and what it did. */
@@ -102,6 +123,7 @@ export interface FaultState {
   restarts: number;
   forwardDelay: ForwardDelayState;
   lateFirstPackets: LateFirstPacketsState;
+  counters: FaultCounters;
 }
 
 export const DEFAULT_RESTART_DOWNTIME_MS = 2000;
@@ -136,6 +158,9 @@ export class Faults {
   lateFirstPackets: LateFirstPacketsRule | null = null;
   /** Where the media faults' counters come from (set by the sim). */
   counts: () => MediaFaultCounts = () => ({forwardArmed: false, linksDelayed: 0, packetsDelayed: 0, streamsHeld: 0, maxHoldMs: 0});
+  readonly counters: FaultCounters = {webSocketDrops: 0, webSocketsDropped: 0, failsServed: {}, retriesAfterFail: {}, malformedSent: 0};
+  /** Resources (`opId path`) an injected failure was answered for, with its `operation=status`, until they are requested again. */
+  private readonly failedResources = new Map<string, string>();
 
   state(): FaultState {
     return {
@@ -146,6 +171,7 @@ export class Faults {
       down: this.down === null ? null : {...this.down},
       restarts: this.restarts,
       ...this.mediaFaultState(),
+      counters: {...this.counters, failsServed: {...this.counters.failsServed}, retriesAfterFail: {...this.counters.retriesAfterFail}},
     };
   }
 
@@ -179,7 +205,7 @@ export class Faults {
   /** Validates and applies `req` (all or nothing). Throws FaultError with a readable reason. */
   apply(req: FaultRequest): void {
     if (typeof req !== 'object' || req === null || Array.isArray(req)) throw new FaultError('body must be a JSON object');
-    const known = new Set(['clear', 'dropWebSocket', 'fail', 'delay', 'eventDelayMs', 'stopMedia', 'restart', 'forwardDelay', 'lateFirstPackets']);
+    const known = new Set(['clear', 'dropWebSocket', 'fail', 'delay', 'eventDelayMs', 'stopMedia', 'restart', 'forwardDelay', 'lateFirstPackets', 'malformedMedia']);
     for (const k of Object.keys(req)) if (!known.has(k)) throw new FaultError(`unknown fault "${k}" (known: ${[...known].join(', ')})`);
     const fails = req.fail === undefined ? [] : (Array.isArray(req.fail) ? req.fail : [req.fail]).map(checkFail);
     const delays = req.delay === undefined ? [] : (Array.isArray(req.delay) ? req.delay : [req.delay]).map(checkDelay);
@@ -187,6 +213,7 @@ export class Faults {
       throw new FaultError('eventDelayMs must be a number of ms in 0-600000');
     if (req.stopMedia !== undefined && typeof req.stopMedia !== 'boolean') throw new FaultError('stopMedia must be true or false');
     if (req.dropWebSocket !== undefined && typeof req.dropWebSocket !== 'boolean') throw new FaultError('dropWebSocket must be true or false');
+    if (req.malformedMedia !== undefined) checkMalformedMedia(req.malformedMedia);
     const forwardDelay = req.forwardDelay === undefined || req.forwardDelay === false ? req.forwardDelay : asFaultError(() => checkForwardDelay(req.forwardDelay));
     const lateFirst = req.lateFirstPackets === undefined || req.lateFirstPackets === false ? req.lateFirstPackets : asFaultError(() => checkLateFirstPackets(req.lateFirstPackets));
     if (req.restart !== undefined) {
@@ -203,8 +230,12 @@ export class Faults {
     if (lateFirst !== undefined) this.lateFirstPackets = lateFirst === false ? null : lateFirst;
   }
 
-  /** The failure to answer for `op` now, if any (consumes one count). */
-  takeFail(op: ApiOp): {status: number; message: string} | undefined {
+  /**
+   * The failure to answer for `op` now, if any (consumes one count; counted as served).
+   * `resource` (the request path): a later request for it is counted as a retry.
+   */
+  takeFail(op: ApiOp, resource?: string): {status: number; message: string} | undefined {
+    if (resource !== undefined) this.noteRetry(op, resource);
     if (this.fail.length === 0) return undefined;
     const names = opNames(op);
     const rule = this.fail.find((r) => names.includes(r.operation));
@@ -213,7 +244,19 @@ export class Faults {
       rule.count--;
       if (rule.count <= 0) this.fail = this.fail.filter((r) => r !== rule);
     }
+    const key = `${rule.operation}=${rule.status}`;
+    this.counters.failsServed[key] = (this.counters.failsServed[key] ?? 0) + 1;
+    if (resource !== undefined) this.failedResources.set(`${opNames(op)[0]} ${resource}`, key);
     return {status: rule.status, message: rule.message ?? defaultMessage(rule.status)};
+  }
+
+  private noteRetry(op: ApiOp, resource: string): void {
+    if (this.failedResources.size === 0) return;
+    const id = `${opNames(op)[0]} ${resource}`;
+    const key = this.failedResources.get(id);
+    if (key === undefined) return;
+    this.failedResources.delete(id);
+    this.counters.retriesAfterFail[key] = (this.counters.retriesAfterFail[key] ?? 0) + 1;
   }
 
   takeDelay(op: ApiOp): number {
@@ -235,6 +278,11 @@ function asFaultError<T>(check: () => T): T {
   } catch (e) {
     throw e instanceof MediaFaultError ? new FaultError(e.message) : e;
   }
+}
+
+function checkMalformedMedia(r: unknown): void {
+  const count = typeof r === 'object' && r !== null ? (r as Record<string, unknown>).count : undefined;
+  if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 1000) throw new FaultError('malformedMedia must be {count: 1-1000}');
 }
 
 function checkOperation(op: unknown): string {

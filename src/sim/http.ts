@@ -237,7 +237,7 @@ async function handle(d: HttpDeps, req: IncomingMessage, res: ServerResponse): P
     const params = await buildParams(req, url);
     const delayMs = d.faults.takeDelay(route.op);
     if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
-    const fail = d.faults.takeFail(route.op);
+    const fail = d.faults.takeFail(route.op, sub);
     if (fail) return send(res, fail.status, {message: fail.message});
     result = await dispatch(d, route.op, route.pathParams, params);
   } catch (err) {

@@ -14,7 +14,7 @@ import {parsePortRange, type PortRange} from '../config/parse.js';
 import {nullLogger, type Logger} from '../log/logger.js';
 import {SimCore, type CoreCounters, type RaceModel} from './core.js';
 import {EventHub} from './events.js';
-import {checkRestart, Faults, type FailRule, type FaultRequest, type FaultState, type MediaFaultCounts} from './faults.js';
+import {checkRestart, FaultError, Faults, type FailRule, type FaultRequest, type FaultState, type MediaFaultCounts} from './faults.js';
 import {SimRestarter} from './restart.js';
 import {createSimHttpServer} from './http.js';
 import type {MediaEngine, MediaTotals} from '../media/source/engine.js';
@@ -232,7 +232,13 @@ function simStats(x: SimParts, startedAt: string, url: string): SimStats {
 /** Applies a fault request: the switches, their media and event side effects, a restart. */
 function applyFaultRequest(x: SimParts, log: Logger, restarter: () => SimRestarter, req: FaultRequest): FaultState & {droppedWebSockets?: number} {
   const {faults, hub, media} = x;
+  if (req?.malformedMedia !== undefined && x.engine !== 'node') throw new FaultError('malformedMedia needs the Node media engine (start the sim with --engine node)');
   faults.apply(req);
+  if (req.malformedMedia !== undefined) {
+    void media.sendFromStreams(malformedDatagrams(req.malformedMedia.count)).then((n) => {
+      faults.counters.malformedSent += n;
+    }, (err: unknown) => log.warn('sim.fault.malformedMedia', {err: err instanceof Error ? err.message : String(err)}));
+  }
   applyMediaFaults(x, req);
   hub.delayMs = faults.eventDelayMs;
   if (media.isStopped !== faults.stopMedia) {
@@ -242,12 +248,23 @@ function applyFaultRequest(x: SimParts, log: Logger, restarter: () => SimRestart
   let droppedWebSockets: number | undefined;
   if (req.dropWebSocket === true) {
     droppedWebSockets = hub.dropAll();
+    faults.counters.webSocketDrops++;
+    faults.counters.webSocketsDropped += droppedWebSockets;
     log.info('sim.fault.dropWebSocket', {dropped: droppedWebSockets});
   }
   if (req.clear || faults.fail.length > 0 || faults.delay.length > 0 || faults.eventDelayMs > 0) log.info('sim.fault.set', {faults: faults.state()});
   const rule = checkRestart(req.restart ?? false);
   if (rule) restarter().run(rule);
   return {...faults.state(), ...(droppedWebSockets !== undefined ? {droppedWebSockets} : {})};
+}
+
+/** `count` datagrams no RTP parser takes: too short, version 0, version 1 (varied sizes). */
+function malformedDatagrams(count: number): Buffer[] {
+  return Array.from({length: count}, (_, i) => {
+    const b = Buffer.alloc(i % 3 === 0 ? 4 + (i % 8) : 12 + ((i * 13) % 160), 0x5a);
+    b[0] = i % 3 === 1 ? 0x00 : 0x40;
+    return b;
+  });
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

@@ -3,7 +3,25 @@ import {execFileSync} from 'node:child_process';
 import {truncateSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
 import {type Exit, type Stack, serveMetric} from '../harness.js';
-import {type Scenario, exitText, noLeak, reportText, loadScenario, loadFigures} from './kit.js';
+import type {Report} from '../../protocol/report.js';
+import {type Scenario, fired, exitText, noLeak, reportText, loadScenario, loadFigures} from './kit.js';
+
+/** The bad files made from a real report, in `dir`. */
+function badReportFiles(dir: string, report: Report): {corrupt: string; huge: string; fifo: string; inconsistent: string} {
+  const text = JSON.stringify(report);
+  const corrupt = path.join(dir, 'corrupt.json');
+  writeFileSync(corrupt, text.slice(0, Math.floor(text.length / 2)));
+  const huge = path.join(dir, 'huge.json');
+  writeFileSync(huge, '');
+  truncateSync(huge, 300 * 2 ** 20);
+  const fifo = path.join(dir, 'fifo.json');
+  execFileSync('mkfifo', [fifo]);
+  const inconsistent = path.join(dir, 'inconsistent.json');
+  const bad = structuredClone(report);
+  bad.calls[0].lost = 500;
+  writeFileSync(inconsistent, JSON.stringify(bad));
+  return {corrupt, huge, fifo, inconsistent};
+}
 
 export const badReports: Scenario = {
   name: 'bad-report-files',
@@ -15,18 +33,11 @@ export const badReports: Scenario = {
     const stack = await ctx.stack();
     const run = await ctx.load(stack, {count: 1, durationMs: 2000, runId: 'base'});
     if (!run.report) throw new Error(`the base run wrote no report (load ${exitText(run.exit)}): ${run.exit.output.slice(-500)}`);
-    const text = JSON.stringify(run.report);
-    const corrupt = path.join(ctx.dir, 'corrupt.json');
-    writeFileSync(corrupt, text.slice(0, Math.floor(text.length / 2)));
-    const huge = path.join(ctx.dir, 'huge.json');
-    writeFileSync(huge, '');
-    truncateSync(huge, 300 * 2 ** 20);
-    const fifo = path.join(ctx.dir, 'fifo.json');
-    execFileSync('mkfifo', [fifo]);
-    const inconsistent = path.join(ctx.dir, 'inconsistent.json');
-    const bad = structuredClone(run.report);
-    bad.calls[0].lost = 500;
-    writeFileSync(inconsistent, JSON.stringify(bad));
+    const good = path.join(ctx.dir, 'good.json');
+    writeFileSync(good, JSON.stringify(run.report));
+    const {corrupt, huge, fifo, inconsistent} = await ctx.inject('corrupt, huge, FIFO and inconsistent report files', () => badReportFiles(ctx.dir, run.report!), {
+      corrupt: good, huge: good, fifo: good, inconsistent: good,
+    });
     const cases = await Promise.all([corrupt, huge, fifo].map((f) => ctx.run('sla', ['sla', f], {}, 20_000)));
     const inc = await ctx.sla(inconsistent);
     const names = ['corrupt', 'huge', 'FIFO'];
@@ -40,10 +51,10 @@ export const badReports: Scenario = {
         `inconsistent: ${exitText(inc.exit)}, failed ${inc.failed.join(', ')}: ${(inc.measured.consistent ?? '').replace(/^inconsistent: /, '')}`,
       ],
       checks: [
-        ...cases.map((c, i) => ({what: `${names[i]}: exit 2 naming the file`, ok: c.code === 2 && c.output.includes([corrupt, huge, fifo][i])})),
-        {what: 'huge refused by size', ok: /over the 256 MB limit/.test(cases[1].output)},
-        {what: 'FIFO refused unread', ok: /is a FIFO/.test(cases[2].output)},
-        {what: 'inconsistent: exit 1 naming consistent', ok: inc.exit.code === 1 && inc.failed.includes('consistent') && /summary\.lost is 0, calls\[\] say 500/.test(inc.measured.consistent ?? '')},
+        ...cases.map((c, i) => fired(`${names[i]}: exit 2 naming the file`, c.code === 2 && c.output.includes([corrupt, huge, fifo][i]))),
+        fired('huge refused by size', /over the 256 MB limit/.test(cases[1].output)),
+        fired('FIFO refused unread', /is a FIFO/.test(cases[2].output)),
+        fired('inconsistent: exit 1 naming consistent', inc.exit.code === 1 && inc.failed.includes('consistent') && /summary\.lost is 0, calls\[\] say 500/.test(inc.measured.consistent ?? '')),
       ],
       figures: {exitCodes: {corrupt: exitText(cases[0]), huge: exitText(cases[1]), fifo: exitText(cases[2]), inconsistent: exitText(inc.exit)}},
     };
@@ -79,15 +90,19 @@ export const badConfig: Scenario = {
       {label: 'load --out <a file>', ...load(['--out', file]), setting: /--out\/REPORTS_DIR.*not a directory/},
       {label: 'load APP_NAME=a/b', ...load([], {APP_NAME: 'a/b'}), setting: /--app\/APP_NAME/},
     ];
-    const exits = await Promise.all(cases.map((c) => ctx.run(c.label, c.args, c.env, 15_000)));
+    const tried = await ctx.inject('the bad settings', () => cases, []);
+    const exits = await Promise.all(tried.map((c) => ctx.run(c.label, c.args, c.env, 15_000)));
     const lines = (e: Exit) => e.output.trim().split('\n').filter((l) => l.trim() !== '');
     return {
-      measured: cases.map((c, i) => `${c.label}: ${exitText(exits[i])} in ${(exits[i].durationMs / 1000).toFixed(1)} s, "${(/^rtpsla \w+: (--[\w-]+\/[A-Z_]+)/.exec(lines(exits[i]).at(-1) ?? '') ?? [])[1] ?? '?'}" named`),
-      checks: cases.map((c, i) => ({
-        what: `${c.label}: exit 2, one line naming the setting, < 10 s`,
-        ok: exits[i].code === 2 && lines(exits[i]).length === 1 && c.setting.test(exits[i].output) && exits[i].durationMs < 10_000,
-      })),
-      figures: {messages: Object.fromEntries(cases.map((c, i) => [c.label, lines(exits[i]).at(-1) ?? '']))},
+      measured: tried.map((c, i) => `${c.label}: ${exitText(exits[i])} in ${(exits[i].durationMs / 1000).toFixed(1)} s, "${(/^rtpsla \w+: (--[\w-]+\/[A-Z_]+)/.exec(lines(exits[i]).at(-1) ?? '') ?? [])[1] ?? '?'}" named`),
+      checks: [
+        fired(`all ${cases.length} bad settings tried`, exits.length === cases.length),
+        ...tried.map((c, i) => ({
+          what: `${c.label}: exit 2, one line naming the setting, < 10 s`,
+          ok: exits[i].code === 2 && lines(exits[i]).length === 1 && c.setting.test(exits[i].output) && exits[i].durationMs < 10_000,
+        })),
+      ],
+      figures: {messages: Object.fromEntries(tried.map((c, i) => [c.label, lines(exits[i]).at(-1) ?? '']))},
     };
   },
 };
@@ -102,8 +117,9 @@ export const userinfo: Scenario = {
     const s = ctx.startSim();
     const e = ctx.startEcho();
     const [simUrl, echoPort] = await Promise.all([s.url, e.port]);
-    const withUserinfo = simUrl.replace('http://', `http://${ctx.user}:${ctx.pass}@`);
-    const noCreds = {ARI_URL: withUserinfo, ARI_USER: '', ARI_PASS: ''};
+    const noCreds = await ctx.inject('credentials only in ARI_URL\'s userinfo', () => ({ARI_URL: simUrl.replace('http://', `http://${ctx.user}:${ctx.pass}@`), ARI_USER: '', ARI_PASS: ''}), {
+      ARI_URL: simUrl, ARI_USER: ctx.user, ARI_PASS: ctx.pass,
+    });
     const {serve, url} = await ctx.startServe(simUrl, echoPort, ['--log-level', 'info'], noCreds);
     const stack: Stack = {sim: s.sim, echo: e.echo, serve, simUrl, echoPort, serveUrl: url, ari: ctx.rest(simUrl), env: noCreds};
     const r = await loadScenario(ctx, {count: 1, durationMs: 2000, runId: 'userinfo',
@@ -115,6 +131,7 @@ export const userinfo: Scenario = {
     return {
       measured: [`target.ariUrl ${run.report?.target.ariUrl ?? 'no report'}`, `password found in output: ${everything.includes(ctx.pass)}`],
       checks: [
+        fired('the credentials were given only in the URL', /\/\/[^/]*@/.test(noCreds.ARI_URL) && noCreds.ARI_USER === ''),
         {what: 'both loads exit 0 (credentials taken from the URL)', ok: run.exit.code === 0 && table.code === 0},
         {what: 'report.target.ariUrl without userinfo', ok: run.report?.target.ariUrl === simUrl},
         {what: 'the password appears nowhere', ok: !everything.includes(ctx.pass)},
@@ -132,7 +149,8 @@ export const echoHostName: Scenario = {
   expected: 'the name is resolved once at start-up: every packet comes back (0 lost), none counted foreign',
   timeoutMs: 90_000,
   async run(ctx) {
-    const r = await loadScenario(ctx, {count: 2, durationMs: 3000, runId: 'echo-localhost', serve: {serveEnv: {ECHO_HOST: 'localhost'}},
+    const serveEnv = await ctx.inject('ECHO_HOST=localhost', () => ({ECHO_HOST: 'localhost'}), {ECHO_HOST: '127.0.0.1'});
+    const r = await loadScenario(ctx, {count: 2, durationMs: 3000, runId: 'echo-localhost', serve: {serveEnv},
       after: (stack) => serveMetric(stack.serveUrl, 'foreign'),
     });
     const foreign = r.after;
@@ -140,6 +158,7 @@ export const echoHostName: Scenario = {
     return {
       measured: [reportText(r.run.report), `packets back ${s?.packetsBack ?? 'n/a'}, foreign ${foreign ?? 'n/a'}`],
       checks: [
+        fired('serve was given a host name for the echo', serveEnv.ECHO_HOST === 'localhost'),
         {what: 'packets came back, 0 lost', ok: !!s && s.packetsBack > 0 && s.lost === 0},
         {what: 'none counted foreign', ok: foreign === 0},
         {what: 'no call failed', ok: s?.callsFailed === 0},

@@ -12,6 +12,16 @@ export const TIMING_INVARIANTS: readonly string[] = ['maxLatenessMs', 'maxConsec
 export interface Check {
   what: string;
   ok: boolean;
+  /**
+   * The check proves the fault was injected and took effect (a count of what it did, seen by the
+   * process that suffered it): it must fail when the fault is not injected (RTPSLA_FAULTS_DRY=1).
+   */
+  fired?: boolean;
+}
+
+/** A "fault fired" check. */
+export function fired(what: string, ok: boolean): Check {
+  return {what, ok, fired: true};
 }
 
 export interface Figures {
@@ -73,15 +83,15 @@ export interface LoadScenarioOptions<D, A> {
   runId: string;
   /** A stack already started (default: sim + echo + serve with `serve`). */
   stack?: Stack;
-  serve?: {serveArgs?: string[]; serveEnv?: Record<string, string>};
+  serve?: {serveArgs?: string[]; serveEnv?: Record<string, string>; simArgs?: string[]; echoPort?: number};
   /** Before load starts (a fault armed in advance). */
   before?: (stack: Stack) => Promise<void>;
   /** The fault, once serve has all the calls up; without it, load runs to its end undisturbed. */
   during?: (stack: Stack, load: RtpslaChild) => Promise<D>;
   /** How long load may take after `during` (default 60 s); without `during`, 90 s. */
   loadTimeoutMs?: number;
-  /** After load ended, before the leaks are measured. */
-  after?: (stack: Stack, run: LoadRun) => Promise<A>;
+  /** After load ended, before the leaks are measured (`during`: what `during` returned). */
+  after?: (stack: Stack, run: LoadRun, during: D) => Promise<A>;
   /** Measure what is left on the sim and serve (default true). */
   leaks?: boolean;
   /** Judge the report with `sla` (default false). */
@@ -117,7 +127,7 @@ export async function loadScenario<D = undefined, A = undefined>(ctx: FaultConte
   } else {
     run = await ctx.load(stack, params, o.loadTimeoutMs);
   }
-  const after = (await o.after?.(stack, run)) as A;
+  const after = (await o.after?.(stack, run, during)) as A;
   const leaked = o.leaks === false ? undefined : await ctx.leaks(stack);
   const sla = o.sla && run.reportPath ? await ctx.sla(run.reportPath) : null;
   return {stack, run, leaked, sla, slaJudged: o.sla === true, during, after};

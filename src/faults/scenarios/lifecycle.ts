@@ -1,7 +1,20 @@
 /** Fault scenarios: serve's and load's lives: a second serve, SIGTERM to serve, SIGINT to load, hangups that fail. */
 import WebSocket from 'ws';
 import {APP, type Exit, health, sleep, until} from '../harness.js';
-import {type Scenario, exitText, noLeak, reportText, loadScenario, slaFailedText, slaFunctionalPass, slaFailsOn, loadExit0, noCallFailed, loadFigures} from './kit.js';
+import {type Scenario, fired, exitText, noLeak, reportText, loadScenario, slaFailedText, slaFunctionalPass, slaFailsOn, loadExit0, noCallFailed, loadFigures} from './kit.js';
+
+/** A process that was never started (dry mode). */
+const NOT_RUN: Exit = {code: null, signal: null, timedOut: false, output: '', durationMs: 0};
+
+/** Open an events WebSocket for `url` (resolves once open, or failed). */
+async function registerApp(url: string): Promise<WebSocket> {
+  const ws = new WebSocket(url);
+  await new Promise<void>((resolve) => {
+    ws.once('open', () => resolve());
+    ws.once('error', () => resolve());
+  });
+  return ws;
+}
 
 export const secondServe: Scenario = {
   name: 'second-serve',
@@ -11,27 +24,23 @@ export const secondServe: Scenario = {
   timeoutMs: 90_000,
   async run(ctx) {
     const r = await loadScenario(ctx, {count: 3, durationMs: 6000, runId: 'second',
-      during: async (stack) => {
+      during: (stack) => ctx.inject('a serve B on A\'s port, then one on another port', async () => {
         const port = new URL(stack.serveUrl).port;
         const env = {...stack.env};
         const samePort = await ctx.run('serve-B', ctx.serveArgs(stack.echoPort, ['--metrics-port', port]), env, 20_000);
         const otherPort = await ctx.run('serve-B2', ctx.serveArgs(stack.echoPort), env, 20_000);
         return {samePort, otherPort};
-      },
+      }, {samePort: NOT_RUN, otherPort: NOT_RUN}),
     });
     const {stack, run, leaked} = r;
     const {samePort, otherPort} = r.during;
     // another client registers the app: A must say it is no longer healthy
-    const ws = new WebSocket(`${stack.simUrl.replace(/^http/, 'ws')}/ari/events?app=${APP}&api_key=${ctx.user}:${ctx.pass}`);
-    await new Promise<void>((resolve) => {
-      ws.once('open', () => resolve());
-      ws.once('error', () => resolve());
-    });
+    const ws = await ctx.inject('another client registers the app', () => registerApp(`${stack.simUrl.replace(/^http/, 'ws')}/ari/events?app=${APP}&api_key=${ctx.user}:${ctx.pass}`), null);
     const replaced = await until(async () => {
       const h = await health(stack.serveUrl);
       return h && h.status === 503 ? h : null;
     }, 5000);
-    ws.close();
+    ws?.close();
     const line = (e: Exit) => e.output.trim().split('\n').filter((l) => l.trim() !== '');
     return {
       measured: [
@@ -41,11 +50,11 @@ export const secondServe: Scenario = {
         `A after ApplicationReplaced: /health ${replaced ? `${replaced.status} (${String(replaced.body.reason).split(';')[0]})` : 'still 200'}`,
       ],
       checks: [
-        {what: 'B on A\'s port: exit 2, one line naming the port', ok: samePort.code === 2 && line(samePort).length === 1 && /--metrics-port.*EADDRINUSE/.test(samePort.output)},
-        {what: 'B on another port: exit 2, one line naming the app', ok: otherPort.code === 2 && line(otherPort).length === 1 && /another rtpsla serve holds app "rtpsla"/.test(otherPort.output)},
+        {fired: true, what: 'B on A\'s port: exit 2, one line naming the port', ok: samePort.code === 2 && line(samePort).length === 1 && /--metrics-port.*EADDRINUSE/.test(samePort.output)},
+        {fired: true, what: 'B on another port: exit 2, one line naming the app', ok: otherPort.code === 2 && line(otherPort).length === 1 && /another rtpsla serve holds app "rtpsla"/.test(otherPort.output)},
         {what: 'A\'s calls unharmed (0 failed, 0 lost)', ok: run.report?.summary.callsFailed === 0 && run.report.summary.lost === 0},
         noLeak(leaked),
-        {what: 'ApplicationReplaced → /health 503 with the reason', ok: !!replaced && /ApplicationReplaced/.test(String(replaced.body.reason))},
+        {fired: true, what: 'ApplicationReplaced → /health 503 with the reason', ok: !!replaced && /ApplicationReplaced/.test(String(replaced.body.reason))},
       ],
       figures: loadFigures(r, {exitCodes: {'serve B same port': exitText(samePort), 'serve B other port': exitText(otherPort), load: exitText(run.exit)}}),
     };
@@ -62,9 +71,11 @@ export const sigtermServe: Scenario = {
     const r = await loadScenario(ctx, {count: 3, durationMs: 8000, runId: 'sigterm',
       during: async (stack) => {
         await sleep(1000);
-        ctx.expectExit(stack.serve);
-        stack.serve.proc.kill('SIGTERM');
-        return ctx.finish(stack.serve, 10_000);
+        return ctx.inject('SIGTERM to serve', () => {
+          ctx.expectExit(stack.serve);
+          stack.serve.proc.kill('SIGTERM');
+          return ctx.finish(stack.serve, 10_000);
+        }, {...NOT_RUN, timedOut: true});
       },
     });
     const serveExit = r.during;
@@ -72,9 +83,9 @@ export const sigtermServe: Scenario = {
     return {
       measured: [`serve exited ${serveExit.durationMs} ms after SIGTERM`, reportText(run.report), `first reason: ${run.report?.calls.find((c) => c.error !== null)?.error ?? 'none'}`],
       checks: [
-        {what: 'serve exit 0 within 10 s', ok: serveExit.code === 0 && !serveExit.timedOut},
+        {fired: true, what: 'serve exit 0 within 10 s', ok: serveExit.code === 0 && !serveExit.timedOut},
         {what: 'load wrote a report', ok: run.report !== null && !run.exit.timedOut},
-        {what: 'the cut calls FAILED with a reason', ok: !!run.report && run.report.calls.every((c) => c.error !== null && c.error !== '')},
+        {fired: true, what: 'the cut calls FAILED with a reason', ok: !!run.report && run.report.calls.every((c) => c.error !== null && c.error !== '')},
         noLeak(r.leaked, true),
       ],
       figures: loadFigures(r, {exitCodes: {serve: exitText(serveExit), load: exitText(run.exit)}}),
@@ -92,15 +103,15 @@ export const sigintLoad: Scenario = {
     const r = await loadScenario(ctx, {count: 3, durationMs: 20_000, runId: 'sigint', loadTimeoutMs: 8000,
       during: async (_stack, load) => {
         await sleep(1000);
-        load.proc.kill('SIGINT');
+        await ctx.inject('SIGINT to load', () => load.proc.kill('SIGINT'), false);
       },
     });
     const exit = r.run.exit;
     return {
       measured: [`load exited ${exit.durationMs} ms after SIGINT`, `report partial: ${r.run.report?.partial ?? 'no report'}`],
       checks: [
-        {what: 'exit 130 within 8 s', ok: exit.code === 130 && !exit.timedOut},
-        {what: 'partial report written', ok: r.run.report?.partial === true},
+        {fired: true, what: 'exit 130 within 8 s', ok: exit.code === 130 && !exit.timedOut},
+        {fired: true, what: 'partial report written', ok: r.run.report?.partial === true},
         noLeak(r.leaked),
       ],
       figures: loadFigures(r),
@@ -112,16 +123,23 @@ export const failedHangup: Scenario = {
   name: 'failed-hangup',
   ci: true,
   done: '2 calls of 3 s; the sim answers 500 to the first 2 DELETE /channels',
-  expected: 'load retries with backoff until the channels are gone: 0 calls failed, nothing leaked, sla functional checks pass',
+  expected: 'the sim served the 2 500s and load DELETEd the same channels again (retry with backoff) until gone: 0 calls failed, nothing leaked, sla functional checks pass',
   timeoutMs: 90_000,
   async run(ctx) {
     const r = await loadScenario(ctx, {count: 2, durationMs: 3000, runId: 'hangup-500', sla: true,
-      before: (stack) => ctx.simFault(stack, {fail: {operation: 'hangup', status: 500, count: 2}}),
+      before: (stack) => ctx.inject('the sim answers 500 to the next 2 DELETE /channels', () => ctx.simFault(stack, {fail: {operation: 'hangup', status: 500, count: 2}}), undefined),
+      after: async (stack) => (await ctx.simStats(stack)).faults.counters,
     });
+    const served = r.after.failsServed['hangup=500'] ?? 0;
+    const retried = r.after.retriesAfterFail['hangup=500'] ?? 0;
     return {
-      measured: [reportText(r.run.report), slaFailedText(r.sla)],
-      checks: [loadExit0(r.run), noCallFailed(r.run), noLeak(r.leaked), slaFunctionalPass(r.sla)],
-      figures: loadFigures(r),
+      measured: [`sim: ${served} DELETE /channels answered 500, ${retried} of those channels DELETEd again`, reportText(r.run.report), slaFailedText(r.sla)],
+      checks: [
+        fired('the sim answered 500 to 2 DELETE /channels', served === 2),
+        fired('each of those channels was DELETEd again (the retry)', retried === 2),
+        loadExit0(r.run), noCallFailed(r.run), noLeak(r.leaked), slaFunctionalPass(r.sla),
+      ],
+      figures: loadFigures(r, {extra: {served500: served, retried}}),
     };
   },
 };
@@ -134,7 +152,7 @@ export const hangupNeverWorks: Scenario = {
   timeoutMs: 120_000,
   async run(ctx) {
     const r = await loadScenario(ctx, {count: 1, durationMs: 3000, runId: 'hangup-never', loadTimeoutMs: 90_000, leaks: false, sla: true,
-      before: (stack) => ctx.simFault(stack, {fail: {operation: 'hangup', status: 500}}),
+      before: (stack) => ctx.inject('the sim answers 500 to every DELETE /channels', () => ctx.simFault(stack, {fail: {operation: 'hangup', status: 500}}), undefined),
     });
     await ctx.simFault(r.stack, {clear: true});
     const error = r.run.report?.calls[0]?.error ?? null;
@@ -142,9 +160,9 @@ export const hangupNeverWorks: Scenario = {
     return {
       measured: [`call error: ${error ?? 'none'}`, slaFailedText(r.sla)],
       checks: [
-        {what: 'the call FAILED: hangup failed after retries', ok: /hangup failed \(\d+ attempts/.test(error ?? '')},
-        {what: 'the channel is recorded as leaked', ok: leakedChannels !== null && leakedChannels >= 1},
-        slaFailsOn(r.sla, 'callsFailed', 'leakedChannels'),
+        {fired: true, what: 'the call FAILED: hangup failed after retries', ok: /hangup failed \(\d+ attempts/.test(error ?? '')},
+        {fired: true, what: 'the channel is recorded as leaked', ok: leakedChannels !== null && leakedChannels >= 1},
+        {...slaFailsOn(r.sla, 'callsFailed', 'leakedChannels'), fired: true},
       ],
       figures: {...loadFigures(r), leaked: r.run.report?.summary.leaked},
     };

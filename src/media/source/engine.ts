@@ -94,6 +94,15 @@ export abstract class MediaEngine {
   /** Fault: for `durationUs` from now, what `from` forwards gets `extraUs` more delay. */
   protected abstract delayForwarding(from: MediaStream, extraUs: number, durationUs: number): void;
 
+  /**
+   * The sim's malformedMedia fault: send each of `datagrams` from every live stream's own port to
+   * its remote (not from the caller side of an RTP-caller bridge); resolves with how many were
+   * sent. Only an engine whose sockets live in this process can; the others refuse.
+   */
+  sendFromStreams(_datagrams: readonly Buffer[]): Promise<number> {
+    return Promise.reject(new Error(`the ${this.kind} media engine cannot send from its streams' ports (start the sim with --engine node)`));
+  }
+
   /** Brings figures kept in the engine up to date (the native engine's per-source counters). */
   refreshStats(): Promise<void> {
     return Promise.resolve();

@@ -73,6 +73,16 @@ export class NodeMediaEngine extends MediaEngine {
     from.forwarder?.delay(extraUs, durationUs);
   }
 
+  override async sendFromStreams(datagrams: readonly Buffer[]): Promise<number> {
+    const sends: Array<Promise<boolean>> = [];
+    for (const s of this.streams.values()) {
+      const socket = s.socket;
+      if (socket === undefined || s.forwardDirection === 'toRelay') continue;
+      for (const d of datagrams) sends.push(new Promise((r) => socket.send(d, s.remotePort, s.remoteAddress, (err) => r(!err))));
+    }
+    return (await Promise.all(sends)).filter(Boolean).length;
+  }
+
   bind(address: string, port: number): Promise<Socket> {
     return bindUdp(address, port);
   }
