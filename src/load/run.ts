@@ -165,8 +165,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     // high); the per-call records carry the exact maxima, so the run's max is taken from them.
     const measured = callRecords.filter((r) => r.packetsBack > 0);
     if (measured.length > 0) {
-      summary.latenessMs.max = Math.max(...measured.map((r) => r.latenessMs.max));
-      summary.rttMs.max = Math.max(...measured.map((r) => r.rttMs.max));
+      if (summary.latenessMs) summary.latenessMs.max = Math.max(...measured.map((r) => r.latenessMs?.max ?? 0));
+      if (summary.rttMs) summary.rttMs.max = Math.max(...measured.map((r) => r.rttMs?.max ?? 0));
       if (summary.upLatenessMs) summary.upLatenessMs.max = Math.max(...measured.map((r) => r.upLatenessMs?.max ?? 0));
       if (summary.relayHoldMs) summary.relayHoldMs.max = Math.max(...measured.map((r) => r.relayHoldMs?.max ?? 0));
     }

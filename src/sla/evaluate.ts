@@ -90,6 +90,12 @@ function pct(v: number): string {
 
 const OP_TEXT: Record<SlaOp, string> = {'<=': '≤', '>=': '≥', '=': '='};
 
+/** max lateness; a null figure (no sample) fails, with its reason. */
+function maxLatenessRow(s: Report['summary'], limitMs: number): SlaRow {
+  const text = s.latenessMs ? `${num(s.latenessMs.max)} ms` : `null: ${s.nullReasons?.latenessMs ?? 'no sample'}`;
+  return row('maxLatenessMs', s.latenessMs?.max ?? Number.NaN, '<=', limitMs, text, `${num(limitMs)} ms`);
+}
+
 function row(
   invariant: InvariantId,
   measured: number | string,
@@ -132,7 +138,7 @@ export function evaluateReport(report: Report, profile: SlaProfile = defaultProf
   );
   rows.push(row('peakConcurrent', s.peakConcurrent, '>=', needCalls, `${s.peakConcurrent} calls`, `${needCalls} calls`));
 
-  rows.push(row('maxLatenessMs', s.latenessMs.max, '<=', lim.maxLatenessMs, `${num(s.latenessMs.max)} ms`, `${num(lim.maxLatenessMs)} ms`));
+  rows.push(maxLatenessRow(s, lim.maxLatenessMs));
 
   let consecutive = s.maxConsecutiveLate;
   for (const c of report.calls) if (c.maxConsecutiveLate > consecutive) consecutive = c.maxConsecutiveLate;
