@@ -1,5 +1,6 @@
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http';
 import type {IntervalHistogram} from 'node:perf_hooks';
+import type {MediaServerKind} from '../protocol/media-server.js';
 import {performance} from 'node:perf_hooks';
 import {renderPrometheus} from '../metrics/prometheus.js';
 import {RUN_TOKEN_HEADER} from '../protocol/app-args.js';
@@ -24,6 +25,8 @@ export interface ServeHttpDeps {
   nowMs?: () => number;
   /** The native engine's pid (null while it is down; absent with the Node engine). */
   enginePid?: () => number | null;
+  /** What serve takes its media server to be (`--media-server`), for load's report (absent: not said). */
+  mediaServer?: MediaServerKind;
 }
 
 /**
@@ -132,6 +135,7 @@ function health(deps: ServeHttpDeps, res: ServerResponse): void {
     callsActive: deps.ledger.activeCalls,
     // load refuses to start when it would originate with another format than serve relays
     format: deps.ledger.format,
+    ...(deps.mediaServer !== undefined ? {mediaServer: deps.mediaServer} : {}),
     ...(deps.enginePid ? {enginePid: deps.enginePid(), engineRestarts: deps.ledger.engineRestarts} : {}),
   };
   send(res, ok ? 200 : 503, body);

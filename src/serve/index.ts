@@ -1,5 +1,6 @@
 import type {Server} from 'node:http';
 import {monitorEventLoopDelay} from 'node:perf_hooks';
+import type {MediaServerKind} from '../protocol/media-server.js';
 import {AriConnection} from '../ari/connection.js';
 import type {PortRange} from '../config/parse.js';
 import {checkAri} from '../ari/check.js';
@@ -35,6 +36,8 @@ export interface ServeOptions {
   metricsIntervalSec: number;
   format: string;
   lateThresholdMs: number;
+  /** What the media server behind the relay is (default echo): how each call's back stream is judged. */
+  mediaServer?: MediaServerKind;
   drainMs: number;
   reconcileIntervalSec: number;
   /** auto (default): the native engine when built and starting, else node; native: required; node. */
@@ -74,6 +77,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServe> {
     echo: {address: echoAddress, port: o.echoPort},
     clockRateHz: clockRateFor(o.format),
     lateThresholdMs: o.lateThresholdMs,
+    mediaServer: o.mediaServer ?? 'echo',
     openRelay: relayOpener(engine.supervisor ? engineSource(engine.supervisor) : null),
   });
   const calls = new CallOrchestrator(connection.rest, ledger, leg, {app: o.app, format: o.format, drainMs: o.drainMs, emStasisWaitMs: 2000}, log);
@@ -88,7 +92,8 @@ export async function startServe(o: ServeOptions): Promise<RunningServe> {
   const eventLoop = monitorEventLoopDelay({resolution: 10});
   const engineCounters = engineCountersOf(engine.supervisor);
   const enginePid = () => engine.supervisor?.engine?.pid ?? null;
-  const http: Server = createServeHttp({ledger, ariConnected: () => connection.connected, unhealthyReason, eventLoop, engineCounters, enginePid});
+  const mediaServer = o.mediaServer ?? 'echo';
+  const http: Server = createServeHttp({ledger, ariConnected: () => connection.connected, unhealthyReason, eventLoop, engineCounters, enginePid, mediaServer});
   const closeHttp = () => closeServer(http);
   await listenHttp(http, o.metricsHost, o.metricsPort).catch(async (err) => {
     await engine.supervisor?.stop();

@@ -30,6 +30,8 @@ import {mediaSocketOptions} from '../../rtp/udp-lookup.js';
 import {realClock, type Clock, type ClockTimer} from '../../runtime/clock.js';
 import {AnchorMove, anchorDueUs, newAnchor, slotUs, type PacingAnchor} from './anchor.js';
 import {usPerTickTable} from './clock-rates.js';
+import {startNotEcho} from './stream.js';
+import type {MediaServerKind} from '../../protocol/media-server.js';
 
 export const DEFAULT_ECHO_HOST = '127.0.0.1';
 export const DEFAULT_ECHO_PORT = 4000;
@@ -66,6 +68,8 @@ export interface EchoOptions {
   logger?: Logger;
   /** Arrival times and the idle-expiry/stats timers (default: the real clock; tests drive one). */
   clock?: Clock;
+  /** echo (default), stream (a stand-in voice bot: its own paced stream to each source) or sink (counts only): src/media/echo/stream.ts. */
+  mode?: MediaServerKind;
 }
 
 export interface EchoStats {
@@ -140,6 +144,14 @@ export async function startEcho(options: EchoOptions = {}): Promise<EchoServer> 
     } catch (err) {
       throw new ConfigError(`--host: cannot resolve "${host}": ${errorMessage(err)}`);
     }
+  }
+  const mode = options.mode ?? 'echo';
+  if (mode !== 'echo') {
+    const bytes = options.bufferBytes ?? DEFAULT_BUFFER_BYTES;
+    return startNotEcho(mode, family === 6 ? 'udp6' : 'udp4', bindAddress, options, (s) => ({
+      recvBufferBytes: setBuffer(() => s.setRecvBufferSize(bytes), () => s.getRecvBufferSize()),
+      sendBufferBytes: setBuffer(() => s.setSendBufferSize(bytes), () => s.getSendBufferSize()),
+    }));
   }
   const echo = new Echo(options, family === 6 ? 'udp6' : 'udp4');
   await echo.bind(bindAddress, options.port ?? DEFAULT_ECHO_PORT, options.bufferBytes ?? DEFAULT_BUFFER_BYTES);
