@@ -148,8 +148,8 @@ export const mediaServerFlag = {
 export const echoModeFlag = {
   mode: Flags.custom<MediaServerKind>({
     description:
-      'echo (return each frame, paced by its timestamp), stream (a stand-in voice bot: send each source its own paced 20 ms stream, ignoring what it sends) ' +
-      'or sink (receive and count only).',
+      'What to do with each source: echo returns each frame paced by its timestamp, stream is a stand-in voice bot that sends each source its own paced 20 ms stream ' +
+      'whatever it sends, and sink receives and counts only.',
     env: 'ECHO_MODE',
     default: 'echo',
     parse: async (text, _ctx, o) => mediaServerKind(text, settingName(o)),
