@@ -26,7 +26,7 @@ import {newRtpPacket, parseRtp, RtpParse} from '../../rtp/packet.js';
 import {mediaSocketOptions} from '../../rtp/udp-lookup.js';
 import {realClock, type Clock, type ClockTimer} from '../../runtime/clock.js';
 import {usPerTickTable} from './clock-rates.js';
-import type {EchoOptions, EchoServer, EchoStats} from './node.js';
+import type {EchoOptions, EchoServer, EchoStats} from './types.js';
 
 export const FRAME_US = 20_000;
 /** Behind by more than this many frames, a stream skips ahead instead of bursting (as the sim's sources). */
