@@ -106,6 +106,17 @@ static int echo_pace(struct echo *e, struct source *s, const struct rx_dgram *dg
   return *due > now && echo_hold(s, dg->buf, dg->len, rec) == 0;
 }
 
+/* stream and sink modes: the packet only feeds its source (a sink counts it, a stream learns from it) */
+static void echo_not_echo(struct echo *e, const struct rx_dgram *dg, const struct rtp *p) {
+  struct source *s = source_for(e, dg->from, p, dg->t_recv_ns);
+  if (s == NULL) {
+    e->unpaced++;
+    return;
+  }
+  if (e->mode == ECHO_MODE_STREAM) echo_stream_rx(s, p, dg->len, dg->t_recv_ns);
+  s->last_seen_ns = dg->t_recv_ns;
+}
+
 void echo_on_readable(struct handle *h, int64_t now) {
   if (h->type == H_ECHO_TIMER) return echo_on_timer();
   struct echo *e = (struct echo *)h;
@@ -123,6 +134,10 @@ void echo_on_readable(struct handle *h, int64_t now) {
       struct rtp p;
       if (rtp_parse(dg.buf, dg.len, &p) != 0) {
         e->malformed++;
+        continue;
+      }
+      if (e->mode != ECHO_MODE_ECHO) {
+        echo_not_echo(e, &dg, &p);
         continue;
       }
       struct record *rec = &recs[nrec];
@@ -156,7 +171,7 @@ static void echo_sweep(struct echo *e, int64_t now) {
       struct source *s = *pp;
       if (s->last_seen_ns < cutoff && s->count == 0) { /* one still holding packets is not idle */
         *pp = s->next;
-        free(s->ring);
+        echo_drop_held(s); /* out of the heap (a stream's next frame), its ring freed */
         free(s);
         e->sources_active--;
         e->sources_expired++;
@@ -238,6 +253,9 @@ static void echo_open(double id, const struct json_obj *o) {
   json_num(o, "maxSources", &max_sources);
   json_num(o, "maxHoldMs", &max_hold_ms);
   const char *host = json_str(o, "host");
+  const char *mode = json_str(o, "mode");
+  int m = mode == NULL || strcmp(mode, "echo") == 0 ? ECHO_MODE_ECHO : strcmp(mode, "stream") == 0 ? ECHO_MODE_STREAM : strcmp(mode, "sink") == 0 ? ECHO_MODE_SINK : -1;
+  if (m < 0) return reply_err(id, "EINVAL", "mode is not echo, stream or sink");
   struct sockaddr_storage addr;
   if (sockaddr_parse(host, (int)port, &addr) != 0) return reply_err(id, "EINVAL", "host/port is not a numeric address and port");
   if (rate < 1000 || rate > 192000 || idle_ms < 1 || max_hold_ms < 0) return reply_err(id, "EINVAL", "clockRateHz, idleExpiryMs or maxHoldMs out of range");
@@ -264,6 +282,7 @@ static void echo_open(double id, const struct json_obj *o) {
   }
   e->h.type = H_ECHO;
   e->h.fd = fd;
+  e->mode = m;
   e->id = g_next_echo_id++;
   e->idle_expiry_ns = (int64_t)(idle_ms * 1e6);
   e->max_hold_ns = (int64_t)(max_hold_ms * 1e6);

@@ -7,6 +7,8 @@
  * (those are due to leave at that moment: their record's aux = t_recv - then).
  * A full ring (or a datagram over ECHO_SLOT_BYTES) is never waited for: that packet goes at once
  * and is counted (queue_overflows).
+ * In stream mode the same heap and timer pace each source's own stream (echo_stream.c): key = the
+ * deadline of its next frame.
  */
 #include "echo_int.h"
 #include "io.h"
@@ -67,6 +69,11 @@ static void schedule(struct source *s) {
   } else {
     heap_remove(&g_heap, &s->hi);
   }
+  timer_arm();
+}
+
+void echo_schedule_at(struct source *s, int64_t at) {
+  if (at < 0 || heap_set(&g_heap, &s->hi, at) != 0) heap_remove(&g_heap, &s->hi);
   timer_arm();
 }
 
@@ -148,6 +155,10 @@ void echo_on_timer(void) {
   g_timer_at_ns = -1;
   int64_t now = mono_ns();
   struct heap_item *top;
-  while ((top = heap_top(&g_heap)) != NULL && top->key <= now) echo_release_due(SOURCE_OF(top), now, INT64_MIN);
+  while ((top = heap_top(&g_heap)) != NULL && top->key <= now) {
+    struct source *s = SOURCE_OF(top);
+    if (s->e->mode == ECHO_MODE_STREAM) echo_stream_due(s, now);
+    else echo_release_due(s, now, INT64_MIN);
+  }
   timer_arm();
 }

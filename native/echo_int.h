@@ -7,6 +7,7 @@
 #include "heap.h"
 #include "loop.h"
 #include "pace.h"
+#include "rtp.h"
 
 #include <stdint.h>
 #include <sys/socket.h>
@@ -20,6 +21,20 @@ struct echo_slot {
   uint8_t buf[ECHO_SLOT_BYTES];
 };
 
+/* what the echo does with a source's packets (echo.open `mode`) */
+enum echo_mode { ECHO_MODE_ECHO = 0, ECHO_MODE_STREAM = 1, ECHO_MODE_SINK = 2 };
+
+/* stream mode: the source's own paced stream back to it (echo_stream.c) */
+struct echo_own {
+  int64_t start_ns;  /* when the source was first seen: deadline of frame 0 */
+  uint64_t frame;    /* the next frame to send: due at start_ns + frame x 20 ms */
+  uint32_t ssrc, ts, step;
+  uint16_t seq, len; /* len: the datagram size, as the source's first packet */
+  uint8_t pt, steps_seen, marker;
+  uint32_t last_in_ts;
+  uint16_t last_in_seq;
+};
+
 struct echo;
 struct source {
   struct sockaddr_storage addr;
@@ -30,6 +45,7 @@ struct source {
   struct heap_item hi;     /* in the role's heap while it holds packets: key = due of the oldest */
   struct echo_slot *ring;  /* malloc'd on its first hold (NULL until then), freed with the source */
   unsigned head, count;
+  struct echo_own own;     /* stream mode only */
   struct source *next;
 };
 
@@ -49,7 +65,8 @@ struct echo {
   uint64_t packets_in, bytes_in, packets_out, bytes_out, malformed, send_errors, late, arrived_late;
   uint64_t sources_active, sources_total, sources_expired, anchor_moves, reanchors, unpaced;
   uint64_t held, queued, queue_overflows;
-  int64_t max_lag_ns; /* worst t_sent - due of a held packet */
+  int64_t max_lag_ns; /* worst t_sent - due of a held packet (stream: of a frame) */
+  int mode;           /* enum echo_mode */
   struct echo *next;
 };
 
@@ -67,5 +84,12 @@ void echo_release_due(struct source *s, int64_t now, int64_t floor_ns);
 void echo_drop_held(struct source *s);
 /* finish a record of a packet sent (t_sent, send result) and count it */
 void echo_sent(struct echo *e, struct record *rec, int64_t t_sent, int ok);
+/* put the source in the role's heap at `at` (its next due), or take it out (at < 0); re-arm the timer */
+void echo_schedule_at(struct source *s, int64_t at);
+
+/* stream mode: a packet of the source (the first one starts its stream) */
+void echo_stream_rx(struct source *s, const struct rtp *p, size_t len, int64_t t_recv);
+/* stream mode: send the source's frames that are due; schedule the next one (none once it is idle) */
+void echo_stream_due(struct source *s, int64_t now);
 
 #endif

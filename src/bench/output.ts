@@ -94,7 +94,7 @@ export function renderTable(r: BenchResult): string {
       f(p.roundTripMs.p999),
       f(p.roundTripMs.max),
       over ? [over.addsMs.p50, over.addsMs.p99, over.addsMs.p999, over.addsMs.max].map((v) => signed(v)).join('/') : '–',
-      p.relay ? f(p.relay.latenessMs.p99) : '–',
+      p.relay?.latenessMs ? f(p.relay.latenessMs.p99) : '–',
       pct(p.lateRatio),
       pct(p.lossRatio),
       p.maxConsecutiveMisses === null ? '–' : String(p.maxConsecutiveMisses),

@@ -87,8 +87,8 @@ export interface PathResult {
   };
   relay: null | {
     reportPath: string;
-    latenessMs: {p50: number; p95: number; p99: number; p999: number; max: number};
-    rttMs: {p50: number; p95: number; p99: number; p999: number; max: number};
+    latenessMs: {p50: number; p95: number; p99: number; p999: number; max: number} | null;
+    rttMs: {p50: number; p95: number; p99: number; p999: number; max: number} | null;
     packetsUp: number;
     packetsBack: number;
     late: number;

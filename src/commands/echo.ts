@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core';
 import {BaseCommand} from '../base-command.js';
-import {decimal, engineFlag, host, logLevelFlag, port, settingName} from '../config/flags.js';
+import {decimal, echoModeFlag, engineFlag, host, logLevelFlag, port, settingName} from '../config/flags.js';
+import {ECHO_DESCRIPTION} from '../media/echo/help.js';
 import {DEFAULT_ECHO_HOST, DEFAULT_ECHO_PORT, DEFAULT_IDLE_EXPIRY_MS, DEFAULT_MAX_HOLD_MS, engineLine, listeningLine, parseClockRate, parsePtClockRates, statsFields} from '../media/echo/index.js';
 import {startEchoOn} from '../media/echo/run.js';
 import {createLogger} from '../log/logger.js';
@@ -9,21 +10,14 @@ import {onStopSignals} from '../runtime/signals.js';
 export default class Echo extends BaseCommand {
   static override summary = 'A UDP RTP reflector that sends every packet back to its sender, re-paced by its RTP timestamp.';
 
-  static override description = [
-    'Each source (address:port + SSRC) is anchored at the phase of its first packet; a packet is sent back at max(now, t0 + (ts - ts0) / clock_rate). ' +
-      't0 moves earlier only when two consecutive packets both arrive earlier than it and within 5 ms of each other, so a burst is re-paced to its timestamps. ' +
-      'Early packets wait for their slot (never longer than --max-hold-ms: such a packet re-anchors its source), late ones go at once, and the datagram is returned byte-identical. ' +
-      'Malformed datagrams are counted and not echoed; idle sources expire.',
-    'With --engine native (or auto, when the engine is built) the native media engine reflects the packets with kernel receive times. ' +
-      'Prints one "ENGINE engine: echo listening on HOST:PORT (rcvbuf N, sndbuf N)" line on stdout once bound, periodic stats on stderr, ' +
-      'and the final counters on stderr at SIGINT/SIGTERM (exit 0; a second signal exits 130 at once).',
-  ].join('\n\n');
+  static override description = ECHO_DESCRIPTION;
 
   static override examples = [
     {description: 'Echo on the default 127.0.0.1:4000.', command: '<%= config.bin %> <%= command.id %>'},
     {description: 'Any free port (the real one is printed).', command: '<%= config.bin %> <%= command.id %> --port 0'},
     {description: 'From the environment, stats every 5 s.', command: 'ECHO_PORT=4100 <%= config.bin %> <%= command.id %> --stats-interval-sec 5'},
     {description: 'Pace an unknown dynamic payload type at 48 kHz.', command: '<%= config.bin %> <%= command.id %> --pt-clock-rate 96=48000'},
+    {description: 'A stand-in voice bot for serve --media-server stream.', command: '<%= config.bin %> <%= command.id %> --mode stream'},
   ];
 
   static override flags = {
@@ -43,6 +37,7 @@ export default class Echo extends BaseCommand {
     'idle-expiry-ms': decimal({description: 'A source silent this long is forgotten; it re-anchors if it returns.', env: 'ECHO_IDLE_EXPIRY_MS', default: DEFAULT_IDLE_EXPIRY_MS, min: 1, max: 86_400_000}),
     'max-hold-ms': decimal({description: 'No packet waits longer than this: one due further ahead re-anchors its source and goes at once (a timestamp jump).', env: 'ECHO_MAX_HOLD_MS', default: DEFAULT_MAX_HOLD_MS, min: 1, max: 3_600_000}),
     'stats-interval-sec': decimal({description: 'Seconds between stats lines on stderr (0 = off).', env: 'ECHO_STATS_INTERVAL_SEC', default: 10, min: 0, max: 86_400}),
+    ...echoModeFlag,
     ...logLevelFlag,
     ...engineFlag,
   };
@@ -62,6 +57,7 @@ export default class Echo extends BaseCommand {
         idleExpiryMs: flags['idle-expiry-ms'],
         maxHoldMs: flags['max-hold-ms'],
         statsIntervalSec: flags['stats-interval-sec'],
+        mode: flags.mode,
         logger,
       },
       (line) => this.dieWith(line),

@@ -1,5 +1,5 @@
 import {BaseCommand} from '../base-command.js';
-import {ariFlags, ariSettings, decimal, engineFlag, formatFlag, host, logLevelFlag, port, portRange} from '../config/flags.js';
+import {ariFlags, ariSettings, decimal, engineFlag, formatFlag, host, logLevelFlag, mediaServerFlag, port, portRange} from '../config/flags.js';
 import {createLogger} from '../log/logger.js';
 import {DEFAULT_LATE_THRESHOLD_MS} from '../metrics/call-stats.js';
 import {onStopSignals} from '../runtime/signals.js';
@@ -36,6 +36,7 @@ export default class Serve extends BaseCommand {
     'late-threshold-ms': decimal({description: 'A packet back later than this after its deadline misses it.', env: 'LATE_THRESHOLD_MS', default: DEFAULT_LATE_THRESHOLD_MS, min: 0.001, max: 10_000}),
     'drain-ms': decimal({description: 'After a call ends, its relay still accepts echoed packets this long.', env: 'DRAIN_MS', default: 200, min: 0, max: 60_000}),
     'reconcile-interval-sec': decimal({description: 'Seconds between zombie clean-ups (0 = only at start-up and after reconnects).', env: 'RECONCILE_INTERVAL_SEC', default: 30, min: 0, max: 86_400}),
+    ...mediaServerFlag,
     ...engineFlag,
     ...logLevelFlag,
   };
@@ -47,7 +48,7 @@ export default class Serve extends BaseCommand {
       ...ari, bindIp: flags['bind-ip'], portRange: flags['port-range'], echoHost: flags['echo-host'], echoPort: flags['echo-port'],
       metricsHost: flags['metrics-host'], metricsPort: flags['metrics-port'], metricsIntervalSec: flags['metrics-interval-sec'],
       format: flags.format, lateThresholdMs: flags['late-threshold-ms'], drainMs: flags['drain-ms'],
-      reconcileIntervalSec: flags['reconcile-interval-sec'], engine: flags.engine,
+      reconcileIntervalSec: flags['reconcile-interval-sec'], engine: flags.engine, mediaServer: flags['media-server'],
     };
     const logger = createLogger({level: flags['log-level']});
     const stop = onStopSignals();
@@ -56,7 +57,7 @@ export default class Serve extends BaseCommand {
     const serve = await startServe({...options, logger, onFatal: (line) => fatal(line)});
     const {low, high} = options.portRange;
     process.stdout.write(
-      `serve listening on http://${options.metricsHost}:${serve.httpPort} (app ${ari.app}, relay ${options.bindIp}:${low}-${high} → echo ${options.echoHost}:${options.echoPort}, engine ${serve.ledger.engine})\n`,
+      `serve listening on http://${options.metricsHost}:${serve.httpPort} (app ${ari.app}, relay ${options.bindIp}:${low}-${high} → ${options.mediaServer} ${options.echoHost}:${options.echoPort}, engine ${serve.ledger.engine})\n`,
     );
     const ended = await Promise.race([stop.stopped.then((signal) => ({signal, line: null})), died.then((line) => ({signal: null, line}))]);
     logger.info('serve.stopping', ended.line !== null ? {reason: ended.line} : {signal: ended.signal});

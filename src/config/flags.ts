@@ -4,6 +4,7 @@ import {parseLogLevel, type LogLevel} from '../log/logger.js';
 import {SUPPORTED_FORMATS} from '../rtp/formats.js';
 import {parseEngineChoice} from '../engine/engine-select.js';
 import type {EngineChoice} from '../engine/engine-types.js';
+import {MEDIA_SERVER_KINDS, type MediaServerKind} from '../protocol/media-server.js';
 import {parseHttpUrl, parsePort, parsePortRange, portRangeText, requireCredential, type PortRange} from './parse.js';
 
 /**
@@ -145,6 +146,38 @@ export const callerFlags = {
     env: 'CALLER_PORT_RANGE',
     default: {low: 52000, high: 59999},
   }),
+};
+
+/** One of the media server kinds (echo, stream, sink). */
+export function mediaServerKind(text: string, setting: string): MediaServerKind {
+  const k = MEDIA_SERVER_KINDS.find((x) => x === text.trim());
+  if (k === undefined) throw new ConfigError(`${setting}: "${text}" is not one of ${MEDIA_SERVER_KINDS.join(', ')}`);
+  return k;
+}
+
+/** --media-server / MEDIA_SERVER (serve): how each call's back stream is judged. */
+export const mediaServerFlag = {
+  'media-server': Flags.custom<MediaServerKind>({
+    description:
+      'What the media server behind the relay does: echo (returns each frame; rtt and the legs are measured), ' +
+      'stream (sends its own stream, judged on its own: lateness against its own earliest phase, loss by its own sequence numbers, no rtt) ' +
+      'or sink (sends nothing back; the up stream as delivered to it is judged).',
+    env: 'MEDIA_SERVER',
+    default: 'echo',
+    parse: async (text, _ctx, o) => mediaServerKind(text, settingName(o)),
+  })(),
+};
+
+/** --mode / ECHO_MODE (echo): what the stand-in media server does. */
+export const echoModeFlag = {
+  mode: Flags.custom<MediaServerKind>({
+    description:
+      'What to do with each source: echo returns each frame paced by its timestamp, stream is a stand-in voice bot that sends each source its own paced 20 ms stream ' +
+      'whatever it sends, and sink receives and counts only.',
+    env: 'ECHO_MODE',
+    default: 'echo',
+    parse: async (text, _ctx, o) => mediaServerKind(text, settingName(o)),
+  })(),
 };
 
 /** --json with a description of what the command prints (oclif's enableJsonFlag prints it). */

@@ -44,7 +44,7 @@ export function stallNoteFor(host: LoadHost, calls: readonly CallRecord[], runSt
     const hit = stalls.events.some((s) => at >= s.atMs - s.stallMs - STALL_MATCH_MARGIN_MS && at <= s.atMs + STALL_MATCH_MARGIN_MS);
     if (hit) {
       onStall++;
-      worstOnStallMs = Math.max(worstOnStallMs, c.latenessMs.max);
+      worstOnStallMs = Math.max(worstOnStallMs, c.latenessMs?.max ?? 0);
     }
   }
   const when = longest ? ` (longest ${longest.stallMs} ms, ${(longest.atMs / 1000).toFixed(2)} s into the run)` : ` (longest ${stalls.maxMs} ms)`;

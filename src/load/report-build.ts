@@ -64,6 +64,8 @@ export interface ReportFacts {
   rtp: RtpRun | null;
   /** How each media engine role measured (`tool.engines`). */
   engines: ToolEngines;
+  /** What serve takes its media server to be (null: an older serve that does not say: an echo). */
+  mediaServer: 'echo' | 'stream' | 'sink' | null;
 }
 
 export function buildReport(f: ReportFacts): Report {
@@ -87,7 +89,8 @@ export function buildReport(f: ReportFacts): Report {
   for (const note of [stealNoteFor(loadHost), stallNoteFor(loadHost, callRecords, f.startedAt.getTime())]) if (note !== null) notes.push(note);
   if (f.rtp) {
     const meters = new Map([...f.rtp.callers.ports].map(([index, port]) => [index, port.meter] as const));
-    const side = callerRunSide(meters, records, {echoes: true});
+    // only an echo returns the caller's own frames (a round trip); a stream's frames are the bot's own
+    const side = callerRunSide(meters, records, {echoes: (f.mediaServer ?? 'echo') === 'echo'});
     for (const r of callRecords) {
       const c = side.calls.get(r.index);
       if (c) r.caller = c;
@@ -112,6 +115,7 @@ export function buildReport(f: ReportFacts): Report {
       // the format actually measured (a call whose media differed from the asked one failed)
       format: measuredFormat(o.format, callRecords),
       formatAsked: o.format,
+      mediaServer: f.mediaServer ?? 'echo',
       lateThresholdMs: o.lateThresholdMs,
       caller: o.caller ?? 'endpoint',
       ...(f.rtp ? {} : {endpoint: o.endpoint}),

@@ -93,7 +93,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   // the run's secret: serve lets only its holder consume the run's records
   const token = newRunToken();
   const progress = new ProgressEmitter(o);
-  const {info, serve, servePortRange} = await checkPreconditions(o);
+  const {info, serve, servePortRange, mediaServer} = await checkPreconditions(o);
   const caller = o.caller ?? 'endpoint';
   if (caller === 'rtp') checkCallerPortRange(o.callerPortRange ?? DEFAULT_CALLER_PORT_RANGE, {servePortRange, targetIsSim: info.isSim});
   const rest = new AriRest({url: o.ariUrl, user: o.ariUser, pass: o.ariPass, maxSockets: 32});
@@ -124,7 +124,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     const run = await collectRun(o, serve, rest, runId, token, loop.calls, progress);
     progress.emit('writing');
     const engines = await toolEngines({...o, info, run: run.run, caller: rtp?.engineInfo ?? null, echo: o.echoEngine});
-    const report = buildReport({o, runId, info, startedAt, calls: loop.calls, run, stallWatch, stealAtStartUs, rtp, engines});
+    const report = buildReport({o, runId, info, startedAt, calls: loop.calls, run, stallWatch, stealAtStartUs, rtp, engines, mediaServer});
     const path = writeReportAtomic(o.outDir, runId, report);
     progress.emit('done');
     return {report, path, cutShort};
@@ -162,7 +162,7 @@ async function checkPreconditions(o: LoadOptions) {
     throw new ConfigError(
       `--format ${o.format} does not match serve's format ${serveInfo.format}: run load with --format ${serveInfo.format} or start serve with --format ${o.format}`,
     );
-  return {info, serve, servePortRange: serveInfo.portRange};
+  return {info, serve, servePortRange: serveInfo.portRange, mediaServer: serveInfo.mediaServer};
 }
 
 /** Every call still up when the instrument died fails with its reason and the time into the call. */

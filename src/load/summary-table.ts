@@ -14,7 +14,7 @@ export function loadSummaryJson(report: Report, reportPath: string): {runId: str
 export function renderSummaryTable(report: Report, reportPath: string, opts: {notes?: boolean} = {}): string {
   const s = report.summary;
   const pct = (x: number) => `${(x * 100).toFixed(3)} %`;
-  const ms = (p: {p50: number; p99: number; max: number}) => `${p.p50.toFixed(2)} / ${p.p99.toFixed(2)} / ${p.max.toFixed(2)}`;
+  const ms = (p: {p50: number; p99: number; max: number} | null) => (p === null ? 'none' : `${p.p50.toFixed(2)} / ${p.p99.toFixed(2)} / ${p.max.toFixed(2)}`);
   const t = new Table({head: ['', 'value'], style: {head: [], border: []}});
   t.push(
     ['run', `${report.runId}${report.partial ? ' (PARTIAL: interrupted)' : ''}`],

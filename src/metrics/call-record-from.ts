@@ -45,7 +45,7 @@ export function callRecordFrom(stats: CallStats | null, m: CallMeta): ServeCallR
   // the figures whose name and meaning are the same in CallStats and in the record are carried
   // over as they are (a counter added to CallStats reaches the record without another line here);
   // the others are converted below
-  const {jitterBackMs, seen, firstUpUs, lastUpUs, lastBackUs: _lastBackUs, worstLateAtUs, upGapMaxUs, upGapAtUs, ...carried} = s;
+  const {jitterBackMs, seen, firstUpUs, lastUpUs, lastBackUs: _lastBackUs, worstLateAtUs, upGapMaxUs, upGapAtUs, mediaError, ...carried} = s;
   const record: ServeCallRecord = {
     index: m.index,
     runId: m.runId,
@@ -68,7 +68,7 @@ export function callRecordFrom(stats: CallStats | null, m: CallMeta): ServeCallR
     lastUpMs: heard ? since(lastUpUs) : null,
     endReason: m.endReason,
     endMs: since(m.tEndUs),
-    error: m.error,
+    error: m.error ?? mediaError,
     ...(m.bridgedAtUs !== undefined ? {bridgedAtMs: m.bridgedAtUs === null ? null : since(m.bridgedAtUs)} : {}),
     ...(m.lateFrames !== undefined ? {lateFrames: m.lateFrames} : {}),
   };
@@ -83,7 +83,7 @@ function noStats(): CallStats {
 }
 
 /** Every CallStats field carried over by name is a field of the record schema (compile-time check). */
-type Carried = Omit<CallStats, 'jitterBackMs' | 'seen' | 'firstUpUs' | 'lastUpUs' | 'lastBackUs' | 'worstLateAtUs' | 'upGapMaxUs' | 'upGapAtUs'>;
+type Carried = Omit<CallStats, 'jitterBackMs' | 'seen' | 'firstUpUs' | 'lastUpUs' | 'lastBackUs' | 'worstLateAtUs' | 'upGapMaxUs' | 'upGapAtUs' | 'mediaError'>;
 const _carriedDeclared: Exclude<keyof Carried, keyof typeof ServeCallRecordSchema.shape> extends never ? true : false = true;
 void _carriedDeclared;
 

@@ -1,5 +1,6 @@
 /** The figures a CallMeter keeps of one call (docs/measurement.md) and what it feeds as it measures. */
 import type {LatencyHistogram, PercentilesMs} from './histogram.js';
+import type {MediaServerKind} from '../protocol/media-server.js';
 
 /** Extra histograms fed live by a CallMeter. */
 export interface MeterSinks {
@@ -29,13 +30,15 @@ export type SeenFormat = {
 
 /** One call's media figures (docs/measurement.md), as the relay measured them. */
 export interface CallStats {
+  /** What the media server was taken to be, which decides what the back-stream figures mean (call-stats.ts). */
+  mediaServer: MediaServerKind;
   /** Valid RTP packets received from Asterisk (duplicates included). */
   packetsUp: number;
-  /** Distinct up packets that came back from the echo (matched by SSRC and sequence). */
+  /** Distinct up packets that came back from the echo (matched by SSRC and sequence); with a stream, distinct packets of its own stream; 0 with a sink. */
   packetsBack: number;
-  /** Sequence numbers expected on the up stream (highest − lowest + 1, per SSRC, summed). */
+  /** Sequence numbers expected on the up stream (highest − lowest + 1, per SSRC, summed); with a stream, on its own stream. */
   expected: number;
-  /** expected − packetsBack: application-level loss (not back by the end of the call). */
+  /** expected − packetsBack: application-level loss (not back by the end of the call); with a sink, the up stream's gaps. */
   lost: number;
   /** Gaps on the Asterisk → relay leg alone. */
   uplinkGaps: number;
@@ -61,13 +64,20 @@ export interface CallStats {
   foreign: number;
   ssrcChanges: number;
   jitterUpMs: number;
-  jitterBackMs: number;
-  latenessMs: PercentilesMs;
-  rttMs: PercentilesMs;
-  /** up_lateness per up packet: arrival at the relay against the anchor's schedule (legs, docs/measurement.md). */
-  upLatenessMs: PercentilesMs;
-  /** The relay's own hold, receive → forward, both directions. */
-  relayHoldMs: PercentilesMs;
+  /** null: no back packet (a sink sends none); `nullReasons.jitterMs` says why. */
+  jitterBackMs: number | null;
+  /** null (no sample): `nullReasons.latenessMs` says why. */
+  latenessMs: PercentilesMs | null;
+  /** null with a stream or a sink (no echo), or when nothing came back: `nullReasons.rttMs` says why. */
+  rttMs: PercentilesMs | null;
+  /** up_lateness per up packet: arrival at the relay against the anchor's schedule (legs, docs/measurement.md). null: no up packet. */
+  upLatenessMs: PercentilesMs | null;
+  /** The relay's own hold, receive → forward, both directions. null: nothing forwarded. */
+  relayHoldMs: PercentilesMs | null;
+  /** Why each null figure is null, by the call record's field name (`jitterMs` for jitterBackMs). */
+  nullReasons: Record<string, string>;
+  /** What the media server did that makes this call's figures meaningless (not echoes under `echo`); null: nothing. */
+  mediaError: string | null;
   lateBy: LateBy;
   /** The format the meter actually saw on the up stream. */
   seen: SeenFormat;

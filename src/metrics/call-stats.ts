@@ -8,6 +8,9 @@ import {type LatencyHistogram} from './histogram.js';
 import type {CallStats, LateLeg, MeterSinks} from './call-stats-types.js';
 import {EarliestPhaseAnchor, EXACT_WINDOW_US, LatenessJudge, type LatenessRecorder} from './earliest-phase.js';
 import {HeldBackPackets} from './held-back.js';
+import {OwnBackStream} from './call-stats-stream.js';
+import {figuresWithNulls} from './call-stats-nulls.js';
+import type {MediaServerKind} from '../protocol/media-server.js';
 
 export type {CallStats, LateBy, LateLeg, MeterSinks, SeenFormat} from './call-stats-types.js';
 
@@ -39,6 +42,16 @@ const NONE: readonly LatencyHistogram[] = [];
  * stream's first `exactWindowUs` are held and judged when the window closes, or when the call's
  * figures are taken (`snapshot`, `finish`), against the earliest phase then known; later ones are
  * judged as they come. rtt and the relay's hold do not depend on the anchor and are recorded at once.
+ *
+ * What the media server is (`mediaServer`) decides what the back stream means:
+ * - `echo`: each back packet is the echo of an up packet (matched by SSRC and sequence), as above;
+ * - `stream`: the media server sends its own stream (OwnBackStream): lateness against that
+ *   stream's own earliest phase, loss by its own sequence numbers; no rtt, and a late back packet
+ *   is counted under `lateBy.mediaServer` (there is no up packet to split its lateness with);
+ * - `sink`: nothing comes back; each up packet is judged as delivered to the media server:
+ *   lateness = up_lateness(p) + hold_up(p) against the up stream's earliest phase, counted late,
+ *   consecutive and lost by the up stream's sequence numbers, and attributed to `asterisk` or `relay`.
+ * A figure with no sample is null in the snapshot, with its reason in `nullReasons` (call-stats-nulls.ts).
  */
 export class CallMeter {
   readonly lateness = new CallLatencyHistogram();
@@ -61,6 +74,8 @@ export class CallMeter {
   private readonly misses: DeadlineMissCounter;
   private readonly sent = new SendRing(RING_SIZE, 2);
   private readonly relayHoldSinks: readonly LatencyHistogram[];
+  /** The media server's own stream (`stream` only). */
+  private readonly own: OwnBackStream | null;
 
   // Totals folded in from earlier SSRCs of this call.
   private foldedExpected = 0;
@@ -115,6 +130,7 @@ export class CallMeter {
     readonly lateThresholdMs: number = DEFAULT_LATE_THRESHOLD_MS,
     private readonly sinks: MeterSinks = NO_SINKS,
     private readonly exactWindowUs: number = EXACT_WINDOW_US,
+    readonly mediaServer: MediaServerKind = 'echo',
   ) {
     const ul = sinks.upLateness ?? NONE;
     const own = this.upLateness;
@@ -130,6 +146,7 @@ export class CallMeter {
     this.backJitter = new InterarrivalJitter(clockRateHz);
     this.misses = new DeadlineMissCounter(lateThresholdMs);
     this.relayHoldSinks = sinks.relayHold ?? NONE;
+    this.own = mediaServer === 'stream' ? new OwnBackStream(clockRateHz, exactWindowUs, this.judgeOwnBack) : null;
   }
 
   /**
@@ -183,12 +200,24 @@ export class CallMeter {
     a.offer(phaseUs);
     this.upJudge.add(phaseUs, this.upSeq.lastExt);
     const holdUs = tSentUs - tRecvUs;
-    this.relayHold.recordUs(holdUs);
-    const rh = this.relayHoldSinks;
-    for (let i = 0; i < rh.length; i++) rh[i].recordUs(holdUs);
+    this.recordHold(holdUs);
+    if (this.mediaServer === 'sink') return this.delivered(phaseUs, holdUs, tRecvUs, ts);
     const slot = this.sent.record(this.upSeq.lastExt, tSentUs);
     this.sent.setValue(slot, COL_UP_PHASE_US, phaseUs);
     this.sent.setValue(slot, COL_HOLD_UP_US, holdUs);
+  }
+
+  /** `sink`: up packet p as delivered to the media server, judged like a back packet with rtt 0: φ(p) + hold_up(p) − t0. */
+  private delivered(phaseUs: number, holdUs: number, tRecvUs: number, ts: number): void {
+    const ext = this.upSeq.lastExt;
+    if (this.anchor.settled) this.judgeBack(phaseUs + holdUs, phaseUs, holdUs, 0, ext, tRecvUs, ts);
+    else this.heldBack.push(phaseUs + holdUs, phaseUs, holdUs, 0, ext, tRecvUs, ts);
+  }
+
+  private recordHold(holdUs: number): void {
+    this.relayHold.recordUs(holdUs);
+    const rh = this.relayHoldSinks;
+    for (let i = 0; i < rh.length; i++) rh[i].recordUs(holdUs);
   }
 
   /**
@@ -200,6 +229,7 @@ export class CallMeter {
     void marker;
     void sizeBytes;
     this.lastBackUs = tRecvUs;
+    if (this.mediaServer !== 'echo') return this.notEcho(ssrc, seq, ts, tRecvUs, tSentUs);
     if (!this.streaming || ssrc !== this.streamSsrc) {
       this.unmatchedBack++;
       return;
@@ -218,12 +248,7 @@ export class CallMeter {
     this.rtt.recordUs(rttUs);
     const sinks = this.sinks;
     for (let i = 0; i < sinks.rtt.length; i++) sinks.rtt[i].recordUs(rttUs);
-    if (tSentUs >= 0) {
-      const holdUs = tSentUs - tRecvUs;
-      this.relayHold.recordUs(holdUs);
-      const rh = this.relayHoldSinks;
-      for (let i = 0; i < rh.length; i++) rh[i].recordUs(holdUs);
-    }
+    if (tSentUs >= 0) this.recordHold(tSentUs - tRecvUs);
     const backPhaseUs = this.anchor.phaseUs(tRecvUs, ts);
     const upPhaseUs = this.sent.value(slot, COL_UP_PHASE_US);
     const holdUpUs = this.sent.value(slot, COL_HOLD_UP_US);
@@ -263,6 +288,30 @@ export class CallMeter {
     if (this.lateFrames !== null) this.lateFrames.note(ts, leg);
   };
 
+  /** A back packet when the media server is no echo: the stream's own packet, or (sink) one nothing expected. */
+  private notEcho(ssrc: number, seq: number, ts: number, tRecvUs: number, tSentUs: number): void {
+    if (this.own === null) {
+      this.unmatchedBack++;
+      return;
+    }
+    if (tSentUs >= 0) this.recordHold(tSentUs - tRecvUs);
+    this.own.add(ssrc, seq, ts, tRecvUs);
+  }
+
+  /** `stream`: a back packet judged against its own stream's earliest phase; late ones are the media server's. */
+  private readonly judgeOwnBack = (latenessUs: number, ext: number, tRecvUs: number, ts: number): void => {
+    this.lateness.recordUs(latenessUs);
+    const ls = this.sinks.lateness;
+    for (let i = 0; i < ls.length; i++) ls[i].recordUs(latenessUs);
+    if (latenessUs > this.worstLatenessUs) {
+      this.worstLatenessUs = latenessUs;
+      this.worstLateAtUs = tRecvUs;
+    }
+    if (!this.misses.record(latenessUs, ext)) return;
+    this.lateByMediaServer++;
+    if (this.lateFrames !== null) this.lateFrames.note(ts, 'm');
+  };
+
   /** The up stream's exact window closed: judge what was held against the anchor now known. */
   private settle(): void {
     this.anchor.settled = true;
@@ -276,11 +325,12 @@ export class CallMeter {
    */
   finish(): void {
     if (this.streaming && !this.anchor.settled) this.settle();
+    this.own?.finish();
   }
 
   /** Bytes the meter holds for its exact window (0 once the window closed). */
   get heldBytes(): number {
-    return this.upJudge.heldBytes + this.heldBack.bytes;
+    return this.upJudge.heldBytes + this.heldBack.bytes + (this.own?.heldBytes ?? 0);
   }
 
   /** A datagram that is not RTP (parsed by the engine itself). */
@@ -301,16 +351,24 @@ export class CallMeter {
     this.foreign++;
   }
 
+  /** Distinct back packets measured: echoes of up packets, or (stream) packets of the media server's own stream; 0 with a sink. */
   get packetsBack(): number {
+    if (this.own !== null) return this.own.distinct;
     return this.foldedBack + this.backSeq.distinct;
   }
 
+  /** Sequence numbers expected: of the up stream, or (stream) of the media server's own stream. */
   get expected(): number {
+    if (this.own !== null) return this.own.expected;
     return this.foldedExpected + this.upSeq.expected;
   }
 
-  /** expected − packetsBack: up packets not back (yet; by the end of the call, lost). The one loss formula. */
+  /**
+   * expected − packetsBack: up packets not back (yet; by the end of the call, lost). The one loss
+   * formula. With a sink nothing is expected back: the up stream's own gaps; with a stream, its own.
+   */
   get lost(): number {
+    if (this.mediaServer === 'sink') return this.foldedGaps + this.upSeq.gaps;
     return Math.max(0, this.expected - this.packetsBack);
   }
 
@@ -326,7 +384,9 @@ export class CallMeter {
   snapshot(): CallStats {
     this.finish();
     const shiftUs = this.streaming ? Math.max(this.anchor.shiftUs, Number.isNaN(this.maxShiftUs) ? 0 : this.maxShiftUs) : Number.NaN;
-    return {
+    const own = this.own;
+    const stats: CallStats = {
+      mediaServer: this.mediaServer,
       packetsUp: this.packetsUp,
       packetsBack: this.packetsBack,
       expected: this.expected,
@@ -335,19 +395,19 @@ export class CallMeter {
       late: this.misses.late,
       maxConsecutiveLate: this.misses.maxRun,
       duplicatesUp: this.foldedDupUp + this.upSeq.duplicates,
-      duplicatesBack: this.foldedDupBack + this.backSeq.duplicates,
+      duplicatesBack: own !== null ? own.duplicates : this.foldedDupBack + this.backSeq.duplicates,
       reorderedUp: this.foldedReUp + this.upSeq.reordered,
-      reorderedBack: this.foldedReBack + this.backSeq.reordered,
+      reorderedBack: own !== null ? own.reordered : this.foldedReBack + this.backSeq.reordered,
       outOfRangeUp: this.foldedOorUp + this.upSeq.outOfRange,
-      outOfRangeBack: this.foldedOorBack + this.backSeq.outOfRange,
+      outOfRangeBack: own !== null ? own.outOfRange : this.foldedOorBack + this.backSeq.outOfRange,
       resyncsUp: this.foldedResyncUp + this.upSeq.resyncs,
-      resyncsBack: this.foldedResyncBack + this.backSeq.resyncs,
+      resyncsBack: own !== null ? own.resyncs : this.foldedResyncBack + this.backSeq.resyncs,
       unmatchedBack: this.unmatchedBack,
       malformed: this.malformed,
       foreign: this.foreign,
       ssrcChanges: this.ssrcChanges,
       jitterUpMs: round3(this.upJitter.jitterMs),
-      jitterBackMs: round3(this.backJitter.jitterMs),
+      jitterBackMs: round3(own !== null ? own.jitterMs : this.backJitter.jitterMs),
       latenessMs: this.lateness.percentilesMs(),
       rttMs: this.rtt.percentilesMs(),
       upLatenessMs: this.upLateness.percentilesMs(),
@@ -366,7 +426,10 @@ export class CallMeter {
       upGapAtUs: this.upGapAtUs,
       anchorShiftMs: Number.isNaN(shiftUs) ? null : round3(shiftUs / 1000),
       anchorMoves: this.foldedMoves + this.anchor.anchorMoves,
+      nullReasons: {},
+      mediaError: null,
     };
+    return figuresWithNulls(stats, {lateness: this.lateness.count, rtt: this.rtt.count, upLateness: this.upLateness.count, relayHold: this.relayHold.count});
   }
 
   /** The up stream starts or changes SSRC: judge the old stream, fold its counts, start afresh (a new anchor). */

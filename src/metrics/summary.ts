@@ -50,6 +50,9 @@ export interface SummaryRunFacts {
  * The run summary from the per-call records and the MERGED run histograms (percentiles of a
  * run are never averages of per-call percentiles — pass `mergeHistograms(perCall)`).
  * lossRatio = lost / (packetsBack + lost); lateRatio = late / packetsBack; 0 when the denominator is 0.
+ * With a sink media server (calls' `mediaServer`) nothing comes back: the frames judged are the up
+ * packets delivered to it, so the denominators are packetsUp (+ lost). A percentile figure no call
+ * had a sample of is null, with the calls' reason in `nullReasons` (never 0).
  */
 export function buildSummary(calls: readonly CallRecord[], merged: MergedHistograms, facts: SummaryRunFacts): ReportSummary {
   let packetsUp = 0;
@@ -74,6 +77,17 @@ export function buildSummary(calls: readonly CallRecord[], merged: MergedHistogr
     if (c.maxConsecutiveLate > maxConsecutiveLate) maxConsecutiveLate = c.maxConsecutiveLate;
     if (c.error !== null) callsFailed++;
   }
+  const judged = calls.some((c) => c.mediaServer === 'sink') ? packetsUp : packetsBack;
+  const nullReasons: Record<string, string> = {};
+  const pct = (h: LatencyHistogram | undefined, key: string) => {
+    if (h === undefined || h.count > 0) return h?.percentilesMs();
+    nullReasons[key] = calls.find((c) => c.nullReasons?.[key] !== undefined)?.nullReasons?.[key] ?? 'no sample in any call';
+    return null;
+  };
+  const latenessMs = pct(merged.lateness, 'latenessMs') ?? null;
+  const rttMs = pct(merged.rtt, 'rttMs') ?? null;
+  const upLatenessMs = pct(merged.upLateness, 'upLatenessMs');
+  const relayHoldMs = pct(merged.relayHold, 'relayHoldMs');
   return {
     callsAttempted: calls.length,
     callsAnswered: facts.callsAnswered ?? calls.length - callsFailed,
@@ -82,16 +96,17 @@ export function buildSummary(calls: readonly CallRecord[], merged: MergedHistogr
     packetsUp,
     packetsBack,
     lost,
-    lossRatio: safeRatio(lost, packetsBack + lost),
+    lossRatio: safeRatio(lost, judged + lost),
     late,
-    lateRatio: safeRatio(late, packetsBack),
+    lateRatio: safeRatio(late, judged),
     maxConsecutiveLate,
-    latenessMs: merged.lateness.percentilesMs(),
-    rttMs: merged.rtt.percentilesMs(),
+    latenessMs,
+    rttMs,
     leaked: {channels: facts.leaked.channels, bridges: facts.leaked.bridges, ports: facts.leaked.ports},
     ...(facts.leakCheckError !== undefined ? {leakCheckError: facts.leakCheckError} : {}),
-    ...(merged.upLateness ? {upLatenessMs: merged.upLateness.percentilesMs()} : {}),
-    ...(merged.relayHold ? {relayHoldMs: merged.relayHold.percentilesMs()} : {}),
+    ...(upLatenessMs !== undefined ? {upLatenessMs} : {}),
+    ...(relayHoldMs !== undefined ? {relayHoldMs} : {}),
     ...(anyLateBy ? {lateBy} : {}),
+    ...(Object.keys(nullReasons).length > 0 ? {nullReasons} : {}),
   };
 }

@@ -70,6 +70,9 @@ export const LateBySchema = z.looseObject({
  * already late at the relay, else `asteriskBack` (relay → Asterisk → caller), joined on
  * (call, RTP timestamp) after the run.
  */
+/** Why each null figure of a record is null, by field name: `{"rttMs": "media server: stream (no echo)"}`. */
+export const NullReasonsSchema = z.record(z.string(), z.string());
+
 export const CallerLateBySchema = z.looseObject({
   asterisk: count,
   relay: count,
@@ -115,18 +118,21 @@ export const ReportSummarySchema = z.looseObject({
   late: count,
   lateRatio: ratio,
   maxConsecutiveLate: count,
-  latenessMs: PercentilesMsSchema,
-  rttMs: PercentilesMsSchema,
+  /** null: no sample (no back packet measured; a stream or sink media server has no rtt): `nullReasons` says why. */
+  latenessMs: PercentilesMsSchema.nullable(),
+  rttMs: PercentilesMsSchema.nullable(),
   leaked: LeakedSchema,
   /** Why `leaked.*` is null: the leak check could not list channels, bridges or serve's calls. */
   leakCheckError: z.string().optional(),
   /** legs, docs/measurement.md (optional: reports from before them lack them). Arrival from Asterisk against the schedule. */
-  upLatenessMs: PercentilesMsSchema.optional(),
+  upLatenessMs: PercentilesMsSchema.nullable().optional(),
   /** The relay's own hold, receive → forward, both directions. */
-  relayHoldMs: PercentilesMsSchema.optional(),
+  relayHoldMs: PercentilesMsSchema.nullable().optional(),
   lateBy: LateBySchema.optional(),
   /** What the callers heard (`load --caller rtp`; absent with `--caller endpoint`). */
   caller: CallerSideSchema.optional(),
+  /** Why a null figure is null, by field name (optional: older reports have no null figure). */
+  nullReasons: NullReasonsSchema.optional(),
 });
 
 /**
@@ -146,15 +152,27 @@ export const CallRecordSchema = z.looseObject({
   lost: count,
   late: count,
   maxConsecutiveLate: count,
-  latenessMs: PercentilesMsSchema,
-  rttMs: PercentilesMsSchema,
-  jitterMs: nonNegative,
+  /**
+   * Figures with no sample are null (no back packet measured; no rtt from a stream or sink media
+   * server; no back jitter from a sink), and `nullReasons` says why; never 0.
+   */
+  latenessMs: PercentilesMsSchema.nullable(),
+  rttMs: PercentilesMsSchema.nullable(),
+  jitterMs: nonNegative.nullable(),
   error: z.string().nullable(),
+  /**
+   * What the media server was taken to be (optional: older reports lack it, and ran an echo): with
+   * `stream`, packetsBack / lost / late / latenessMs are of its own stream (no rtt); with `sink`,
+   * packetsBack is 0 and lost / late / latenessMs are of the up stream as delivered to it.
+   */
+  mediaServer: z.enum(['echo', 'stream', 'sink']).optional(),
+  /** Why each null figure is null, by field name (optional: older reports have no null figure). */
+  nullReasons: NullReasonsSchema.optional(),
   /** When the call's worst packet (its largest lateness) came back, ms after `startedAt` (optional: older reports lack it). */
   worstLateAtMs: nonNegative.nullable().optional(),
   /** the legs of this call (docs/measurement.md) (optional: older reports lack them). */
-  upLatenessMs: PercentilesMsSchema.optional(),
-  relayHoldMs: PercentilesMsSchema.optional(),
+  upLatenessMs: PercentilesMsSchema.nullable().optional(),
+  relayHoldMs: PercentilesMsSchema.nullable().optional(),
   lateBy: LateBySchema.optional(),
   /** Payload type and datagram size (bytes, RTP header included) of the media the relay measured (null: none came). */
   payloadType: z.number().int().min(0).max(127).nullable().optional(),

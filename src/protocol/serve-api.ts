@@ -9,6 +9,7 @@ import {z} from 'zod';
 import {EngineRoleInfoSchema} from './report.js';
 import {describeIssues, CallRecordSchema, LateBySchema, PercentilesMsSchema} from './report.js';
 import type {EngineKind} from './engine-kind.js';
+import {MEDIA_SERVER_KINDS} from './media-server.js';
 
 const count = z.number().int().nonnegative();
 const nonNegative = z.number().nonnegative();
@@ -33,8 +34,8 @@ export const ServeCallRecordSchema = CallRecordSchema.extend({
   externalMediaChannelId: z.string().nullable(),
   bridgeId: z.string().nullable(),
   worstLateAtMs: nonNegative.nullable(),
-  upLatenessMs: PercentilesMsSchema,
-  relayHoldMs: PercentilesMsSchema,
+  upLatenessMs: PercentilesMsSchema.nullable(),
+  relayHoldMs: PercentilesMsSchema.nullable(),
   lateBy: LateBySchema,
   payloadType: z.number().int().min(0).max(127).nullable(),
   packetBytes: count.nullable(),
@@ -166,6 +167,8 @@ export const HealthSchema = z.looseObject({
   /** The native media engine's pid (null while it is down or restarting) and how often it was restarted; absent with the Node engine. */
   enginePid: z.number().int().nullable().optional(),
   engineRestarts: count.optional(),
+  /** What serve takes its media server to be (`--media-server`; optional: older serves lack it, and ran an echo). */
+  mediaServer: z.enum(MEDIA_SERVER_KINDS).optional(),
 });
 export type Health = z.infer<typeof HealthSchema>;
 

@@ -310,7 +310,7 @@ export class CallOrchestrator {
         packetsBack: record.packetsBack,
         lost: record.lost,
         late: record.late,
-        rttP99Ms: record.rttMs.p99,
+        rttP99Ms: record.rttMs?.p99 ?? null,
         error: record.error ?? undefined,
       });
       call.state = 'ended';

@@ -1,5 +1,6 @@
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http';
 import type {IntervalHistogram} from 'node:perf_hooks';
+import type {MediaServerKind} from '../protocol/media-server.js';
 import {performance} from 'node:perf_hooks';
 import {renderPrometheus} from '../metrics/prometheus.js';
 import {RUN_TOKEN_HEADER} from '../protocol/app-args.js';
@@ -28,6 +29,8 @@ export interface ServeHttpDeps {
   app?: string;
   /** Brings ledger.relayEngine up to date (the engine's timestamp counts) before a run's records are served. */
   refreshEngineInfo?: () => Promise<void>;
+  /** What serve takes its media server to be (`--media-server`), for load's report (absent: not said). */
+  mediaServer?: MediaServerKind;
 }
 
 /**
@@ -137,6 +140,7 @@ function health(deps: ServeHttpDeps, res: ServerResponse): void {
     // load refuses to start when it would originate with another format or app than serve's
     format: deps.ledger.format,
     ...(deps.app !== undefined ? {app: deps.app} : {}),
+    ...(deps.mediaServer !== undefined ? {mediaServer: deps.mediaServer} : {}),
     ...(deps.enginePid ? {enginePid: deps.enginePid(), engineRestarts: deps.ledger.engineRestarts} : {}),
   };
   send(res, ok ? 200 : 503, body);

@@ -1,5 +1,6 @@
 import type {Server} from 'node:http';
 import {monitorEventLoopDelay} from 'node:perf_hooks';
+import type {MediaServerKind} from '../protocol/media-server.js';
 import {AriConnection} from '../ari/connection.js';
 import type {PortRange} from '../config/parse.js';
 import {checkAri} from '../ari/check.js';
@@ -36,6 +37,8 @@ export interface ServeOptions {
   metricsIntervalSec: number;
   format: string;
   lateThresholdMs: number;
+  /** What the media server behind the relay is (default echo): how each call's back stream is judged. */
+  mediaServer?: MediaServerKind;
   drainMs: number;
   reconcileIntervalSec: number;
   /** auto (default): the native engine when built and starting, else node; native: required; node. */
@@ -75,6 +78,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServe> {
     echo: {address: echoAddress, port: o.echoPort},
     clockRateHz: clockRateFor(o.format),
     lateThresholdMs: o.lateThresholdMs,
+    mediaServer: o.mediaServer ?? 'echo',
     openRelay: relayOpener(engine.supervisor ? engineSource(engine.supervisor) : null),
   });
   const calls = new CallOrchestrator(connection.rest, ledger, leg, {app: o.app, format: o.format, drainMs: o.drainMs, emStasisWaitMs: 2000}, log);
@@ -87,13 +91,8 @@ export async function startServe(o: ServeOptions): Promise<RunningServe> {
 
   // HTTP first: a serve whose port is taken exits here, before it touches ARI (the port is checked before ARI)
   const eventLoop = monitorEventLoopDelay({resolution: 10});
-  const engineCounters = engineCountersOf(engine.supervisor);
-  const enginePid = () => engine.supervisor?.engine?.pid ?? null;
-  const refreshEngineInfo = async () => {
-    ledger.relayEngine = await engineRoleInfo(engine.supervisor?.engine ?? null);
-  };
-  await refreshEngineInfo();
-  const http: Server = createServeHttp({ledger, ariConnected: () => connection.connected, unhealthyReason, eventLoop, engineCounters, enginePid, refreshEngineInfo, app: o.app});
+  const engineDeps = await engineHttpDeps(engine.supervisor, ledger);
+  const http: Server = createServeHttp({ledger, ariConnected: () => connection.connected, unhealthyReason, eventLoop, ...engineDeps, app: o.app, mediaServer: o.mediaServer ?? 'echo'});
   const closeHttp = () => closeServer(http);
   await listenHttp(http, o.metricsHost, o.metricsPort).catch(async (err) => {
     await engine.supervisor?.stop();
@@ -257,6 +256,15 @@ function superviseEngine(supervisor: RelaySupervisor, calls: CallOrchestrator, l
     log.error('engine.fatal', {reason: line});
     o.onFatal?.(line);
   });
+}
+
+/** What serve's HTTP side reads of its engine: counters, pid, and how it measures (refreshed before a run's records are served). */
+async function engineHttpDeps(supervisor: RelaySupervisor | null, ledger: ServeLedger) {
+  const refreshEngineInfo = async () => {
+    ledger.relayEngine = await engineRoleInfo(supervisor?.engine ?? null);
+  };
+  await refreshEngineInfo();
+  return {engineCounters: engineCountersOf(supervisor), enginePid: () => supervisor?.engine?.pid ?? null, refreshEngineInfo};
 }
 
 /** The native engine's counters with serve's CPU, for /metrics (none with the Node engine). */

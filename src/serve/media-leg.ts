@@ -10,6 +10,7 @@ import type {CallMeter, CallStats, MeterSinks} from '../metrics/call-stats.js';
 import {CallRelay, type UdpAddress} from '../media/relay/node.js';
 import {PortPoolExhaustedError, type PortPool} from '../media/relay/port-pool.js';
 import type {MeasuringRelay, RelayOpener} from '../media/relay/types.js';
+import type {MediaServerKind} from '../protocol/media-server.js';
 
 /** One call's open leg. */
 export interface OpenMediaLeg {
@@ -43,6 +44,8 @@ export interface RelayLegOptions {
   echo: UdpAddress;
   clockRateHz: number;
   lateThresholdMs: number;
+  /** What the media server is: each call's meter judges the back stream by it (default echo). */
+  mediaServer?: MediaServerKind;
   socketBufferBytes?: number;
   /** Opens a call's relay in the engine in use (default: the pure-Node CallRelay). */
   openRelay?: RelayOpener;
@@ -63,7 +66,7 @@ export class RelayLeg implements MediaLeg {
     let acquired: {port: number; value: MeasuringRelay};
     try {
       acquired = await this.pool.acquire((port) =>
-        open({bindIp: o.bindIp, port, echo: o.echo, clockRateHz: o.clockRateHz, lateThresholdMs: o.lateThresholdMs, socketBufferBytes: o.socketBufferBytes, sinks}),
+        open({bindIp: o.bindIp, port, echo: o.echo, clockRateHz: o.clockRateHz, lateThresholdMs: o.lateThresholdMs, mediaServer: o.mediaServer, socketBufferBytes: o.socketBufferBytes, sinks}),
       );
     } catch (err) {
       if (err instanceof PortPoolExhaustedError) throw new Error(`rejected: ${err.message}`);

@@ -34,8 +34,8 @@ export function reportDisagreements(report: Report): string[] {
   if (s.late < late) say('late', s.late, late);
   const consecutive = calls.reduce((m, c) => Math.max(m, c.maxConsecutiveLate), 0);
   if (s.maxConsecutiveLate < consecutive) say('maxConsecutiveLate', s.maxConsecutiveLate, consecutive);
-  const callsMax = calls.filter((c) => c.packetsBack > 0).reduce((m, c) => Math.max(m, c.latenessMs.max), 0);
-  if (callsMax > s.latenessMs.max + EPS_MS) say('latenessMs.max', s.latenessMs.max, callsMax, ' ms');
+  const callsMax = calls.filter((c) => c.packetsBack > 0).reduce((m, c) => Math.max(m, c.latenessMs?.max ?? 0), 0);
+  if (s.latenessMs && callsMax > s.latenessMs.max + EPS_MS) say('latenessMs.max', s.latenessMs.max, callsMax, ' ms');
 
   let lateness: LatencyHistogram | null = null;
   try {
@@ -43,7 +43,7 @@ export function reportDisagreements(report: Report): string[] {
   } catch {
     out.push('histograms.latenessUs cannot be decoded');
   }
-  if (lateness) {
+  if (lateness && s.latenessMs) {
     const hist = lateness.percentilesMs();
     const tolerance = (v: number) => v * HDR_RELATIVE + EPS_MS;
     if (hist.max > s.latenessMs.max + tolerance(hist.max))

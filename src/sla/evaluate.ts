@@ -4,8 +4,9 @@
 import {safeRatio} from '../metrics/summary.js';
 import {type Report} from '../protocol/report.js';
 import {callerDisagreements} from './caller-consistency.js';
-import {CALLER_INVARIANT_DESCRIPTIONS, callerRows, type CallerInvariantId} from './caller-rows.js';
+import {CALLER_INVARIANT_DESCRIPTIONS, CALLER_INVARIANTS, callerRows, type CallerInvariantId} from './caller-rows.js';
 import {reportDisagreements} from './consistency.js';
+import {mediaServerOf} from './media-server.js';
 import {SLA_LEVELS, defaultProfile, limitsFor, type SlaLevel, type SlaLimits, type SlaProfile} from './profile.js';
 
 export const INVARIANTS = [
@@ -57,6 +58,8 @@ export interface SlaRow {
   /** Human forms, with units: "23.456 ms", "≤ 22 ms". */
   measuredText: string;
   limitText: string;
+  /** false: the invariant does not apply to this report (the caller rows with a sink media server); such a row never fails. */
+  applies?: boolean;
 }
 
 export interface SlaVerdict {
@@ -94,6 +97,12 @@ function pct(v: number): string {
 
 const OP_TEXT: Record<SlaOp, string> = {'<=': '≤', '>=': '≥', '=': '='};
 
+/** max lateness; a null figure (no sample) fails, with its reason. */
+function maxLatenessRow(s: Report['summary'], limitMs: number): SlaRow {
+  const text = s.latenessMs ? `${num(s.latenessMs.max)} ms` : `null: ${s.nullReasons?.latenessMs ?? 'no sample'}`;
+  return row('maxLatenessMs', s.latenessMs?.max ?? Number.NaN, '<=', limitMs, text, `${num(limitMs)} ms`);
+}
+
 function row(
   invariant: InvariantId,
   measured: number | string,
@@ -119,7 +128,9 @@ export function evaluateReport(report: Report, profile: SlaProfile = defaultProf
     row('complete', partial ? 'partial' : 'complete', '=', 'complete', partial ? 'partial (interrupted run)' : 'complete', 'complete'),
     ...levelRows(report, profile, level, levelCalls, forcedLevel),
     ...timingRows(report, lim),
-    ...callerRows(report, lim, row),
+    ...(mediaServerOf(report) === 'sink' && report.summary.caller
+      ? CALLER_INVARIANTS.map((id) => notApplicable(id, 'media server: sink, the caller hears nothing back'))
+      : callerRows(report, lim, row)),
     ...callRows(report, lim),
     ...leakRows(report, lim),
     consistencyRow(report),
@@ -156,11 +167,22 @@ function levelRows(report: Report, profile: SlaProfile, level: SlaLevel | null, 
   ];
 }
 
-/** Lateness, consecutive misses, late and loss ratios at the relay. */
+/** A row of an invariant that does not apply to this report, saying why; it never fails. */
+function notApplicable(invariant: InvariantId, why: string): SlaRow {
+  return {invariant, description: INVARIANT_DESCRIPTIONS[invariant], measured: 'n/a', limit: 'n/a', op: '<=', pass: true, measuredText: `does not apply (${why})`, limitText: '—', applies: false};
+}
+
+/**
+ * Lateness, consecutive misses, late and loss ratios at the relay. With a sink media server they
+ * judge the up stream as delivered to it: its ratios are of the up packets.
+ */
 function timingRows(report: Report, lim: SlaLimits): SlaRow[] {
   const s = report.summary;
+  const sink = mediaServerOf(report) === 'sink';
+  const judged = sink ? s.packetsUp : s.packetsBack;
+  const what = sink ? 'up' : 'back';
   const rows: SlaRow[] = [];
-  rows.push(row('maxLatenessMs', s.latenessMs.max, '<=', lim.maxLatenessMs, `${num(s.latenessMs.max)} ms`, `${num(lim.maxLatenessMs)} ms`));
+  rows.push(maxLatenessRow(s, lim.maxLatenessMs));
   let consecutive = s.maxConsecutiveLate;
   for (const c of report.calls) if (c.maxConsecutiveLate > consecutive) consecutive = c.maxConsecutiveLate;
   const worstCall = consecutive > 0 ? (report.calls.find((c) => c.maxConsecutiveLate === consecutive)?.index ?? null) : null;
@@ -175,11 +197,11 @@ function timingRows(report: Report, lim: SlaLimits): SlaRow[] {
     ),
   );
   // Ratios: the worse of the recorded ratio and the one recomputed from the counts (docs/measurement.md).
-  const lateRatio = Math.max(s.lateRatio, safeRatio(s.late, s.packetsBack));
-  rows.push(row('lateRatio', lateRatio, '<=', lim.maxLateRatio, `${pct(lateRatio)} (${s.late} of ${s.packetsBack})`, pct(lim.maxLateRatio)));
-  const lossRatio = Math.max(s.lossRatio, safeRatio(s.lost, s.packetsBack + s.lost));
+  const lateRatio = Math.max(s.lateRatio, safeRatio(s.late, judged));
+  rows.push(row('lateRatio', lateRatio, '<=', lim.maxLateRatio, `${pct(lateRatio)} (${s.late} of ${judged} ${what})`, pct(lim.maxLateRatio)));
+  const lossRatio = Math.max(s.lossRatio, safeRatio(s.lost, judged + s.lost));
   rows.push(
-    row('lossRatio', lossRatio, '<=', lim.maxLossRatio, `${pct(lossRatio)} (${s.lost} of ${s.packetsBack + s.lost})`, pct(lim.maxLossRatio)),
+    row('lossRatio', lossRatio, '<=', lim.maxLossRatio, `${pct(lossRatio)} (${s.lost} of ${judged + s.lost} ${what})`, pct(lim.maxLossRatio)),
   );
   return rows;
 }
@@ -188,12 +210,10 @@ function callRows(report: Report, lim: SlaLimits): SlaRow[] {
   const s = report.summary;
   const failedCalls = Math.max(s.callsFailed, report.calls.filter((c) => c.error !== null).length);
   const firstError = report.calls.find((c) => c.error !== null);
-  const silent =
-    report.calls.length > 0
-      ? report.calls.filter((c) => c.error === null && c.packetsBack === 0).length
-      : s.packetsBack === 0
-        ? s.callsAnswered
-        : 0;
+  // a silent call had no media: nothing back, or with a sink, nothing up
+  const sink = mediaServerOf(report) === 'sink';
+  const heard = (x: {packetsBack: number; packetsUp: number}) => (sink ? x.packetsUp : x.packetsBack);
+  const silent = report.calls.length > 0 ? report.calls.filter((c) => c.error === null && heard(c) === 0).length : heard(s) === 0 ? s.callsAnswered : 0;
   return [
     row(
       'callsFailed',

@@ -41,7 +41,7 @@ export function renderTable(outcome: SlaOutcome, chalk: ChalkInstance = new Chal
           row.invariant,
           row.pass ? row.measuredText : chalk.red(row.measuredText),
           row.limitText,
-          row.pass ? chalk.green('PASS') : chalk.bold.red('FAIL'),
+          row.applies === false ? chalk.dim('n/a') : row.pass ? chalk.green('PASS') : chalk.bold.red('FAIL'),
         ]);
       }
     }

@@ -24,8 +24,8 @@ export async function startSim(extra: string[] = []): Promise<{sim: CliProcess; 
   return {sim, simUrl: m[1]};
 }
 
-export async function startEchoProc(): Promise<{echo: CliProcess; echoPort: number}> {
-  const echo = new CliProcess(['echo', '--port', '0', '--stats-interval-sec', '0']);
+export async function startEchoProc(extra: string[] = []): Promise<{echo: CliProcess; echoPort: number}> {
+  const echo = new CliProcess(['echo', '--port', '0', '--stats-interval-sec', '0', ...extra]);
   const m = await echo.waitFor(/echo listening on [\d.]+:(\d+)/, 20_000);
   return {echo, echoPort: Number(m[1])};
 }
@@ -41,8 +41,8 @@ export async function startServeProc(simUrl: string, echoPort: number, extra: st
 }
 
 /** sim + echo + serve as real child processes on 127.0.0.1. */
-export async function startStack(opts: {simArgs?: string[]; serveArgs?: string[]; withServe?: boolean} = {}): Promise<Stack> {
-  const [{sim, simUrl}, {echo, echoPort}] = await Promise.all([startSim(opts.simArgs), startEchoProc()]);
+export async function startStack(opts: {simArgs?: string[]; serveArgs?: string[]; echoArgs?: string[]; withServe?: boolean} = {}): Promise<Stack> {
+  const [{sim, simUrl}, {echo, echoPort}] = await Promise.all([startSim(opts.simArgs), startEchoProc(opts.echoArgs)]);
   let serve: CliProcess | null = null;
   let serveUrl = '';
   if (opts.withServe !== false) ({serve, serveUrl} = await startServeProc(simUrl, echoPort, opts.serveArgs));

@@ -54,7 +54,7 @@ describe('load --caller rtp against sim + serve + echo (real processes)', () => 
     const c = report.summary.caller!;
     expect(c.received).toBeGreaterThan(0);
     expect(c.lost).toBe(0);
-    expect(c.callerRttMs!.p50).toBeGreaterThan(report.summary.rttMs.p50);
+    expect(c.callerRttMs!.p50).toBeGreaterThan(report.summary.rttMs!.p50);
     for (const call of report.calls) expect(call.caller!.received).toBeGreaterThan(0);
     const sla = await runCli(['sla', '--json', file]);
     const json = JSON.parse(sla.stdout) as SlaJson;

@@ -18,7 +18,7 @@ describe('the stall note of a load report', () => {
   function call(index: number, startS: number, worstAtMs: number | undefined, maxMs: number): CallRecord {
     const c = structuredClone(buildReport({count: 1}).calls[0]);
     Object.assign(c, {index, startedAt: new Date(RUN_START + startS * 1000).toISOString(), packetsBack: 100});
-    c.latenessMs = {...c.latenessMs, max: maxMs};
+    c.latenessMs = {...c.latenessMs!, max: maxMs};
     if (worstAtMs !== undefined) Object.assign(c, {worstLateAtMs: worstAtMs});
     return c;
   }

@@ -34,8 +34,8 @@ describe('CallMeter anchor: the up stream\'s earliest phase, not its first packe
     expect(s.late).toBe(7);
     expect(s.maxConsecutiveLate).toBe(7);
     expect(s.lateBy).toEqual({asterisk: 7, relay: 0, mediaServer: 0});
-    expect(s.latenessMs.max).toBe(150);
-    expect(s.upLatenessMs.max).toBe(150);
+    expect(s.latenessMs?.max).toBe(150);
+    expect(s.upLatenessMs?.max).toBe(150);
     expect(s.worstLateAtUs).toBe(T0 + 150_000);
     expect(late).toEqual([0, 1, 2, 3, 4, 5, 6].map((i) => [i * TICKS, 'a']));
     expect(m.lateness.count).toBe(500);

@@ -83,7 +83,7 @@ describe('validateReport', () => {
     const extra = modify(good, (r) => {
       Object.assign(r, {futureField: {a: 1}});
       Object.assign(r.summary, {uplinkGaps: 3});
-      Object.assign(r.summary.latenessMs, {p90: 1.2});
+      Object.assign(r.summary.latenessMs!, {p90: 1.2});
       Object.assign(r.calls[0], {codec: 'ulaw'});
       Object.assign(r.target, {host: 'pbx1'});
     });
@@ -134,7 +134,7 @@ describe('readReportFile', () => {
     const lateness = LatencyHistogram.fromBase64(r.histograms.latenessUs);
     expect(lateness.count).toBe(r.summary.packetsBack);
     const {max: _max, ...p} = lateness.percentilesMs();
-    const {max: _smax, ...sp} = r.summary.latenessMs;
+    const {max: _smax, ...sp} = r.summary.latenessMs!;
     expect(p).toEqual(sp);
   });
 
@@ -240,8 +240,8 @@ describe('buildSummary', () => {
     expect(s.lossRatio).toBeCloseTo(10 / 2000, 12);
     expect(s.lateRatio).toBeCloseTo(5 / 1990, 12);
     expect(s.latenessMs).toEqual(lat.percentilesMs());
-    expect(s.latenessMs.max).toBeCloseTo(10, 1);
-    expect(s.rttMs.p50).toBeCloseTo(1.5, 2);
+    expect(s.latenessMs?.max).toBeCloseTo(10, 1);
+    expect(s.rttMs?.p50).toBeCloseTo(1.5, 2);
   });
 
   test('ratios are 0 when nothing came back', () => {

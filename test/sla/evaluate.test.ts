@@ -65,7 +65,7 @@ describe('evaluateReport', () => {
   const breakers: Array<[InvariantId, (r: Report) => void]> = [
     ['complete', (r) => (r.partial = true)],
     ['peakConcurrent', (r) => (r.summary.peakConcurrent = 80)],
-    ['maxLatenessMs', (r) => (r.summary.latenessMs.max = 22.5)],
+    ['maxLatenessMs', (r) => (r.summary.latenessMs!.max = 22.5)],
     // each breaker keeps the summary in agreement with its calls[] (else "consistent" fails too)
     ['maxConsecutiveLate', (r) => (r.calls[7].maxConsecutiveLate = r.summary.maxConsecutiveLate = 3)],
     ['lateRatio', (r) => Object.assign(r.summary, {late: 3, lateRatio: 3 / r.summary.packetsBack})],
@@ -88,7 +88,7 @@ describe('evaluateReport', () => {
 
   test('limits are inclusive: exactly at the limit passes', () => {
     const atLimit = modify(r100, (r) => {
-      r.summary.latenessMs.max = 22;
+      r.summary.latenessMs!.max = 22;
       r.calls[0].maxConsecutiveLate = r.summary.maxConsecutiveLate = 2;
       r.calls[0].packetsBack += 499_000 - r.summary.packetsBack;
       // 499 / 499000 = 0.1 % late; 1000 / (499000 + 1000) = 0.2 % lost
@@ -104,14 +104,14 @@ describe('evaluateReport', () => {
       r.calls[3].lost = 40;
       r.calls[4].late = 7;
       r.calls[9].error = 'hangup failed';
-      r.calls[11].latenessMs.max = 48.5;
+      r.calls[11].latenessMs!.max = 48.5;
     }));
     expect(v.failed).toContain('consistent');
     const row = v.rows.find((x) => x.invariant === 'consistent')!;
     expect(row.measured).toBe('inconsistent');
     expect(row.measuredText).toBe(
       'inconsistent: summary.callsFailed is 0, calls[] say 1; summary.lost is 0, calls[] say 40; summary.late is 0, calls[] say 7; ' +
-        `summary.latenessMs.max is ${r100.summary.latenessMs.max} ms, calls[] say 48.5 ms`,
+        `summary.latenessMs.max is ${r100.summary.latenessMs?.max} ms, calls[] say 48.5 ms`,
     );
     const hist = evaluateReport(modify(r100, (r) => (r.summary.latenessMs = {p50: 0, p95: 0, p99: 0, p999: 0, max: 0})));
     expect(hist.rows.find((x) => x.invariant === 'consistent')!.measuredText).toMatch(/summary\.latenessMs\.max is 0 ms, calls\[\] say [\d.]+ ms; .*histograms\.latenessUs say/);
@@ -158,7 +158,7 @@ describe('evaluateReport', () => {
   });
 
   test('profile overrides change the verdict, per level too', () => {
-    const late = modify(r100, (r) => (r.summary.latenessMs.max = 24));
+    const late = modify(r100, (r) => (r.summary.latenessMs!.max = 24));
     expect(evaluateReport(late).failed).toEqual(['maxLatenessMs']);
     expect(evaluateReport(late, parseProfile({maxLatenessMs: 25}, 'p')).pass).toBe(true);
     const perLevel = parseProfile({levels: {stress: {maxLatenessMs: 30}}}, 'p');

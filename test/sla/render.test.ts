@@ -19,7 +19,7 @@ describe('sla rendering', () => {
       t.dir,
       'failing.json',
       modify(buildReport({count: 100, runId: 'fail<&>"x"', packetsPerCall: 10}), (r) => {
-        r.summary.latenessMs.max = 30;
+        r.summary.latenessMs!.max = 30;
         r.summary.leaked.ports = 2;
       }),
     );

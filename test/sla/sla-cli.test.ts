@@ -43,7 +43,7 @@ describe('rtpsla sla: passing reports', () => {
 describe('rtpsla sla: each invariant fails on its own', () => {
   const cases: Array<[string, (r: Report) => void]> = [
     ['complete', (r) => (r.partial = true)],
-    ['maxLatenessMs', (r) => (r.summary.latenessMs.max = 23.1)],
+    ['maxLatenessMs', (r) => (r.summary.latenessMs!.max = 23.1)],
     // each case keeps the summary in agreement with its calls[] (else "consistent" fails too)
     ['maxConsecutiveLate', (r) => (r.calls[3].maxConsecutiveLate = r.summary.maxConsecutiveLate = 3)],
     ['lateRatio', (r) => Object.assign(r.summary, {late: 5, lateRatio: 5 / r.summary.packetsBack})],
@@ -167,7 +167,7 @@ describe('rtpsla sla: bad input', () => {
 
 describe('rtpsla sla: options and output formats', () => {
   test('--json prints only JSON with verdict, rows and errors', async () => {
-    const failing = file(modify(base[100], (x) => (x.summary.latenessMs.max = 40)));
+    const failing = file(modify(base[100], (x) => (x.summary.latenessMs!.max = 40)));
     const bad = file('nope', 'json-bad.json');
     const r = await runCli(['sla', '--json', file(base[30]), failing, bad]);
     expect(r.code).toBe(2);
@@ -203,7 +203,7 @@ describe('rtpsla sla: options and output formats', () => {
   });
 
   test('--profile relaxing a limit turns a failure into a pass', async () => {
-    const late = file(modify(base[100], (x) => (x.summary.latenessMs.max = 24.5)));
+    const late = file(modify(base[100], (x) => (x.summary.latenessMs!.max = 24.5)));
     expect((await runCli(['sla', late])).code).toBe(1);
     const profile = file({levels: {high: {maxLatenessMs: 25}}}, 'relaxed-high.json');
     const r = await runCli(['sla', '--profile', profile, late]);

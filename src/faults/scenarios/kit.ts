@@ -66,7 +66,7 @@ export function functionalFailures(failed: string[]): string[] {
 export function reportText(r: Report | null): string {
   if (!r) return 'no report';
   const s = r.summary;
-  return `${s.callsFailed}/${s.callsAttempted} calls failed, lost ${s.lost}, late ${s.late}, max lateness ${s.latenessMs.max} ms`;
+  return `${s.callsFailed}/${s.callsAttempted} calls failed, lost ${s.lost}, late ${s.late}, max lateness ${s.latenessMs?.max ?? 'null'} ms`;
 }
 
 /** Load calls in the background and wait until serve has them all up (or `timeoutMs`). */

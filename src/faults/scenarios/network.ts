@@ -191,7 +191,7 @@ export const httpFlood: Scenario = {
         {what: 'load kept its records (0 calls failed)', ok: s?.callsFailed === 0},
         nothingLost(r.run),
         {what: 'not starved: late ≤ 1 %', ok: lateShare !== null && lateShare <= 0.01},
-        {what: 'not starved: max lateness < 100 ms', ok: !!s && s.latenessMs.max < 100},
+        {what: 'not starved: max lateness < 100 ms', ok: !!s && s.latenessMs !== null && s.latenessMs.max < 100},
         fired('consume without the token refused', wrong === 403 && (totals['403'] ?? 0) + (totals['503'] ?? 0) > 0),
         noLeak(r.leaked),
       ],

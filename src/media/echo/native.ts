@@ -62,6 +62,7 @@ export async function startNativeEcho(engine: NativeEngine, options: EchoOptions
       .join(','),
     maxSources: options.maxSources ?? DEFAULT_MAX_SOURCES,
     maxHoldMs: options.maxHoldMs ?? DEFAULT_MAX_HOLD_MS,
+    mode: options.mode ?? 'echo',
   }).catch((err: unknown) => {
     if (!(err instanceof EngineCommandError)) throw err;
     const where = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;

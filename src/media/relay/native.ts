@@ -25,7 +25,7 @@ export class NativeCallRelay implements MeasuringRelay, RecordSink {
     opts: CallRelayOptions,
   ) {
     this.port = port;
-    this.meter = new CallMeter(opts.clockRateHz, opts.lateThresholdMs, opts.sinks);
+    this.meter = new CallMeter(opts.clockRateHz, opts.lateThresholdMs, opts.sinks, undefined, opts.mediaServer);
   }
 
   /**

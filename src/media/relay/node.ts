@@ -1,5 +1,6 @@
 import {createSocket, type RemoteInfo, type Socket} from 'node:dgram';
 import {CallMeter, type CallStats, type MeterSinks} from '../../metrics/call-stats.js';
+import type {MediaServerKind} from '../../protocol/media-server.js';
 import {nowUs} from '../../rtp/clock.js';
 import {newRtpPacket, parseRtp, RtpParse} from '../../rtp/packet.js';
 import {mediaSocketOptions} from '../../rtp/udp-lookup.js';
@@ -19,6 +20,8 @@ export interface CallRelayOptions {
   socketBufferBytes?: number;
   /** Histograms (global, per run) that receive every measured value too. */
   sinks?: MeterSinks;
+  /** What the media server is, which decides how the back stream is judged (default echo). */
+  mediaServer?: MediaServerKind;
 }
 
 /**
@@ -40,7 +43,7 @@ export class CallRelay {
 
   private constructor(private readonly opts: CallRelayOptions) {
     this.port = opts.port;
-    this.meter = new CallMeter(opts.clockRateHz, opts.lateThresholdMs, opts.sinks);
+    this.meter = new CallMeter(opts.clockRateHz, opts.lateThresholdMs, opts.sinks, undefined, opts.mediaServer);
   }
 
   /** Bind the relay socket; rejects (e.g. EADDRINUSE) without leaving anything open. */
