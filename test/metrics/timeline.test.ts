@@ -122,3 +122,24 @@ test('the report file keeps each timeline array on one line, and reads back as t
   expect(text).toContain('a note with [1, 2] in it');
   expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(report)));
 });
+
+test('the relay\'s CallMeter notes every judged back packet into its timeline, a late one under its leg', async () => {
+  const {CallMeter} = await import('../../src/metrics/call-stats.js');
+  const meter = new CallMeter(8000, 20);
+  const t = new Timeline(0);
+  meter.timeline = t;
+  for (let i = 0; i < 100; i++) {
+    const tUs = 10_000_000 + i * 20_000;
+    meter.upFields(1, i, i * 160, 0, false, 172, tUs, tUs + 100);
+    // frame 60 (at 11.2 s) comes back from the media server 50 ms late
+    const rttUs = i === 60 ? 50_000 : 1_000;
+    meter.backFields(1, i, i * 160, 0, false, 172, tUs + 100 + rttUs, tUs + 200 + rttUs);
+  }
+  meter.finish();
+  const s = t.series()!;
+  expect(s.first).toBe(10);
+  expect(s.late).toEqual([0, 1]);
+  expect(s.leg).toBe('-m');
+  expect(s.worstMs[1]).toBeGreaterThan(45);
+  expect(s.worstMs[0]).toBeLessThan(5);
+});
