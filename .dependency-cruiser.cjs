@@ -10,6 +10,7 @@ const LAYERS = [
   ['demo', 'doctor'],
   ['sim', 'serve'],
   ['load'],
+  ['report'],
   ['sla'],
   ['media'],
   ['metrics'],

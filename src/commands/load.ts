@@ -5,6 +5,7 @@ import {prepareOutDir} from '../config/checks.js';
 import {DEFAULT_LATE_THRESHOLD_MS} from '../metrics/call-stats.js';
 import {listrProgress, plainProgress} from '../load/progress.js';
 import {runLoad} from '../load/run.js';
+import {writeHtmlReport} from '../report/index.js';
 import {loadSummaryJson, renderSummaryTable} from '../load/summary-table.js';
 import {onStopSignals} from '../runtime/signals.js';
 
@@ -38,10 +39,11 @@ export default class Load extends BaseCommand {
     out: Flags.string({description: 'The directory for the report (created if missing).', env: 'REPORTS_DIR', default: 'reports'}),
     'run-id': runId({description: 'The run id, also the report\'s file name (default: UTC time + a random suffix).', env: 'RUN_ID'}),
     'late-threshold-ms': decimal({description: 'The deadline serve uses, recorded in the report params.', env: 'LATE_THRESHOLD_MS', default: DEFAULT_LATE_THRESHOLD_MS, min: 0.001, max: 10_000}),
+    html: Flags.string({description: 'Also draw the report into this self-contained HTML page (as `rtpsla report --html` does).', helpValue: 'FILE'}),
     ...jsonFlag('Print {runId, report, partial, summary} as JSON on stdout instead of the table (progress stays on stderr).'),
   };
 
-  async run(): Promise<ReturnType<typeof loadSummaryJson>> {
+  async run(): Promise<ReturnType<typeof loadSummaryJson> & {html?: string}> {
     const {flags} = await this.parse(Load);
     const options = {
       ...ariSettings(flags), count: flags.count, durationMs: flags['duration-ms'], delayBetweenMs: flags['delay-between-ms'],
@@ -62,10 +64,14 @@ export default class Load extends BaseCommand {
       stop.dispose();
     }
     if (!this.jsonEnabled()) process.stdout.write(renderSummaryTable(result.report, result.path) + '\n');
+    if (flags.html !== undefined) {
+      await writeHtmlReport([result.path], flags.html);
+      if (!this.jsonEnabled()) process.stdout.write(`HTML report: ${flags.html}\n`);
+    }
     if (result.cutShort !== null) {
       process.stderr.write(`rtpsla load: load's caller ${result.cutShort}: the run was cut short; partial report ${result.path}\n`);
       process.exitCode = 1;
     } else if (result.report.partial) process.exitCode = 130;
-    return loadSummaryJson(result.report, result.path);
+    return {...loadSummaryJson(result.report, result.path), ...(flags.html !== undefined ? {html: flags.html} : {})};
   }
 }

@@ -6,6 +6,7 @@ import {evaluateFiles} from '../sla/run.js';
 import {renderTable, stdoutColorLevel} from '../sla/render.js';
 import {runLoad, type LoadProgress} from '../load/run.js';
 import {renderSummaryTable} from '../load/summary-table.js';
+import {writeHtmlReport} from '../report/index.js';
 import {ENGINE_CPUS_ENV, sharedCpuFor} from '../engine/cpu-list.js';
 import {resolveEngineBinary, sayNodeEngine} from '../engine/engine-binary.js';
 import {parseEngineLine} from '../media/echo/index.js';
@@ -32,6 +33,8 @@ export interface PipelineOptions {
 export interface PipelineResult {
   exitCode: 0 | 1 | 2 | 130;
   reportPath: string | null;
+  /** The HTML page of the report, beside it (null: no report). */
+  htmlPath?: string | null;
 }
 
 /**
@@ -105,7 +108,11 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     if (below) err.write(`pipeline: ${o.count} calls is below the nominal level (${LEVELS.nominal}); judging at a ${o.count}-call level\n`);
     const outcome = evaluateFiles([path], {profile});
     out.write(renderTable(outcome, new Chalk({level: stdoutColorLevel()})));
-    return {exitCode: report.partial ? 130 : outcome.exitCode, reportPath: path};
+    // the same reports, judged the same way, drawn into one page next to the report
+    const htmlPath = path.replace(/\.json$/, '') + '.html';
+    await writeHtmlReport([path], htmlPath, {profile});
+    out.write(`HTML report: ${htmlPath}\n`);
+    return {exitCode: report.partial ? 130 : outcome.exitCode, reportPath: path, htmlPath};
   } catch (e) {
     for (const c of children) if (c.output.trim()) err.write(`${c.tail()}\n`);
     throw e;

@@ -9,6 +9,8 @@ import {LatencyHistogram} from '../metrics/histogram.js';
 import type {CallerSide} from '../protocol/report.js';
 import type {ServeCallRecord} from '../protocol/serve-api.js';
 import {CALLER_FRAME_US} from '../media/source/caller.js';
+import type {TimelineLeg, Timeline} from '../metrics/timeline.js';
+import type {RelayLateFrames} from '../metrics/caller-attribution.js';
 
 /** Frames after serve's bridge time before loss counts (serve and load read one wall clock, to about a ms). */
 export const BRIDGE_MARGIN_FRAMES = 3;
@@ -21,6 +23,8 @@ export interface CallerRunSide {
   rtt: LatencyHistogram;
   /** Late at the caller and already late at the relay, over the run (for the SLA note). */
   lateAtBoth: number;
+  /** Each call's caller timeline, by call index. */
+  timelines: Map<number, Timeline>;
 }
 
 export interface CallerReportOptions {
@@ -36,7 +40,7 @@ export function countFromUs(r: ServeCallRecord | undefined): number | null {
 }
 
 /** One call's side: its meter's figures and the join with the relay's late frames. */
-export function callerSideOf(meter: CallerMeter, r: ServeCallRecord | undefined, o: CallerReportOptions): CallerCallResult & {lateAtBoth: number} {
+export function callerSideOf(meter: CallerMeter, r: ServeCallRecord | undefined, o: CallerReportOptions): CallerCallResult & {lateAtBoth: number; timeline: Timeline} {
   const result = meter.finish({countFromUs: countFromUs(r), echoes: o.echoes, noEchoReason: o.noEchoReason, oneWayLegs: false});
   const a = attributeCallerFrames({
     callerLateTs: result.lateTs,
@@ -47,23 +51,32 @@ export function callerSideOf(meter: CallerMeter, r: ServeCallRecord | undefined,
   result.side.lateBy = a.lateBy;
   result.side.lostAfterRelay = a.lostAfterRelay;
   if (a.relayListTruncated) result.side.relayLateFramesTruncated = true;
-  return {...result, lateAtBoth: a.lateAtBoth};
+  return {...result, lateAtBoth: a.lateAtBoth, timeline: meter.timeline(legOfLateFrame(r?.lateFrames))};
+}
+
+/** The leg of a frame late at the caller: the relay's for it when it was late there, else `b` (Asterisk back). */
+export function legOfLateFrame(relayLate: RelayLateFrames | undefined): (ts: number) => TimelineLeg {
+  const legOf = new Map<number, TimelineLeg>();
+  if (relayLate) for (let k = 0; k < relayLate.ts.length; k++) legOf.set(relayLate.ts[k], relayLate.leg.charAt(k) as TimelineLeg);
+  return (ts) => legOf.get(ts) ?? 'b';
 }
 
 /** Every call's side and the run's. */
 export function callerRunSide(meters: ReadonlyMap<number, CallerMeter>, records: ReadonlyMap<number, ServeCallRecord>, o: CallerReportOptions): CallerRunSide {
   const calls = new Map<number, CallerSide>();
+  const timelines = new Map<number, Timeline>();
   const hears = new LatencyHistogram();
   const rtt = new LatencyHistogram();
   let lateAtBoth = 0;
   for (const [index, meter] of meters) {
     const r = callerSideOf(meter, records.get(index), o);
     calls.set(index, r.side);
+    timelines.set(index, r.timeline);
     hears.merge(r.hears);
     rtt.merge(r.rtt);
     lateAtBoth += r.lateAtBoth;
   }
-  return {calls, summary: summarizeCallers([...calls.values()], hears, rtt, o), hears, rtt, lateAtBoth};
+  return {calls, summary: summarizeCallers([...calls.values()], hears, rtt, o), hears, rtt, lateAtBoth, timelines};
 }
 
 /** The run's caller side: counts summed, percentiles from the merged histograms, jitter the worst call's. */

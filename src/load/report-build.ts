@@ -20,6 +20,8 @@ import {peakConcurrency, type CallInterval} from './concurrency.js';
 import {stallNoteFor, stealNoteFor} from './host-notes.js';
 import type {OriginatedCall} from './originate.js';
 import type {RtpCallers} from './rtp-callers.js';
+import {attachTimelines} from './run-timeline.js';
+import type {SumTimeline} from '../metrics/timeline.js';
 
 /** What of load's options the report records. */
 export interface LoadOptions {
@@ -60,6 +62,8 @@ export interface ReportFacts {
   calls: readonly OriginatedCall[];
   run: CollectedRun;
   stallWatch: HostStallWatch;
+  /** The host's CPU steal per timeline bucket. */
+  steal: SumTimeline;
   stealAtStartUs: number | null;
   rtp: RtpRun | null;
   /** How each media engine role measured (`tool.engines`). */
@@ -87,19 +91,8 @@ export function buildReport(f: ReportFacts): Report {
   const notes = runNotes(f, peak);
   const loadHost: LoadHost = {cpus: availableParallelism(), stealMs: stealSince(f.stealAtStartUs), stalls: f.stallWatch.summary()};
   for (const note of [stealNoteFor(loadHost), stallNoteFor(loadHost, callRecords, f.startedAt.getTime())]) if (note !== null) notes.push(note);
-  if (f.rtp) {
-    const meters = new Map([...f.rtp.callers.ports].map(([index, port]) => [index, port.meter] as const));
-    // only an echo returns the caller's own frames (a round trip); a stream's frames are the bot's own
-    const side = callerRunSide(meters, records, {echoes: (f.mediaServer ?? 'echo') === 'echo'});
-    for (const r of callRecords) {
-      const c = side.calls.get(r.index);
-      if (c) r.caller = c;
-    }
-    summary.caller = side.summary;
-    histograms.callerRttUs = side.rtt.toBase64();
-    histograms.hearsLatenessUs = side.hears.toBase64();
-    if (f.rtp.fallbackReason !== null) notes.push(`the RTP caller ran on the Node engine (receive times taken in Node, not the kernel): ${f.rtp.fallbackReason}`);
-  }
+  const callerTimelines = f.rtp ? addCallerSide(f.rtp, records, callRecords, summary, histograms, notes, (f.mediaServer ?? 'echo') === 'echo') : null;
+  const timeline = attachTimelines(callRecords, callerTimelines, f.steal);
   return {
     schema: REPORT_SCHEMA_ID,
     runId: f.runId,
@@ -124,8 +117,25 @@ export function buildReport(f: ReportFacts): Report {
     calls: callRecords,
     histograms,
     loadHost,
+    timeline,
     ...(notes.length ? {notes} : {}),
   };
+}
+
+/** The caller's side of every call and of the run (`--caller rtp`); returns each call's caller timeline. */
+/** The callers' side of the report; `echoes`: only an echo returns the caller's own frames (a round trip), a stream's frames are the bot's own. */
+function addCallerSide(rtp: RtpRun, records: Map<number, ServeCallRecord>, callRecords: CallRecord[], summary: Report['summary'], histograms: Report['histograms'], notes: string[], echoes: boolean) {
+  const meters = new Map([...rtp.callers.ports].map(([index, port]) => [index, port.meter] as const));
+  const side = callerRunSide(meters, records, {echoes});
+  for (const r of callRecords) {
+    const c = side.calls.get(r.index);
+    if (c) r.caller = c;
+  }
+  summary.caller = side.summary;
+  histograms.callerRttUs = side.rtt.toBase64();
+  histograms.hearsLatenessUs = side.hears.toBase64();
+  if (rtp.fallbackReason !== null) notes.push(`the RTP caller ran on the Node engine (receive times taken in Node, not the kernel): ${rtp.fallbackReason}`);
+  return side.timelines;
 }
 
 /** serve's run histograms, each with its exact max when serve sent it. */

@@ -18,6 +18,7 @@ import {OriginateLoop, type OriginatedCall} from './originate.js';
 import {buildReport, type CollectedRun, type RtpRun} from './report-build.js';
 import {toolEngines} from './engines.js';
 import {RtpCallers} from './rtp-callers.js';
+import {StealSampler} from './run-timeline.js';
 import {ServeClient} from './serve-client.js';
 
 /** `--caller-port-range` default. */
@@ -115,21 +116,26 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   // load's own event loop as a witness of the machine while it holds the calls (nearly idle then)
   const stallWatch = new HostStallWatch();
   stallWatch.start();
+  // the host's CPU steal, once per timeline bucket
+  const steal = new StealSampler();
+  steal.start();
   const loop = originateLoop(o, rest, runId, token, progress, rtp?.callers ?? null);
   calls = loop.calls;
   try {
     progress.emit('originating');
     await loop.run();
     stallWatch.stop();
+    steal.stop();
     const run = await collectRun(o, serve, rest, runId, token, loop.calls, progress);
     progress.emit('writing');
     const engines = await toolEngines({...o, info, run: run.run, caller: rtp?.engineInfo ?? null, echo: o.echoEngine});
-    const report = buildReport({o, runId, info, startedAt, calls: loop.calls, run, stallWatch, stealAtStartUs, rtp, engines, mediaServer});
+    const report = buildReport({o, runId, info, startedAt, calls: loop.calls, run, stallWatch, steal: steal.steal, stealAtStartUs, rtp, engines, mediaServer});
     const path = writeReportAtomic(o.outDir, runId, report);
     progress.emit('done');
     return {report, path, cutShort};
   } finally {
     stallWatch.stop();
+    steal.stop();
     // whatever happened, nothing this run originated stays up
     await loop.hangUpAll();
     await rtp?.callers.closeAll();

@@ -8,7 +8,7 @@
  */
 import {CallMeter, type CallStats} from './call-stats.js';
 import {z} from 'zod';
-import {CallRecordSchema, describeIssues, type CallRecord} from '../protocol/report.js';
+import {CallRecordSchema, describeIssues, type CallRecord, type CallTimeline} from '../protocol/report.js';
 import {ServeCallRecordSchema, type ServeCallRecord} from '../protocol/serve-api.js';
 
 /** What the lifecycle knows of a call, beside its media figures. */
@@ -36,6 +36,8 @@ export interface CallMeta {
   bridgedAtUs?: number | null;
   /** The relay's late back frames for the caller-side join (absent: not collected). */
   lateFrames?: {ts: number[]; leg: string; truncated: boolean};
+  /** The relay's timeline of the call (absent: nothing judged, or not collected). */
+  timeline?: CallTimeline;
 }
 
 export function callRecordFrom(stats: CallStats | null, m: CallMeta): ServeCallRecord {
@@ -71,6 +73,7 @@ export function callRecordFrom(stats: CallStats | null, m: CallMeta): ServeCallR
     error: m.error ?? mediaError,
     ...(m.bridgedAtUs !== undefined ? {bridgedAtMs: m.bridgedAtUs === null ? null : since(m.bridgedAtUs)} : {}),
     ...(m.lateFrames !== undefined ? {lateFrames: m.lateFrames} : {}),
+    ...(m.timeline !== undefined ? {timeline: m.timeline} : {}),
   };
   const check = ServeCallRecordSchema.safeParse(record);
   if (!check.success) record.error = `invalid call record (a bug in serve): ${describeIssues(check.error.issues, record)}`;

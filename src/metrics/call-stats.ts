@@ -120,6 +120,8 @@ export class CallMeter {
    * null: nowhere.
    */
   lateFrames: {note(ts: number, leg: LateLeg): void} | null = null;
+  /** Where each judged back packet goes, by receive time, lateness and (late) leg: the call's timeline (src/metrics/timeline.ts). */
+  timeline: {note(tUs: number, latenessUs: number, leg: LateLeg | null): void} | null = null;
 
   /**
    * `sinks`: histograms that also receive every value as it is measured (serve's global and
@@ -272,7 +274,7 @@ export class CallMeter {
       this.worstLatenessUs = latenessUs;
       this.worstLateAtUs = tRecvUs;
     }
-    if (!this.misses.record(latenessUs, ext)) return;
+    if (!this.misses.record(latenessUs, ext)) return this.timeline?.note(tRecvUs, latenessUs, null);
     const a = upPhaseUs - t0;
     let leg: LateLeg;
     if (a >= holdUpUs && a >= rttUs) {
@@ -286,6 +288,7 @@ export class CallMeter {
       leg = 'm';
     }
     if (this.lateFrames !== null) this.lateFrames.note(ts, leg);
+    this.timeline?.note(tRecvUs, latenessUs, leg);
   };
 
   /** A back packet when the media server is no echo: the stream's own packet, or (sink) one nothing expected. */

@@ -22,6 +22,7 @@ import {SequenceTracker, SeqVerdict} from '../rtp/sequence.js';
 import {LatencyHistogram} from './histogram.js';
 import type {CallerSide, PercentilesMs} from '../protocol/report.js';
 import {EarliestPhaseLateness} from './earliest-phase.js';
+import {Timeline, type TimelineLeg} from './timeline.js';
 
 /** A growing column of numbers (doubles its typed array when full). */
 class Column {
@@ -185,6 +186,20 @@ export class CallerMeter {
       ...(Object.keys(nullReasons).length > 0 ? {nullReasons} : {}),
     };
     return {side, lateTs, hears: this.hearsHistogram, rtt};
+  }
+
+  /**
+   * The caller's timeline (src/metrics/timeline.ts): every frame received, at its receive time,
+   * with its lateness against its stream's earliest phase; a late one under `legOf(ts)` (the join
+   * with the relay's late frames: the relay's leg, else `b`, Asterisk back). Call after `finish`.
+   */
+  timeline(legOf: (ts: number) => TimelineLeg, into: Timeline = new Timeline()): Timeline {
+    const thresholdUs = this.lateThresholdMs * 1000;
+    for (let i = 0; i < this.recvAt.n; i++) {
+      const latenessUs = this.recvPhase.a[i] - this.streamT0[this.recvStream.a[i]];
+      into.note(this.recvAt.a[i], latenessUs, latenessUs > thresholdUs ? legOf(this.recvTs.a[i]) : null);
+    }
+    return into;
   }
 
   /**

@@ -69,7 +69,15 @@ export function writeReportAtomic(dir: string, runId: string, report: Report): s
   const r = validateReport(report);
   if (!r.ok) throw new RtpslaError(`refusing to write an invalid report ${runId}: ${r.reason}`);
   const finalPath = path.join(dir, `${runId}.json`);
-  atomicWriteFile(finalPath, `${JSON.stringify(report, null, 2)}\n`, {mode: 0o644});
+  atomicWriteFile(finalPath, `${stringifyReport(report)}\n`, {mode: 0o644});
   return finalPath;
 }
 
+
+/** A pretty-printed array of numbers (and nulls): `[` and a newline, one item a line. A string never holds a raw newline. */
+const NUMBER_ARRAY = /\[\n\s*((?:-?[\d.eE+-]+|null)(?:,\n\s*(?:-?[\d.eE+-]+|null))*)\n\s*\]/g;
+
+/** The report as its file holds it: indented by 2, arrays of numbers (the timelines) on one line each. */
+export function stringifyReport(report: Report): string {
+  return JSON.stringify(report, null, 2).replace(NUMBER_ARRAY, (_m, items: string) => `[${items.replace(/,\n\s*/g, ',')}]`);
+}

@@ -136,6 +136,49 @@ export const ReportSummarySchema = z.looseObject({
 });
 
 /**
+ * One side's timeline of a call (the relay's or the caller's), on the host's epoch grid: bucket
+ * `first + i` covers the wall-clock epoch ms [(first + i)·bucketMs, (first + i + 1)·bucketMs).
+ * Arrays per field, one entry per bucket: `worstMs[i]`, the worst lateness of the frames received
+ * in the bucket (ms, 0.1 ms; null: none received); `late[i]`, how many of them were late;
+ * `leg[i]` (one character per bucket), the leg that dominated the bucket's late frames: `a`
+ * Asterisk up, `r` the relay, `m` the media server, `b` Asterisk back (caller side only), `-` none
+ * late.
+ */
+export const TimelineSeriesSchema = z.looseObject({
+  first: z.number().int(),
+  worstMs: z.array(z.number().nullable()),
+  late: z.array(count),
+  leg: z.string().regex(/^[armb-]*$/, 'expected one of a, r, m, b, - per bucket'),
+});
+export type TimelineSeries = z.infer<typeof TimelineSeriesSchema>;
+
+/**
+ * A call's timeline (optional: older reports lack it): the relay's series (serve measures it) and
+ * the caller's (`load --caller rtp`), both of buckets `bucketMs` wide (1 s; wider, by doubling, so
+ * that no call has more than 1800 buckets). Every call of a report has the same `bucketMs` as the
+ * report's `timeline`.
+ */
+export const CallTimelineSchema = z.looseObject({
+  bucketMs: z.number().int().positive(),
+  relay: TimelineSeriesSchema.optional(),
+  caller: TimelineSeriesSchema.optional(),
+});
+export type CallTimeline = z.infer<typeof CallTimelineSchema>;
+
+/**
+ * The run's timeline (optional, written by load): the grid every call's timeline is on
+ * (`bucketMs`; `first`, the bucket of `startedAt`) and, per bucket from `first`, the CPU time the
+ * hypervisor took from the machine that ran load (`stealMs`, all CPUs; null: unreadable), sampled
+ * once per bucket. The stalls load saw are `loadHost.stalls.events` (times after `startedAt`).
+ */
+export const RunTimelineSchema = z.looseObject({
+  bucketMs: z.number().int().positive(),
+  first: z.number().int(),
+  stealMs: z.array(nonNegative.nullable()),
+});
+export type RunTimeline = z.infer<typeof RunTimelineSchema>;
+
+/**
  * One `calls[]` entry. Fields a failed call may never have reached (channel, relay port,
  * setup/first-media time) are required but may be null.
  */
@@ -195,6 +238,8 @@ export const CallRecordSchema = z.looseObject({
   anchorMoves: count.optional(),
   /** What this call's caller heard (`load --caller rtp`; absent with `--caller endpoint`). */
   caller: CallerSideSchema.optional(),
+  /** Per-bucket lateness of this call (optional: older reports lack it). */
+  timeline: CallTimelineSchema.optional(),
 });
 
 /**
@@ -273,6 +318,8 @@ export const ReportSchema = z.looseObject({
   calls: z.array(CallRecordSchema),
   histograms: ReportHistogramsSchema,
   loadHost: LoadHostSchema.optional(),
+  /** The run's time grid and per-bucket steal (optional: older reports lack it). */
+  timeline: RunTimelineSchema.optional(),
   /** Things a reader of the figures should know (peak concurrency below count, steal, interruption). */
   notes: z.array(z.string()).optional(),
 });

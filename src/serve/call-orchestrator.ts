@@ -10,6 +10,7 @@
  * The orchestrator holds only the state machine. The ledger keeps the books, the media leg decides
  * where externalMedia sends and what measures; time comes from an injectable clock.
  */
+import {relayCallTimeline, Timeline} from '../metrics/timeline.js';
 import {randomUUID} from 'node:crypto';
 import type {EventEmitter} from 'node:events';
 import type {AriConnectionEvents} from '../ari/connection.js';
@@ -65,6 +66,8 @@ export class Call implements LedgerCall {
   bridgedAtUs = 0;
   /** The relay's late back frames (RTP timestamp and leg), for the caller-side join. */
   readonly lateFrames = new LateFrameLog();
+  /** The relay's per-bucket lateness of the call (the record's `timeline`). */
+  readonly timeline = new Timeline();
   readonly abort = new AbortController();
   /** Monotonic µs at which teardown began (0: not yet). */
   tEndUs = 0;
@@ -206,7 +209,10 @@ export class CallOrchestrator {
       await ari.answer(call.callerId);
       this.assertAlive(call);
       call.legOpening = this.leg.open(call.callerId, this.ledger.sinksFor(call.runId)).then((leg) => {
-        if (leg.meter) leg.meter.lateFrames = call.lateFrames;
+        if (leg.meter) {
+          leg.meter.lateFrames = call.lateFrames;
+          leg.meter.timeline = call.timeline;
+        }
         return (call.leg = leg);
       });
       await call.legOpening;
@@ -304,6 +310,7 @@ export class CallOrchestrator {
         error: call.error,
         bridgedAtUs: call.bridgedAtUs > 0 ? call.bridgedAtUs : null,
         lateFrames: call.lateFrames.toRecord(),
+        timeline: relayCallTimeline(call.timeline),
       });
       call.log.info('call.measured', {
         packetsUp: record.packetsUp,
