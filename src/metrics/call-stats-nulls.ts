@@ -20,8 +20,13 @@ export function notEchoError(unmatchedBack: number): string {
   return `the media server sent ${unmatchedBack} packets that are not echoes of the caller's: is it a stream? run serve --media-server stream`;
 }
 
+/** Nothing came back, and the kernel said nothing listens where the relay sends: the call's error. */
+export function unreachableError(at: string, reports: number): string {
+  return `no packet came back from the media server ${at}; the kernel reported its port unreachable ×${reports}: is it running?`;
+}
+
 /** Null the figures of `s` that have no sample, each with its reason; sets `mediaError`. Returns `s`. */
-export function figuresWithNulls(s: CallStats, n: FigureSamples): CallStats {
+export function figuresWithNulls(s: CallStats, n: FigureSamples, mediaServerAt = 'the media server'): CallStats {
   const why = s.nullReasons;
   const noUp = s.packetsUp === 0 ? 'no up packet received' : null;
   if (n.upLateness === 0) {
@@ -34,7 +39,14 @@ export function figuresWithNulls(s: CallStats, n: FigureSamples): CallStats {
   }
   const kind = s.mediaServer;
   let back: string;
-  if (kind === 'sink') {
+  if (kind !== 'sink' && s.packetsUp > 0 && s.packetsBack === 0 && (s.mediaServerUnreachable ?? 0) > 0) {
+    back = unreachableError(mediaServerAt, s.mediaServerUnreachable!);
+    s.mediaError = back;
+    if (kind === 'stream') {
+      s.rttMs = null;
+      why.rttMs = NO_RTT_REASON.stream;
+    }
+  } else if (kind === 'sink') {
     back = noUp ?? 'no up packet measured';
     s.rttMs = null;
     why.rttMs = NO_RTT_REASON.sink;

@@ -96,6 +96,11 @@ export interface CallStats {
   anchorShiftMs: number | null;
   /** Earlier phases found after a stream's exact window (each re-anchored what came after it). */
   anchorMoves: number;
+  /**
+   * The kernel's port/host unreachable reports for datagrams the relay sent to the media server
+   * (the native engine's IP_RECVERR); null: not measurable (the Node engine cannot see them).
+   */
+  mediaServerUnreachable: number | null;
   /** Receive time of the up packet that began that gap (0: none). */
   upGapAtUs: number;
 }

@@ -119,6 +119,10 @@ export class CallMeter {
    * first minute, at the window's close (or the call's end) for that minute's, in sequence order.
    * null: nowhere.
    */
+  /** The kernel's unreachable reports for what the relay sent to the media server (set by the native relay); null: not measurable. */
+  mediaServerUnreachable: number | null = null;
+  /** Where the media server is (`address:port`), for the reason a call names. */
+  mediaServerAt = 'the media server';
   lateFrames: {note(ts: number, leg: LateLeg): void} | null = null;
   /** Where each judged back packet goes, by receive time, lateness and (late) leg: the call's timeline (src/metrics/timeline.ts). */
   timeline: {note(tUs: number, latenessUs: number, leg: LateLeg | null): void} | null = null;
@@ -429,10 +433,11 @@ export class CallMeter {
       upGapAtUs: this.upGapAtUs,
       anchorShiftMs: Number.isNaN(shiftUs) ? null : round3(shiftUs / 1000),
       anchorMoves: this.foldedMoves + this.anchor.anchorMoves,
+      mediaServerUnreachable: this.mediaServerUnreachable,
       nullReasons: {},
       mediaError: null,
     };
-    return figuresWithNulls(stats, {lateness: this.lateness.count, rtt: this.rtt.count, upLateness: this.upLateness.count, relayHold: this.relayHold.count});
+    return figuresWithNulls(stats, {lateness: this.lateness.count, rtt: this.rtt.count, upLateness: this.upLateness.count, relayHold: this.relayHold.count}, this.mediaServerAt);
   }
 
   /** The up stream starts or changes SSRC: judge the old stream, fold its counts, start afresh (a new anchor). */

@@ -240,6 +240,8 @@ export const CallRecordSchema = z.looseObject({
   caller: CallerSideSchema.optional(),
   /** Per-bucket lateness of this call (optional: older reports lack it). */
   timeline: CallTimelineSchema.optional(),
+  /** The kernel's unreachable reports for what the relay sent to the media server; null: not measurable (Node engine). Optional: older reports lack it. */
+  mediaServerUnreachable: count.nullable().optional(),
 });
 
 /**

@@ -35,3 +35,11 @@ export function enginesNote(r: Report): string | null {
     );
   return parts.length > 0 ? parts.join('; ') : null;
 }
+
+/** Once per report: calls to which nothing came back because nothing listened at the media server's port. */
+export function unreachableNote(r: Report): string | null {
+  const calls = r.calls.filter((c) => (c.mediaServerUnreachable ?? 0) > 0 && c.packetsBack === 0);
+  if (calls.length === 0) return null;
+  const reports = calls.reduce((n, c) => n + (c.mediaServerUnreachable ?? 0), 0);
+  return `${calls.length} of ${r.calls.length} calls got no packet back from the media server, and the kernel reported its port unreachable ×${reports}: is it running? (rtpsla doctor checks it)`;
+}

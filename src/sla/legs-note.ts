@@ -33,7 +33,10 @@ export function legsNote(report: Report): string | null {
   const by = s.lateBy;
   if (by) {
     const total = by.asterisk + by.relay + by.mediaServer;
-    if (total === 0) {
+    const judged = report.params.mediaServer === 'sink' ? s.packetsUp : s.packetsBack;
+    if (total === 0 && judged === 0) {
+      parts.push('no packet was judged (nothing came back)');
+    } else if (total === 0) {
       parts.push('no late packets');
     } else {
       const shares = [

@@ -8,7 +8,7 @@ import {tryReadReportFile} from '../metrics/report-file.js';
 import {evaluateReport, type InvariantId, type SlaRow} from './evaluate.js';
 import {expandInputs, type InputProblem} from './inputs.js';
 import {legsNote} from './legs-note.js';
-import {enginesNote} from './engines-note.js';
+import {enginesNote, unreachableNote} from './engines-note.js';
 import {callerNote} from './caller-note.js';
 import {defaultProfile, type SlaLevel, type SlaProfile} from './profile.js';
 
@@ -75,7 +75,7 @@ export function evaluateFiles(args: readonly string[], opts: SlaOptions = {}): S
       pass: v.pass,
       rows: v.rows,
       failed: v.failed,
-      notes: withLegsNote(withLegsNote(withLegsNote(r.report.notes ?? [], legsNote(r.report)), callerNote(r.report)), enginesNote(r.report)),
+      notes: [legsNote(r.report), callerNote(r.report), enginesNote(r.report), unreachableNote(r.report)].reduce(withLegsNote, r.report.notes ?? []),
     });
   }
   const idCount = new Map<string, number>();

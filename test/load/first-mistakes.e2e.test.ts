@@ -2,11 +2,12 @@
  * A new user's first mistakes name their cause: `load --app otherapp` while serve runs `rtpsla`
  * is refused before any originate, with one line and exit 2.
  */
-import {mkdtempSync, rmSync} from 'node:fs';
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {runCli} from '../helpers/cli.js';
-import {ARI_PASS, ARI_USER, startStack, type Stack} from '../helpers/stack.js';
+import {CliProcess, freeUdpPort, runCli} from '../helpers/cli.js';
+import {ARI_PASS, ARI_USER, startServeProc, startStack, type Stack} from '../helpers/stack.js';
+import type {Report} from '../../src/protocol/report.js';
 
 let stack: Stack;
 let out: string;
@@ -34,4 +35,33 @@ test.each(['rtp', 'endpoint'])('--caller %s --app otherapp while serve runs rtps
   const after = await simOriginated();
   expect(after.originated).toBe(before.originated);
   expect(after.externalMediaCreated).toBe(before.externalMediaCreated);
+});
+
+describe('the media server is not running (serve --echo-port at a closed port)', () => {
+  let closed: {serve: CliProcess; serveUrl: string};
+  beforeAll(async () => {
+    const port = await freeUdpPort(); // free now: nothing listens there
+    // a second serve on the same sim, for an app of its own
+    closed = await startServeProc(stack.simUrl, port, ['--port-range', '40000-40999', '--engine', 'native', '--app', 'rtpsla-closed']);
+  });
+  afterAll(async () => {
+    await closed?.serve.stop();
+  });
+
+  test('each call fails naming the media server and the kernel\'s unreachable reports; sla says it once', async () => {
+    const r = await runCli(['load', '--caller', 'endpoint', '--app', 'rtpsla-closed', '--serve-url', closed.serveUrl, '--out', out, '--count', '2', '--duration-ms', '2000', '--run-id', 'unreachable'], {
+      env: {ARI_URL: stack.simUrl, ARI_USER, ARI_PASS},
+      timeoutMs: 60_000,
+    });
+    expect(r.code).toBe(0);
+    const report = JSON.parse(readFileSync(path.join(out, 'unreachable.json'), 'utf8')) as Report;
+    for (const c of report.calls) {
+      expect(c.error).toMatch(/^no packet came back from the media server 127\.0\.0\.1:\d+; the kernel reported its port unreachable ×\d+: is it running\?$/);
+      expect(c.mediaServerUnreachable).toBeGreaterThan(0);
+    }
+    const sla = await runCli(['sla', path.join(out, 'unreachable.json')]);
+    expect(sla.code).toBe(1);
+    expect(sla.stdout.split('\n').filter((l) => l.includes('port unreachable') && l.startsWith('note'))).toHaveLength(1);
+    expect(sla.stdout).not.toMatch(/no late packets/);
+  });
 });

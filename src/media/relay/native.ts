@@ -26,6 +26,8 @@ export class NativeCallRelay implements MeasuringRelay, RecordSink {
   ) {
     this.port = port;
     this.meter = new CallMeter(opts.clockRateHz, opts.lateThresholdMs, opts.sinks, undefined, opts.mediaServer);
+    this.meter.mediaServerUnreachable = 0;
+    this.meter.mediaServerAt = `${opts.echo.address}:${opts.echo.port}`;
   }
 
   /**
@@ -98,7 +100,8 @@ export class NativeCallRelay implements MeasuringRelay, RecordSink {
           await this.engine.command('relay.drain', {relayId: this.relayId});
           await new Promise((r) => setTimeout(r, drainMs));
         }
-        await this.engine.command('relay.close', {relayId: this.relayId});
+        const closed = await this.engine.command('relay.close', {relayId: this.relayId});
+        if (typeof closed.unreachable === 'number') this.meter.mediaServerUnreachable = closed.unreachable;
       } catch {
         // the engine is gone: its socket went with it; the figures so far stand
       }
