@@ -1,5 +1,5 @@
 import {createSocket, type Socket} from 'node:dgram';
-import {parseListeningLine} from '../../../src/media/echo/index.js';
+import {parseListeningLine, parseEngineLine} from '../../../src/media/echo/index.js';
 import {CliProcess, runCli, sleep} from '../../helpers/cli.js';
 import {rtpPacket} from '../../helpers/rtp.js';
 import {EchoClient, expectWholeBurst} from './client.js';
@@ -24,14 +24,17 @@ describe('rtpsla echo (built binary)', () => {
     await Promise.all(clients.splice(0).map((c) => c.close()));
   });
 
-  it('prints one parseable listening line on stdout with the real port and buffer sizes', async () => {
+  it('prints one parseable listening line with the real port and buffer sizes, then one parseable line of how its engine measures', async () => {
     const {proc, port} = await startBinary();
+    await proc.waitFor(/echo engine /);
     const info = parseListeningLine(proc.stdout)!;
     expect(port).toBeGreaterThan(0);
     expect(info.address).toBe('127.0.0.1');
     expect(info.recvBufferBytes).toBeGreaterThan(0);
     expect(info.sendBufferBytes).toBeGreaterThan(0);
-    expect(proc.stdout.trim().split('\n')).toHaveLength(1);
+    const lines = proc.stdout.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(parseEngineLine(lines[1])).toMatchObject({engine: expect.stringMatching(/^(native|node)$/), timestamps: expect.stringMatching(/^(kernel|user|mixed)$/)});
   });
 
   it('echoes a burst of 50 packets sent at once, re-paced to their timestamps, in order and byte-identical', async () => {
