@@ -7,7 +7,7 @@ import type {RtpslaChild} from '../../demo/children.js';
 import {type Exit, type FaultContext, type LoadRun, type SlaRun, type Stack, liveCalls, until} from '../harness.js';
 
 /** `sla` rows that judge timing (machine load), not the fault. */
-export const TIMING_INVARIANTS: readonly string[] = ['maxLatenessMs', 'maxConsecutiveLate', 'lateRatio'];
+export const TIMING_INVARIANTS: readonly string[] = ['maxLatenessMs', 'maxConsecutiveLate', 'lateRatio', 'maxLatenessMs@caller', 'maxConsecutiveLate@caller', 'lateRatio@caller'];
 
 export interface Check {
   what: string;
