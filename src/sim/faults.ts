@@ -55,7 +55,7 @@ export interface FaultRequest {
   /** Hold the first frames of a share of the tone streams; `false` = off. */
   lateFirstPackets?: LateFirstPacketsRule | false;
   /** Every frame the sim forwards is late while more than K RTP-caller calls are up; `false` = off. */
-  lateAboveCalls?: LateAboveCallsRule | false;
+  lateAboveCalls?: {calls: number; ms?: number} | false;
 }
 
 /** forwardDelay as reported: the rule (while set), whether its duration still runs, and what it did. */
