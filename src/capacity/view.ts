@@ -20,7 +20,7 @@ export function stepTitle(n: number, phase: StepPhase, index: number): string {
 
 /** `step 4: N = 240 FAIL: lateRatio@caller, 92 % late from Asterisk up (stress level (240 calls))`. */
 export function stepLine(s: CapacityStep): string {
-  const verdict = s.pass ? 'PASS' : `FAIL: ${s.limitingText ?? s.failed.join(', ')}`;
+  const verdict = s.partial ? 'interrupted (its report is partial)' : s.pass ? 'PASS' : `FAIL: ${s.limitingText ?? s.failed.join(', ')}`;
   return `${stepTitle(s.calls, s.phase, s.index)} ${verdict} (${s.judgedAt}${s.leakNote ? `; ${s.leakNote}` : ''})`;
 }
 
