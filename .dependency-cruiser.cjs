@@ -7,6 +7,7 @@ const LAYERS = [
   ['commands'],
   ['base-command.ts'],
   ['bench', 'faults'],
+  ['capacity'],
   ['demo', 'doctor'],
   ['sim', 'serve'],
   ['load'],

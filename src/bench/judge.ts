@@ -1,6 +1,6 @@
 /** How a bench run is judged: the SLA profile for N, each relay path over direct, and the targets. */
 import {LEVELS, buildProfile, defaultProfile, type SlaLevel, type SlaProfile} from '../sla/profile.js';
-import {PATH_NAMES, type BenchResult, type NResult, type OverDirect, type PathName, type PathResult, type TargetCheck} from './types.js';
+import {PATH_NAMES, RTPSLA_PATH_NAMES, type RtpslaPathName, type BenchResult, type NResult, type OverDirect, type PathName, type PathResult, type TargetCheck} from './types.js';
 import {round} from './window.js';
 
 /**
@@ -30,9 +30,16 @@ export function compare(direct: PathResult | null, relay: PathResult | null): Ov
   };
 }
 
-export function largestClean(results: NResult[], engine: 'native' | 'node'): number | null {
-  const clean = results.filter((r) => r.slaClean[engine] === true).map((r) => r.calls);
+export function largestClean(results: NResult[], path: RtpslaPathName): number | null {
+  const clean = results.filter((r) => r.slaClean[path] === true).map((r) => r.calls);
   return clean.length ? Math.max(...clean) : null;
+}
+
+/** Per rtpsla path: the search's result where it searched, else the largest clean N given. */
+export function largestSlaClean(results: NResult[], search: BenchResult['search']): Record<RtpslaPathName, number | null> {
+  const out = {} as Record<RtpslaPathName, number | null>;
+  for (const p of RTPSLA_PATH_NAMES) out[p] = search ? (search[p]?.largest ?? null) : largestClean(results, p);
+  return out;
 }
 
 /** The bench's targets (docs/measurements/), judged on this run. A figure that was not measured is null with why. */

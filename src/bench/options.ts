@@ -2,6 +2,7 @@
 import type {RtpengineScheduling} from './rtpengine/daemon.js';
 import type {PathName} from './types.js';
 import type {PlacementSetting} from './placement.js';
+import type {Resolution} from '../capacity/search.js';
 
 export const DEFAULT_CALLS = [30, 100, 150, 300, 600, 1000];
 export const DEFAULT_RTPENGINE_PORT_RANGE = '20000-29999';
@@ -28,6 +29,10 @@ export interface BenchOptions {
   placement?: PlacementSetting;
   /** rtpengine's thread scheduling (default fifo, priority 10, like rtpsla's engine). */
   rtpengineScheduling?: RtpengineScheduling;
+  /** Runs of every path at every N (default 1): min / median / max of every figure when above 1. */
+  repeat?: number;
+  /** Search for each rtpsla path's largest SLA-clean N (up to `max`, to `resolution`) instead of taking it from `calls`. */
+  search?: {max: number; resolution: Resolution} | null;
   signal?: AbortSignal;
   log?: (line: string) => void;
 }

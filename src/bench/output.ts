@@ -6,7 +6,9 @@ import Table from 'cli-table3';
 import type {TopLevelSpec} from 'vega-lite';
 import {PATH_NAMES, type BenchResult, type NResult, type PathName, type PathResult} from './types.js';
 
-const PATH_COLOURS: Record<PathName, string> = {direct: '#4c78a8', native: '#54a24b', node: '#e45756', rtpengine: '#b279a2'};
+const PATH_COLOURS: Record<PathName, string> = {
+  direct: '#4c78a8', native: '#54a24b', 'native-defaults': '#88d27a', node: '#e45756', rtpengine: '#b279a2', 'rtpengine-defaults': '#d6a5c9', rtpcaller: '#f58518',
+};
 
 /** Round trip (as the sim measures it) p50/p99/p99.9 against N, every path, log-log axes. */
 export function chartSpec(r: BenchResult): TopLevelSpec {
@@ -58,27 +60,41 @@ const mb = (v: number | undefined): string => (v ? (v / 1048576).toFixed(0) : '�
 
 function relayCpu(p: PathResult): string {
   const c = p.window.cpuPercent;
-  if (p.path === 'rtpengine') return f(c.rtpengine, 0);
+  if (c.rtpengine !== undefined) return f(c.rtpengine, 0);
   if (c.serve === undefined) return '–';
   return c.engine !== undefined ? `${c.serve.toFixed(0)} (${c.engine.toFixed(0)})` : c.serve.toFixed(0);
 }
 
+/** A figure, with its min–max over the repeats when there were several: `12.1 [11.8–12.9]`. */
+function withSpread(p: PathResult, key: string, v: number | null | undefined, d: number): string {
+  const s = p.repeat?.figures[key];
+  return s && s.min !== s.max ? `${f(v, d)} [${f(s.min, d)}–${f(s.max, d)}]` : f(v, d);
+}
+
 function usPerPacket(p: PathResult): string {
   if (p.relayCpuUsPerPacket === null) return '–';
-  return p.engineCpuUsPerPacket !== null ? `${f(p.relayCpuUsPerPacket, 1)} (${f(p.engineCpuUsPerPacket, 1)})` : f(p.relayCpuUsPerPacket, 1);
+  const main = withSpread(p, 'relayCpuUsPerPacket', p.relayCpuUsPerPacket, 1);
+  const engine = p.engineCpuUsPerPacket !== null ? ` (${f(p.engineCpuUsPerPacket, 1)})` : '';
+  return `${main}${engine} /proc ${withSpread(p, 'relayCpuUsPerPacketProc', p.relayCpuUsPerPacketProc, 1)}`;
+}
+
+function relaySched(p: PathResult): string {
+  const r = p.relayPlacement;
+  if (!r) return '';
+  return `${r.scheduling}${r.mediaCpus !== null ? ` @${r.mediaCpus}` : ''}`;
 }
 
 function pathLabel(p: PathResult): string {
-  if (p.path === 'direct' || p.path === 'rtpengine') return p.path;
+  if (!p.engines.relayRequested) return p.path;
   // the engine serve says it forwarded with, when it differs from the one asked for
-  return p.engines.relay && p.engines.relay !== p.path ? `${p.path} (serve: ${p.engines.relay})` : p.path;
+  return p.engines.relay && p.engines.relay !== p.engines.relayRequested ? `${p.path} (serve: ${p.engines.relay})` : p.path;
 }
 
 export function renderTable(r: BenchResult): string {
   const t = new Table({
     head: [
       'N', 'path', 'RT p50', 'RT p99', 'RT p99.9', 'RT max', 'adds p50/p99/p99.9/max', 'relay lat p99', 'late', 'loss', 'max consec',
-      'CPU % sim/echo/bench', 'relay CPU % (engine)', 'relay µs/pkt (engine)', 'relay RSS MB', 'ELD p99 ms', 'UDP rcvbuf/in err', 'steal ms', 'SLA',
+      'CPU % sim/echo/bench', 'relay CPU % (engine)', 'relay sched', 'relay µs/pkt (engine) /proc', 'caller µs/pkt', 'relay RSS MB', 'ELD p99 ms', 'UDP rcvbuf/in err', 'steal ms', 'SLA',
     ],
     style: {head: [], border: []},
   });
@@ -86,13 +102,15 @@ export function renderTable(r: BenchResult): string {
     if (!p) return;
     const c = p.window.cpuPercent;
     const over = p.path === 'direct' ? null : n.overDirect[p.path];
+    // no round trip of the sim's own (rtpcaller: it forwards load's caller)
+    const rt = p.roundTripMs.count > 0 ? p.roundTripMs : null;
     t.push([
       String(n.calls),
       pathLabel(p),
-      f(p.roundTripMs.p50),
-      f(p.roundTripMs.p99),
-      f(p.roundTripMs.p999),
-      f(p.roundTripMs.max),
+      f(rt?.p50),
+      rt ? withSpread(p, 'roundTripMs.p99', rt.p99, 2) : '–',
+      f(rt?.p999),
+      f(rt?.max),
       over ? [over.addsMs.p50, over.addsMs.p99, over.addsMs.p999, over.addsMs.max].map((v) => signed(v)).join('/') : '–',
       p.relay?.latenessMs ? f(p.relay.latenessMs.p99) : '–',
       pct(p.lateRatio),
@@ -100,7 +118,9 @@ export function renderTable(r: BenchResult): string {
       p.maxConsecutiveMisses === null ? '–' : String(p.maxConsecutiveMisses),
       [c.sim, c.echo, c.harness].map((v) => (v === undefined ? '–' : v.toFixed(0))).join('/'),
       relayCpu(p),
+      relaySched(p),
       usPerPacket(p),
+      withSpread(p, 'callerCpuUsPerPacket', p.callerCpuUsPerPacket, 1),
       mb(p.window.rssPeakBytes.serve ?? p.window.rssPeakBytes.rtpengine),
       p.serve?.eventLoopDelayMs ? f(p.serve.eventLoopDelayMs.p99) : '–',
       `${p.window.udp.rcvbufErrors}/${p.window.udp.inErrors}`,
@@ -115,7 +135,10 @@ export function renderTable(r: BenchResult): string {
     'parentheses) or the rtpengine daemon; steal = CPU time the hypervisor took from this VM during the phase (all CPUs).',
   ];
   for (const s of r.skipped) lines.push(`skipped: ${s.path}: ${s.reason}`);
-  lines.push(`Largest SLA-clean N: native ${r.largestSlaCleanCalls.native ?? 'none'}, node ${r.largestSlaCleanCalls.node ?? 'none'}`);
+  const largest = Object.entries(r.largestSlaCleanCalls).filter(([p]) => r.params.paths.includes(p as PathName)).map(([p, v]) => `${p} ${v ?? 'none'}`);
+  lines.push(`Largest SLA-clean N (${r.largestSlaCleanBy === 'search' ? 'searched' : 'of the N given'}): ${largest.join(', ')}`);
+  for (const [p, s] of Object.entries(r.search ?? {})) if (s?.firstFail) lines.push(`  ${p}: FAIL at ${s.firstFail.calls}: ${s.firstFail.limitingText}`);
+  if (r.params.repeat > 1) lines.push(`Each figure is the median of ${r.params.repeat} runs; [min–max] where they differ (every figure's spread: repeat.figures in the JSON).`);
   for (const [k, v] of Object.entries(r.targets)) lines.push(`target ${k}: ${v.met === null ? 'not measured' : v.met ? 'MET' : 'NOT MET'} (${v.detail})`);
   return lines.join('\n');
 }

@@ -8,6 +8,7 @@ import {engineBinaryPath} from '../engine/engine-select.js';
 import type {EngineName} from './children.js';
 import {findRtpengine} from './rtpengine/daemon.js';
 import {ConfigError} from '../errors.js';
+import {PATH_SPECS} from './variants.js';
 import {PATH_NAMES, type EchoPacingUs, type PathName, type SkippedPath} from './types.js';
 
 function executable(file: string): boolean {
@@ -35,8 +36,9 @@ export function planPaths(requested: readonly PathName[], env: {nativeBin?: stri
   const skipped: SkippedPath[] = [];
   for (const p of PATH_NAMES) {
     if (!requested.includes(p)) continue;
-    if (p === 'native' && !nativeBuilt) skipped.push({path: p, reason: `the native engine is not built (${nativeBin} is missing; npm install builds it)`});
-    else if (p === 'rtpengine' && !rtpengine) skipped.push({path: p, reason: 'rtpengine is not installed (Debian package rtpengine-daemon: apt-get install rtpengine-daemon)'});
+    const spec = PATH_SPECS[p];
+    if (spec.serveEngine === 'native' && !nativeBuilt) skipped.push({path: p, reason: `the native engine is not built (${nativeBin} is missing; npm install builds it)`});
+    else if (spec.daemon && !rtpengine) skipped.push({path: p, reason: 'rtpengine is not installed (Debian package rtpengine-daemon: apt-get install rtpengine-daemon)'});
     else paths.push(p);
   }
   return {paths, skipped, simEchoEngine: nativeBuilt ? 'native' : 'node', rtpengine: rtpengine};

@@ -20,6 +20,8 @@ import {RtpengineRoute} from './rtpengine/route.js';
 import type {EngineCounters} from '../protocol/serve-api.js';
 import type {BenchOptions} from './options.js';
 import {profileFor} from './judge.js';
+import {fifoOf, PATH_SPECS, relayPlacementFor} from './variants.js';
+import {ENGINE_CPUS_ENV} from '../engine/cpu-list.js';
 
 type SimStatsBody = Pick<SimStats, 'totals' | 'rttUs' | 'sendJitterUs'>;
 interface ServeMetricsBody {
@@ -95,6 +97,7 @@ interface WindowReadings {
 /** The phase's processes, its window and the readings at the window's ends. */
 interface RunningPhase {
   p: PhaseProcesses;
+  placement: PhasePlacement;
   d: RunningRtpengine | null;
   w: PhaseWindow;
   readings: WindowReadings;
@@ -120,7 +123,7 @@ interface PhaseReadings {
   echoPacing: ReturnType<typeof parseEchoPacing>;
 }
 
-const isRtpsla = (pathName: PathName) => pathName === 'native' || pathName === 'node';
+const isRtpsla = (pathName: PathName) => PATH_SPECS[pathName].rtpsla;
 
 /** Arm the window's readings: serve's /metrics and rtpengine's count at the start and at the first hangup. */
 function watchWindow(w: PhaseWindow, p: PhaseProcesses, d: RunningRtpengine | null): {readings: WindowReadings; onFirstHangup: () => void} {
@@ -158,9 +161,13 @@ async function placeCalls(ctx: PhaseCtx, n: number, pathName: PathName, ph: Runn
   }
   let holding = false;
   let hung = false;
+  const caller = PATH_SPECS[pathName].caller;
+  // load's caller engine runs in this process: it takes the chain's placement (the sim's CPUs)
+  const savedCpus = process.env[ENGINE_CPUS_ENV];
+  if (caller === 'rtp') process.env[ENGINE_CPUS_ENV] = ph.placement.sim ?? '';
   const res = await runLoad({
     ariUrl: p.simUrl, ariUser: creds.user, ariPass: creds.pass, app: 'rtpsla', count: n, durationMs: o.durationMs,
-    delayBetweenMs: o.delayBetweenMs, endpoint: o.endpoint, format: o.format, serveUrl: p.serveUrl!,
+    delayBetweenMs: o.delayBetweenMs, endpoint: o.endpoint, format: o.format, serveUrl: p.serveUrl!, caller,
     outDir: path.join(o.outDir, `${ctx.runStamp}-reports`), runId, lateThresholdMs: 20, signal: o.signal,
     onProgress: (pr: LoadProgress) => {
       if (!holding && pr.phase === 'holding') {
@@ -172,6 +179,9 @@ async function placeCalls(ctx: PhaseCtx, n: number, pathName: PathName, ph: Runn
         onFirstHangup();
       }
     },
+  }).finally(() => {
+    if (savedCpus === undefined) delete process.env[ENGINE_CPUS_ENV];
+    else process.env[ENGINE_CPUS_ENV] = savedCpus;
   });
   return {direct: null, report: res.report, reportPath: res.path};
 }
@@ -207,7 +217,9 @@ function relayWork(rtpsla: boolean, hasDaemon: boolean, r: PhaseReadings) {
     ? c1.engineCpuUs + c1.serveCpuUs - (c0.engineCpuUs + c0.serveCpuUs)
     : rtpsla ? win.cpuTimeUs.serve : hasDaemon ? win.cpuTimeUs.rtpengine : undefined;
   const engineCpuUs = counted ? c1.engineCpuUs - c0.engineCpuUs : win.cpuTimeUs.engine;
-  return {forwarded, relayCpuUs, engineCpuUs};
+  // one instrument for every relay: /proc of each of its processes over the window
+  const procCpuUs = rtpsla ? win.cpuTimeUs.serve : hasDaemon ? win.cpuTimeUs.rtpengine : undefined;
+  return {forwarded, relayCpuUs, engineCpuUs, procCpuUs};
 }
 
 /** The phase's PathResult from its calls and readings. */
@@ -219,15 +231,17 @@ function pathResult(ctx: PhaseCtx, n: number, pathName: PathName, placement: Pha
   const media = stats.totals.media;
   const simLoss = media.packetsSent > 0 ? Math.max(0, media.packetsSent - media.packetsReceived) / media.packetsSent : 0;
   const over20 = fractionOver(stats.rttUs.histogram, 20_000);
-  const {forwarded, relayCpuUs, engineCpuUs} = relayWork(rtpsla, d !== null, r);
+  const {forwarded, relayCpuUs, engineCpuUs, procCpuUs} = relayWork(rtpsla, d !== null, r);
   const relayEngine = rtpsla ? ((mFinal ?? mEnd)?.engine ?? null) : d ? 'rtpengine' : null;
-  if (rtpsla && relayEngine !== pathName) {
+  const asked = PATH_SPECS[pathName].serveEngine;
+  if (rtpsla && relayEngine !== asked) {
     const why = relayEngine === null ? 'serve\'s /metrics did not say which engine forwarded' : `serve forwarded with the ${relayEngine} engine`;
-    ctx.notes.push(`N=${n} ${pathName}: asked serve for RTPSLA_ENGINE=${pathName}, but ${why}.`);
+    ctx.notes.push(`N=${n} ${pathName}: asked serve for RTPSLA_ENGINE=${asked}, but ${why}.`);
   }
+  const relayPlacement = relayPlacementFor(pathName, placement, ctx.o.rtpengineScheduling);
   return {
     path: pathName,
-    engines: {sim: ctx.simEchoEngine, echo: p.echoEngine ?? ctx.simEchoEngine, relayRequested: rtpsla ? pathName : null, relay: relayEngine},
+    engines: {sim: ctx.simEchoEngine, echo: p.echoEngine ?? ctx.simEchoEngine, relayRequested: asked, relay: relayEngine},
     placement,
     calls: n,
     callsSetUp: direct ? direct.callsSetUp : report!.summary.callsAnswered - report!.summary.callsFailed,
@@ -248,6 +262,9 @@ function pathResult(ctx: PhaseCtx, n: number, pathName: PathName, placement: Pha
     window: win,
     relayCpuUsPerPacket: perPacket(relayCpuUs, forwarded),
     engineCpuUsPerPacket: perPacket(engineCpuUs, forwarded),
+    relayCpuUsPerPacketProc: perPacket(procCpuUs, forwarded),
+    callerCpuUsPerPacket: PATH_SPECS[pathName].caller === 'rtp' ? perPacket(win.cpuTimeUs.caller, forwarded) : null,
+    relayPlacement: relayPlacement && d ? {...relayPlacement, threadsPinned: d.threadsPinned} : relayPlacement,
     packetsForwardedInWindow: forwarded,
     echoPacingErrorUs: echoPacing,
     ...(echoPacing ? {} : {echoPacingNote: 'echo\'s stats lines carry no pacing error (pacingErrorP99Us / pacingErrorUs)'}),
@@ -284,27 +301,31 @@ function logResult(log: (line: string) => void, n: number, pathName: PathName, r
 async function startPhase(ctx: PhaseCtx, n: number, pathName: PathName, placement: PhasePlacement, started: {procs: PhaseProcesses | null; daemon: RunningRtpengine | null}): Promise<RunningPhase> {
   const {o} = ctx;
   const rtpsla = isRtpsla(pathName);
+  const spec = PATH_SPECS[pathName];
+  const relay = relayPlacementFor(pathName, placement, o.rtpengineScheduling);
   const p = await startPhaseProcesses(ctx.reg, {
     withServe: rtpsla,
     simEchoEngine: ctx.simEchoEngine,
-    serveEngine: rtpsla ? pathName : undefined,
+    serveEngine: spec.serveEngine ?? undefined,
     echoStats: true,
     creds: ctx.creds,
     simRtpRange: o.simRtpRange,
     relayPortRange: o.relayPortRange,
     format: o.format,
     serveCpuProfDir: rtpsla && o.serveCpuProfDir ? path.join(o.serveCpuProfDir, `serve-${pathName}-N${n}`) : undefined,
-    engineCpus: placement,
+    engineCpus: {...placement, relay: relay?.mediaCpus ?? null},
   });
   started.procs = p;
   let d: RunningRtpengine | null = null;
-  if (pathName === 'rtpengine') {
-    d = await startRtpengine(ctx.reg, ctx.rtpengine!, ctx.rtpenginePorts, placement.relay !== null && ctx.taskset ? {taskset: ctx.taskset, cpus: placement.relay} : null, o.rtpengineScheduling);
+  if (spec.daemon && relay) {
+    const pin = relay.mediaCpus !== null && ctx.taskset ? {taskset: ctx.taskset, cpus: relay.mediaCpus} : null;
+    const priority = fifoOf(relay.scheduling);
+    d = await startRtpengine(ctx.reg, ctx.rtpengine!, ctx.rtpenginePorts, pin, priority === null ? 'default' : 'fifo', priority ?? undefined);
     started.daemon = d;
-    ctx.rtpengineArgs ??= d.args;
+    if (!spec.defaults) ctx.rtpengineArgs ??= d.args;
   }
   const w = new PhaseWindow({sim: pidOf(p.sim), echo: pidOf(p.echo), serve: pidOf(p.serve), rtpengine: d?.pid ?? null, harness: process.pid});
-  return {p, d, w, ...watchWindow(w, p, d)};
+  return {p, placement, d, w, ...watchWindow(w, p, d)};
 }
 
 export async function runPhase(ctx: PhaseCtx, n: number, pathName: PathName, placement: PhasePlacement): Promise<PathResult> {

@@ -7,17 +7,45 @@ import type {PhasePlacement} from './placement.js';
 import type {PercentilesWithCount} from '../metrics/histogram.js';
 import type {SlaLevel} from '../sla/profile.js';
 import type {WindowResult} from './window.js';
+import type {Resolution} from '../capacity/search.js';
 
 export const BENCH_SCHEMA_ID = 'rtpsla.bench/v1';
 
 export type PercentilesMsN = PercentilesWithCount;
 
-/** The media paths, in the order they run for each N. */
-export const PATH_NAMES = ['direct', 'native', 'node', 'rtpengine'] as const;
+/**
+ * The media paths, in the order they run for each N: direct; rtpsla's relay with the native
+ * engine, like for like with rtpengine and at its own defaults; with the node engine; rtpengine
+ * like for like and at its own defaults; and the rtp-caller chain (load's caller engine → sim's
+ * forwarding → relay → echo).
+ */
+export const PATH_NAMES = ['direct', 'native', 'native-defaults', 'node', 'rtpengine', 'rtpengine-defaults', 'rtpcaller'] as const;
 export type PathName = (typeof PATH_NAMES)[number];
 /** The relays measured against the direct path. */
 export type RelayPathName = Exclude<PathName, 'direct'>;
-export const RELAY_PATH_NAMES: readonly RelayPathName[] = ['native', 'node', 'rtpengine'];
+export const RELAY_PATH_NAMES: readonly RelayPathName[] = ['native', 'native-defaults', 'node', 'rtpengine', 'rtpengine-defaults', 'rtpcaller'];
+/** The paths whose relay is rtpsla's serve, each judged by sla on load's report. */
+export const RTPSLA_PATH_NAMES = ['native', 'native-defaults', 'node', 'rtpcaller'] as const;
+export type RtpslaPathName = (typeof RTPSLA_PATH_NAMES)[number];
+
+/** How the relay under test ran: its real-time class and the CPUs its media threads were pinned to. */
+export interface RelayPlacement {
+  /** `like-for-like`: rtpengine at rtpsla's relay priority and placement; `defaults`: each at its own. */
+  mode: 'like-for-like' | 'defaults';
+  /** `fifo:12`, or `default` (the relay's own choice). */
+  scheduling: string;
+  /** The CPUs the media threads were pinned to (null: placed by the kernel); control threads (serve's Node, rtpengine's main/ICE/timer threads) are never pinned. */
+  mediaCpus: string | null;
+  /** rtpengine: the names of its threads pinned to mediaCpus (poller, media player, send timer, codec timer). */
+  threadsPinned?: string[];
+}
+
+/** min / median / max of one figure over the repeats of a path at one N. */
+export interface Spread {
+  min: number;
+  median: number;
+  max: number;
+}
 
 export interface PathEngines {
   /** RTPSLA_ENGINE given to sim (the same on every path of a run). */
@@ -73,6 +101,18 @@ export interface PathResult {
    * its engine child (rtpsla paths), the daemon (rtpengine); null on direct.
    */
   relayCpuUsPerPacket: number | null;
+  /**
+   * The same relay's CPU read by one instrument for every relay, as a cross-check beside the
+   * engine counters: utime+stime from /proc of every process of the relay (serve with its engine
+   * child; every thread of rtpengine) over the window / the packets it forwarded; null on direct.
+   */
+  relayCpuUsPerPacketProc: number | null;
+  /** rtpcaller: load's caller engine (CPU from /proc over the window / packets the relay forwarded then, each one sent or received once by the caller); null elsewhere. */
+  callerCpuUsPerPacket: number | null;
+  /** How the relay under test ran (null on direct). */
+  relayPlacement: RelayPlacement | null;
+  /** With --repeat K > 1: every number of this result over the K runs (this result holds the medians), by its JSON path. */
+  repeat?: {runs: number; figures: Record<string, Spread>};
   /** The native engine process alone (CPU / forwarded packets); null when serve has no engine child. */
   engineCpuUsPerPacket: number | null;
   /** From serve's /metrics (rtpsla paths) or rtpengine's `statistics` (relayedpackets) at the window's ends. */
@@ -110,12 +150,24 @@ export interface NResult {
   calls: number;
   direct: PathResult | null;
   native: PathResult | null;
+  'native-defaults': PathResult | null;
   node: PathResult | null;
   rtpengine: PathResult | null;
+  'rtpengine-defaults': PathResult | null;
+  rtpcaller: PathResult | null;
   /** Each relay against the direct path of the same N (null when either was not measured). */
   overDirect: Record<RelayPathName, OverDirect | null>;
   /** The SLA verdict of serve's report on each rtpsla path (null when not measured). */
-  slaClean: {native: boolean | null; node: boolean | null};
+  slaClean: Record<RtpslaPathName, boolean | null>;
+}
+
+/** The capacity search on one rtpsla path (src/capacity/search.ts), each step a fresh phase judged by sla. */
+export interface BenchSearch {
+  largest: number | null;
+  confirmed: boolean;
+  firstFail: {calls: number; limitingText: string} | null;
+  stoppedBy: string;
+  steps: Array<{calls: number; phase: string; pass: boolean; limitingText: string | null; reportPath: string | null}>;
 }
 
 export interface SkippedPath {
@@ -137,6 +189,10 @@ export interface BenchResult {
   params: {
     calls: number[]; durationMs: number; delayBetweenMs: number; settleMs: number; format: string; endpoint: string; simRtpRange: string; relayPortRange: string;
     rtpenginePortRange: string; paths: PathName[];
+    /** Runs of every path at every N (min / median / max of each figure when above 1). */
+    repeat: number;
+    /** --search: the largest SLA-clean N is searched for (up to the largest --calls, to this resolution) instead of taken from the N values given. */
+    search: null | {max: number; resolution: Resolution};
   };
   /** Paths asked for but not run (binary missing, …), each with why. */
   skipped: SkippedPath[];
@@ -144,8 +200,13 @@ export interface BenchResult {
   rtpengine: null | {executable: string; version: string | null; args: string[]; ngFlags: Record<string, unknown>};
   notes: string[];
   results: NResult[];
-  /** Largest N whose rtpsla relay report passed the SLA, per engine. */
-  largestSlaCleanCalls: {native: number | null; node: number | null};
+  /**
+   * Largest N whose rtpsla relay report passed the SLA, per rtpsla path: the largest of the N
+   * values given, or with --search the capacity search's result (`search` has its steps).
+   */
+  largestSlaCleanCalls: Record<RtpslaPathName, number | null>;
+  largestSlaCleanBy: 'calls given' | 'search';
+  search: null | Partial<Record<RtpslaPathName, BenchSearch>>;
   targets: Record<string, TargetCheck>;
   /** The chart's vega-lite spec with its data inline (also written beside the result). */
   chartSpecPath: string;

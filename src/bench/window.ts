@@ -4,14 +4,15 @@
  * sampled each second over the whole phase (peak kept).
  */
 import {hostStealUs} from '../metrics/host.js';
-import {cpuTimeUs, processName, processTree, rssBytes, udpCounters, udpDelta, type UdpCounters} from './proc.js';
+import {childPids, cpuTimeUs, processName, processTree, rssBytes, udpCounters, udpDelta, type UdpCounters} from './proc.js';
 
 /**
  * sim, echo and serve count with their child processes (a native engine they start);
- * `engine` is serve's native engine child alone (part of `serve` too); `rtpengine` the daemon.
+ * `engine` is serve's native engine child alone (part of `serve` too); `rtpengine` the daemon;
+ * `caller` the native caller engine load starts in the bench's own process (the rtpcaller path).
  */
-export type ProcName = 'sim' | 'echo' | 'serve' | 'engine' | 'rtpengine' | 'harness';
-type RootName = Exclude<ProcName, 'engine'>;
+export type ProcName = 'sim' | 'echo' | 'serve' | 'engine' | 'rtpengine' | 'harness' | 'caller';
+type RootName = Exclude<ProcName, 'engine' | 'caller'>;
 
 /** The executable name (`comm`) of the native media engine serve starts. */
 export const ENGINE_COMM = 'rtpsla-engine';
@@ -65,6 +66,12 @@ export class PhaseWindow {
       if (!pid) continue;
       // the harness's children are the measured processes themselves
       m[name] = name === 'harness' ? [pid] : processTree(pid);
+    }
+    const harness = this.pids.harness;
+    if (harness) {
+      // the harness's own engine child (load's caller engine); sim, echo and serve are its Node children
+      const caller = childPids(harness).filter((p) => processName(p).startsWith(ENGINE_COMM));
+      if (caller.length > 0) m.caller = caller;
     }
     if (m.serve) {
       const engine = m.serve.filter((p) => p !== this.pids.serve && processName(p).startsWith(ENGINE_COMM));

@@ -1,12 +1,12 @@
 import {Flags} from '@oclif/core';
 import {BaseCommand} from '../base-command.js';
-import {engineFlag, host, integer, decimal, logLevelOption, nonEmpty, port, portRange, settingName} from '../config/flags.js';
+import {engineFlag, host, integer, decimal, logLevelOption, nonEmpty, port, portRange} from '../config/flags.js';
 import {parsePortRange} from '../config/parse.js';
-import {ConfigError, errorMessage} from '../errors.js';
 import {createLogger} from '../log/logger.js';
 import {atomicWriteFile} from '../runtime/atomic-write.js';
 import {onStopSignals} from '../runtime/signals.js';
-import {listeningLine, parseFailFlag, parseForwardDelayFlag, parseLateFirstPacketsFlag, SIM_DEFAULTS, startSim, type FailRule, type ForwardDelayRule, type LateFirstPacketsRule} from '../sim/index.js';
+import {listeningLine, SIM_DEFAULTS, startSim} from '../sim/index.js';
+import {simFaultFlags} from '../sim/fault-flags.js';
 
 export default class Sim extends BaseCommand {
   static override summary = 'Run an embedded Asterisk 22 stand-in (ARI REST, events WebSocket, externalMedia RTP) on machines without Asterisk.';
@@ -32,35 +32,9 @@ export default class Sim extends BaseCommand {
     'rtp-range': portRange({description: 'UDP ports the externalMedia channels send from (the even ones are used).', env: 'SIM_RTP_RANGE', default: parsePortRange(SIM_DEFAULTS.rtpRange, '--rtp-range'), even: true}),
     'answer-delay-ms': decimal({description: 'How long Answer() takes before the Milliwatt tone starts (recorded: 500).', env: 'SIM_ANSWER_DELAY_MS', default: SIM_DEFAULTS.answerDelayMs, min: 0, max: 60_000}),
     seed: integer({description: 'The seed for initial sequence numbers, SSRCs, ids and the StasisStart race (default: random, logged).', env: 'SIM_SEED', min: 0, max: 0xffffffff}),
-    fail: Flags.custom<FailRule>({
-      parse: async (text, _ctx, o) => {
-        try {
-          return parseFailFlag(text);
-        } catch (err) {
-          throw new ConfigError(`${settingName(o)}: ${errorMessage(err)}`);
-        }
-      },
-    })({description: 'Make an ARI operation fail: OPERATION=STATUS[:COUNT] (e.g. externalMedia=500:1, addChannel=422); repeatable.', multiple: true}),
+    ...simFaultFlags,
     'event-delay-ms': decimal({description: 'Every event is delayed by this many ms (order kept).', default: 0, min: 0, max: 600_000}),
     'stop-media': Flags.boolean({description: 'Start with media held (no RTP sent) until POST /_sim/faults {"stopMedia":false}.', default: false}),
-    'late-first-packets': Flags.custom<LateFirstPacketsRule>({
-      parse: async (text, _ctx, o) => {
-        try {
-          return parseLateFirstPacketsFlag(text);
-        } catch (err) {
-          throw new ConfigError(`${settingName(o)}: ${errorMessage(err)}`);
-        }
-      },
-    })({description: 'Hold the first frames of a share of the tone streams for a uniform draw in (0, MAXMS], then send them at once: SHARE:MAXMS (recorded at 150 calls with a Milliwatt() caller: 0.59:151), or SHARE:MINMS-MAXMS (1:150-150 holds every stream exactly 150 ms). Counted in GET /_sim/stats faults.lateFirstPackets.'}),
-    'forward-delay': Flags.custom<ForwardDelayRule>({
-      parse: async (text, _ctx, o) => {
-        try {
-          return parseForwardDelayFlag(text);
-        } catch (err) {
-          throw new ConfigError(`${settingName(o)}: ${errorMessage(err)}`);
-        }
-      },
-    })({description: 'Extra delay on one direction of the RTP-caller forwarding: DIRECTION:EXTRAMS:DURATIONMS[:CALLS] (toRelay or toCaller; CALLS = call indices or channel ids joined by +; default all). Counted in GET /_sim/stats faults.forwardDelay.'}),
     'ready-file': Flags.string({description: 'Also write {"url","port","pid"} JSON to this file once listening.'}),
     'log-level': logLevelOption({aliases: ['log']}),
     ...engineFlag,
@@ -78,6 +52,7 @@ export default class Sim extends BaseCommand {
         fail: flags.fail ?? [], eventDelayMs: flags['event-delay-ms'], stopMedia: flags['stop-media'],
         ...(flags['late-first-packets'] ? {lateFirstPackets: flags['late-first-packets']} : {}),
         ...(flags['forward-delay'] ? {forwardDelay: flags['forward-delay']} : {}),
+        ...(flags['late-above-calls'] ? {lateAboveCalls: flags['late-above-calls']} : {}),
       },
     });
     process.stdout.write(listeningLine(sim) + '\n');

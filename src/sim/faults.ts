@@ -5,12 +5,14 @@
  * of the RTP-caller forwarding (forwardDelay), hold the first frames of some streams
  * (lateFirstPackets), send non-RTP datagrams from the streams' own ports (malformedMedia). Each
  * fault is counted (`counters`, and the media faults' figures) so a test can prove it fired.
+ * (lateFirstPackets), make every forwarded frame late while more than K calls are up
+ * (lateAboveCalls). Each media fault is counted so a test can prove it fired.
  */
 import {KNOWN_OPERATION_NAMES, opNames, type ApiOp} from './api.js';
-import type {ForwardDelayRule} from './forwarding.js';
-import {checkForwardDelay, checkLateFirstPackets, MediaFaultError, type LateFirstPacketsRule} from './media-faults.js';
+import type {ForwardDelayRule, LateAboveCallsRule} from './forwarding.js';
+import {checkForwardDelay, checkLateAboveCalls, checkLateFirstPackets, MediaFaultError, type LateFirstPacketsRule} from './media-faults.js';
 
-export type {ForwardDelayRule} from './forwarding.js';
+export type {ForwardDelayRule, LateAboveCallsRule} from './forwarding.js';
 export type {LateFirstPacketsRule} from './media-faults.js';
 
 export interface FailRule {
@@ -56,6 +58,8 @@ export interface FaultRequest {
   lateFirstPackets?: LateFirstPacketsRule | false;
   /** Send `count` datagrams that are not RTP from each live tone stream's own port to its remote (once). */
   malformedMedia?: MalformedMediaRule;
+  /** Every frame the sim forwards is late while more than K RTP-caller calls are up; `false` = off. */
+  lateAboveCalls?: {calls: number; ms?: number} | false;
 }
 
 export interface MalformedMediaRule {
@@ -95,6 +99,18 @@ export interface LateFirstPacketsState {
   maxHoldMs: number;
 }
 
+/** lateAboveCalls as reported: the rule (while set), whether frames are late now, and what it did. */
+export interface LateAboveCallsState {
+  armed: boolean;
+  rule: LateAboveCallsRule | null;
+  /** More than rule.calls calls are up now: every forwarded frame is late. */
+  active: boolean;
+  /** Times the live-call count rose above rule.calls. */
+  crossings: number;
+  /** Link directions the delay was put on (its packets count in forwardDelay.packetsDelayed too: one engine counter). */
+  linksDelayed: number;
+}
+
 /** Counters of the media faults, read from the media engine and the forwarding links. */
 export interface MediaFaultCounts {
   forwardArmed: boolean;
@@ -102,6 +118,7 @@ export interface MediaFaultCounts {
   packetsDelayed: number;
   streamsHeld: number;
   maxHoldMs: number;
+  lateAbove: {active: boolean; crossings: number; linksDelayed: number};
 }
 
 /** ARI is down after a restart fault (until `upAt`, once the WebSockets are closed). */
@@ -124,6 +141,7 @@ export interface FaultState {
   forwardDelay: ForwardDelayState;
   lateFirstPackets: LateFirstPacketsState;
   counters: FaultCounters;
+  lateAboveCalls: LateAboveCallsState;
 }
 
 export const DEFAULT_RESTART_DOWNTIME_MS = 2000;
@@ -156,11 +174,14 @@ export class Faults {
   restarts = 0;
   forwardDelay: ForwardDelayRule | null = null;
   lateFirstPackets: LateFirstPacketsRule | null = null;
-  /** Where the media faults' counters come from (set by the sim). */
-  counts: () => MediaFaultCounts = () => ({forwardArmed: false, linksDelayed: 0, packetsDelayed: 0, streamsHeld: 0, maxHoldMs: 0});
+  lateAboveCalls: LateAboveCallsRule | null = null;
   readonly counters: FaultCounters = {webSocketDrops: 0, webSocketsDropped: 0, failsServed: {}, retriesAfterFail: {}, malformedSent: 0};
   /** Resources (`opId path`) an injected failure was answered for, with its `operation=status`, until they are requested again. */
   private readonly failedResources = new Map<string, string>();
+  /** Where the media faults' counters come from (set by the sim). */
+  counts: () => MediaFaultCounts = () => ({
+    forwardArmed: false, linksDelayed: 0, packetsDelayed: 0, streamsHeld: 0, maxHoldMs: 0, lateAbove: {active: false, crossings: 0, linksDelayed: 0},
+  });
 
   state(): FaultState {
     return {
@@ -175,7 +196,7 @@ export class Faults {
     };
   }
 
-  private mediaFaultState(): Pick<FaultState, 'forwardDelay' | 'lateFirstPackets'> {
+  private mediaFaultState(): Pick<FaultState, 'forwardDelay' | 'lateFirstPackets' | 'lateAboveCalls'> {
     const n = this.counts();
     return {
       forwardDelay: {
@@ -190,6 +211,7 @@ export class Faults {
         streamsHeld: n.streamsHeld,
         maxHoldMs: n.maxHoldMs,
       },
+      lateAboveCalls: {armed: this.lateAboveCalls !== null, rule: this.lateAboveCalls === null ? null : {...this.lateAboveCalls}, ...n.lateAbove},
     };
   }
 
@@ -200,12 +222,13 @@ export class Faults {
     this.stopMedia = false;
     this.forwardDelay = null;
     this.lateFirstPackets = null;
+    this.lateAboveCalls = null;
   }
 
   /** Validates and applies `req` (all or nothing). Throws FaultError with a readable reason. */
   apply(req: FaultRequest): void {
     if (typeof req !== 'object' || req === null || Array.isArray(req)) throw new FaultError('body must be a JSON object');
-    const known = new Set(['clear', 'dropWebSocket', 'fail', 'delay', 'eventDelayMs', 'stopMedia', 'restart', 'forwardDelay', 'lateFirstPackets', 'malformedMedia']);
+    const known = new Set(['clear', 'dropWebSocket', 'fail', 'delay', 'eventDelayMs', 'stopMedia', 'restart', 'forwardDelay', 'lateFirstPackets', 'lateAboveCalls', 'malformedMedia']);
     for (const k of Object.keys(req)) if (!known.has(k)) throw new FaultError(`unknown fault "${k}" (known: ${[...known].join(', ')})`);
     const fails = req.fail === undefined ? [] : (Array.isArray(req.fail) ? req.fail : [req.fail]).map(checkFail);
     const delays = req.delay === undefined ? [] : (Array.isArray(req.delay) ? req.delay : [req.delay]).map(checkDelay);
@@ -216,6 +239,7 @@ export class Faults {
     if (req.malformedMedia !== undefined) checkMalformedMedia(req.malformedMedia);
     const forwardDelay = req.forwardDelay === undefined || req.forwardDelay === false ? req.forwardDelay : asFaultError(() => checkForwardDelay(req.forwardDelay));
     const lateFirst = req.lateFirstPackets === undefined || req.lateFirstPackets === false ? req.lateFirstPackets : asFaultError(() => checkLateFirstPackets(req.lateFirstPackets));
+    const lateAbove = req.lateAboveCalls === undefined || req.lateAboveCalls === false ? req.lateAboveCalls : asFaultError(() => checkLateAboveCalls(req.lateAboveCalls));
     if (req.restart !== undefined) {
       checkRestart(req.restart);
       if (this.down !== null && req.restart !== false) throw new FaultError('restart: ARI is already down from an earlier restart');
@@ -228,6 +252,7 @@ export class Faults {
     if (req.stopMedia !== undefined) this.stopMedia = req.stopMedia;
     if (forwardDelay !== undefined) this.forwardDelay = forwardDelay === false ? null : forwardDelay;
     if (lateFirst !== undefined) this.lateFirstPackets = lateFirst === false ? null : lateFirst;
+    if (lateAbove !== undefined) this.lateAboveCalls = lateAbove === false ? null : lateAbove;
   }
 
   /**

@@ -92,12 +92,34 @@ interface Pair {
   relay: SimChannel;
 }
 
+/**
+ * Fault switch lateAboveCalls: while more than `calls` RTP-caller calls are bridged, every frame
+ * the sim forwards (both directions) is `ms` late; at or below it, none is. Calls up before the
+ * count rose above `calls` turn late mid-call, calls set up above it are late from their start.
+ */
+export interface LateAboveCallsRule {
+  calls: number;
+  ms: number;
+}
+
+/** What lateAboveCalls did: whether it holds frames now, how often the count rose above its calls, link directions delayed. */
+export interface LateAboveCallsCounts {
+  active: boolean;
+  crossings: number;
+  linksDelayed: number;
+}
+
+/** How long a lateAboveCalls delay is set for at a time (re-set at each crossing): an hour, µs. */
+const LATE_ABOVE_SPAN_US = 3_600_000_000;
+
 /** The linked pairs of the sim and the forwardDelay fault on them. */
 export class ForwardingLinks {
   private readonly pairs = new Map<SimChannel, Pair>();
   private fault: {rule: ForwardDelayRule; untilMs: number} | null = null;
   /** Link directions a forwardDelay fault was put on. */
   linksDelayed = 0;
+  private lateAbove: LateAboveCallsRule | null = null;
+  readonly lateAboveCounts: LateAboveCallsCounts = {active: false, crossings: 0, linksDelayed: 0};
 
   constructor(private readonly media: MediaEngine) {}
 
@@ -115,6 +137,8 @@ export class ForwardingLinks {
     this.media.link(caller.media, relay.media, 'toRelay', FORWARD_QUANTILES_US.toRelay);
     this.media.link(relay.media, caller.media, 'toCaller', FORWARD_QUANTILES_US.toCaller);
     this.applyFault(p);
+    if (this.lateAboveCounts.active) this.delayBoth(p, this.lateAbove!.ms);
+    else this.updateLateAbove();
   }
 
   /** `c` no longer forwards (nor does its peer). */
@@ -125,6 +149,47 @@ export class ForwardingLinks {
     this.pairs.delete(p.relay);
     if (p.caller.media) this.media.unlink(p.caller.media);
     if (p.relay.media) this.media.unlink(p.relay.media);
+    this.updateLateAbove();
+  }
+
+  /** Bridged RTP-caller calls now. */
+  get liveCalls(): number {
+    return this.pairs.size / 2;
+  }
+
+  /** Sets (or clears: null) the lateAboveCalls fault; it applies at once to the calls up. */
+  setLateAbove(rule: LateAboveCallsRule | null): void {
+    if (this.lateAboveCounts.active) this.endLateAbove();
+    this.lateAbove = rule;
+    this.updateLateAbove();
+  }
+
+  /** Starts or ends the lateAboveCalls delay as the live-call count crosses the rule's calls. */
+  private updateLateAbove(): void {
+    const want = this.lateAbove !== null && this.liveCalls > this.lateAbove.calls;
+    if (want === this.lateAboveCounts.active) return;
+    if (!want) return this.endLateAbove();
+    this.lateAboveCounts.active = true;
+    this.lateAboveCounts.crossings++;
+    for (const [c, p] of this.pairs) if (c === p.caller) this.delayBoth(p, this.lateAbove!.ms);
+  }
+
+  private endLateAbove(): void {
+    this.lateAboveCounts.active = false;
+    for (const [c, p] of this.pairs) {
+      if (c !== p.caller) continue;
+      this.delayBoth(p, 0);
+      // a forwardDelay fault still running on this call takes its place again
+      this.applyFault(p);
+    }
+  }
+
+  private delayBoth(p: Pair, ms: number): void {
+    for (const from of [p.caller.media, p.relay.media]) {
+      if (from === undefined) continue;
+      this.media.delayForward(from, ms * 1000, ms > 0 ? LATE_ABOVE_SPAN_US : 0);
+      if (ms > 0) this.lateAboveCounts.linksDelayed++;
+    }
   }
 
   /** Sets (or clears: null) the forwardDelay fault; it applies at once to the pairs it names. */

@@ -25,10 +25,10 @@ import type {EngineChoice, EngineKind} from '../engine/engine-types.js';
 import {randomSeed, SimRng} from './rng.js';
 import {asteriskTimestamp} from './time.js';
 
-export {parseFailFlag, DEFAULT_RESTART_DOWNTIME_MS, type ForwardDelayRule, type ForwardDelayState, type LateFirstPacketsRule, type LateFirstPacketsState, type FailRule, type DelayRule, type FaultRequest, type FaultState, type RestartRule, type DownState} from './faults.js';
+export {parseFailFlag, DEFAULT_RESTART_DOWNTIME_MS, type ForwardDelayRule, type ForwardDelayState, type LateFirstPacketsRule, type LateFirstPacketsState, type LateAboveCallsRule, type LateAboveCallsState, type FailRule, type DelayRule, type FaultRequest, type FaultState, type RestartRule, type DownState} from './faults.js';
 export type {MediaChannelStats, PercentilesUs} from '../media/source/stream.js';
 export {DEFAULT_RACE, type RaceModel} from './core.js';
-export {parseForwardDelayFlag, parseLateFirstPacketsFlag} from './media-faults.js';
+export {parseForwardDelayFlag, parseLateAboveCallsFlag, parseLateFirstPacketsFlag} from './media-faults.js';
 
 /** `system.version` the sim reports from GET /ari/asterisk/info. */
 export const SIM_VERSION = '22.10.1-rtpsla-sim';
@@ -194,6 +194,7 @@ function mediaFaultCounts(x: SimParts): MediaFaultCounts {
     packetsDelayed: fwd.toRelay.delayedByFault + fwd.toCaller.delayedByFault,
     streamsHeld: late.streamsHeld,
     maxHoldMs: late.maxHoldUs / 1000,
+    lateAbove: {...x.core.links.lateAboveCounts},
   };
 }
 
@@ -201,6 +202,7 @@ function mediaFaultCounts(x: SimParts): MediaFaultCounts {
 function applyMediaFaults(x: SimParts, req: FaultRequest): void {
   const {faults} = x;
   if (req.clear === true || req.forwardDelay !== undefined) x.core.links.setFault(faults.forwardDelay, Date.now());
+  if (req.clear === true || req.lateAboveCalls !== undefined) x.core.links.setLateAbove(faults.lateAboveCalls);
   if (req.clear === true || req.lateFirstPackets !== undefined) {
     const rule = faults.lateFirstPackets;
     x.media.setLateFirstPackets(rule === null ? null : {share: rule.share, maxUs: rule.maxMs * 1000, minUs: (rule.minMs ?? 0) * 1000}, x.uniform);

@@ -4,7 +4,7 @@
  * held, then sent in a burst on their original deadlines, as recorded for the Milliwatt() caller
  * at 150 calls: 88 of 150 streams, up to 151 ms).
  */
-import type {ForwardDelayRule} from './forwarding.js';
+import type {ForwardDelayRule, LateAboveCallsRule} from './forwarding.js';
 
 export interface LateFirstPacketsRule {
   /** Share of the streams that start sending whose first frames are held (0..1). */
@@ -71,4 +71,19 @@ export function parseForwardDelayFlag(text: string): ForwardDelayRule {
   const num = (s: string): number => (/^\s*[\d.]+\s*$/.test(s) ? Number(s) : NaN);
   const calls = parts[3]?.split('+').filter(Boolean).map((x) => (/^\d+$/.test(x) ? Number(x) : x));
   return checkForwardDelay({direction: parts[0].trim(), extraMs: num(parts[1]), durationMs: num(parts[2]), ...(calls !== undefined ? {calls} : {})});
+}
+
+/** lateAboveCalls: {calls: K (integer ≥ 0), ms (default 30)}. */
+export function checkLateAboveCalls(r: unknown): LateAboveCallsRule {
+  const o = fieldsOf(r, 'lateAboveCalls', ['calls', 'ms'], '{calls: K, ms?}');
+  if (typeof o.calls !== 'number' || !Number.isInteger(o.calls) || o.calls < 0) throw new MediaFaultError('lateAboveCalls.calls must be an integer ≥ 0');
+  const ms = o.ms === undefined ? 30 : msIn(o.ms, 'lateAboveCalls.ms', 0, 60_000, true);
+  return {calls: o.calls, ms};
+}
+
+/** `--late-above-calls K[:MS]` (MS default 30), e.g. 50:30. */
+export function parseLateAboveCallsFlag(text: string): LateAboveCallsRule {
+  const m = /^\s*(\d+)\s*(?::\s*([\d.]+)\s*)?$/.exec(text);
+  if (!m) throw new MediaFaultError(`"${text}" is not K[:MS] (e.g. 50:30)`);
+  return checkLateAboveCalls({calls: Number(m[1]), ...(m[2] !== undefined ? {ms: Number(m[2])} : {})});
 }

@@ -13,7 +13,7 @@ describe('bench: smoke run of the harness (real processes, N = 5 for 2 s, every 
       const r = await runCli(
         ['bench', '--calls', '5', '--duration-ms', '2000', '--settle-ms', '600', '--out', out,
           '--sim-rtp-range', '27000-27999', '--relay-port-range', '37000-37999', '--rtpengine-port-range', '47000-47999'],
-        {timeoutMs: 150_000},
+        {timeoutMs: 280_000},
       );
       expect(r.stderr).toMatch(/bench: N=5 direct/);
       expect(r.code).toBe(0);
@@ -34,7 +34,11 @@ describe('bench: smoke run of the harness (real processes, N = 5 for 2 s, every 
       expect(res.machine.node).toBe(process.version);
       expect(res.params).toMatchObject({calls: [5], durationMs: 2000});
       // every path either ran or is skipped with its reason, printed under the table too
-      expect([...res.params.paths, ...res.skipped.map((s) => s.path)].sort()).toEqual(['direct', 'native', 'node', 'rtpengine']);
+      expect([...res.params.paths, ...res.skipped.map((s) => s.path)].sort()).toEqual(['direct', 'native', 'native-defaults', 'node', 'rtpcaller', 'rtpengine', 'rtpengine-defaults']);
+      expect(res.params.repeat).toBe(1);
+      expect(res.params.search).toBeNull();
+      expect(res.largestSlaCleanBy).toBe('calls given');
+      expect(res.search).toBeNull();
       for (const s of res.skipped) {
         expect(s.reason.length).toBeGreaterThan(0);
         expect(r.stdout).toContain(`skipped: ${s.path}: ${s.reason}`);
@@ -47,10 +51,14 @@ describe('bench: smoke run of the harness (real processes, N = 5 for 2 s, every 
       for (const p of ran) {
         expect(p).not.toBeNull();
         expect(p!.callsFailed).toBe(0);
-        expect(p!.sim.packetsSent).toBeGreaterThan(0);
-        expect(p!.sim.packetsReceived).toBeGreaterThan(0);
-        expect(p!.roundTripMs.count).toBeGreaterThan(0);
-        expect(p!.roundTripMs.p99).toBeGreaterThanOrEqual(p!.roundTripMs.p50);
+        expect(p!.repeat).toBeUndefined();
+        // on rtpcaller the sim forwards load's caller instead of sending its own tone: no round trip of its own
+        if (p!.path !== 'rtpcaller') {
+          expect(p!.sim.packetsSent).toBeGreaterThan(0);
+          expect(p!.sim.packetsReceived).toBeGreaterThan(0);
+          expect(p!.roundTripMs.count).toBeGreaterThan(0);
+          expect(p!.roundTripMs.p99).toBeGreaterThanOrEqual(p!.roundTripMs.p50);
+        }
         expect(p!.window.cpuPercent.sim).toBeGreaterThan(0);
         // steal is read from /proc/stat: a finite, non-negative amount (0 on bare metal)
         expect(Number.isFinite(p!.window.hostSteal.phaseMs) && p!.window.hostSteal.phaseMs >= 0).toBe(true);
@@ -66,10 +74,13 @@ describe('bench: smoke run of the harness (real processes, N = 5 for 2 s, every 
       }
       expect(n.direct!.relayCpuUsPerPacket).toBeNull();
       expect(n.direct!.engines.relay).toBeNull();
-      for (const name of ['native', 'node'] as const) {
+      for (const name of ['native', 'native-defaults', 'node', 'rtpcaller'] as const) {
         const p = n[name];
         if (!p) continue;
-        expect(p.engines.relayRequested).toBe(name);
+        expect(p.engines.relayRequested).toBe(name === 'node' ? 'node' : 'native');
+        // the cross-check: the same relay's CPU read from /proc of its processes
+        expect(p.relayCpuUsPerPacketProc).toBeGreaterThan(0);
+        expect(n.slaClean[name]).toBe(p.relay!.sla.pass);
         expect(p.relay!.packetsBack).toBeGreaterThan(0);
         expect(p.window.cpuPercent.serve).toBeGreaterThan(0);
         expect(p.relayCpuUsPerPacket).toBeGreaterThan(0);
@@ -80,14 +91,37 @@ describe('bench: smoke run of the harness (real processes, N = 5 for 2 s, every 
           expect(p.engineCpuUsPerPacket!).toBeLessThanOrEqual(p.relayCpuUsPerPacket!);
         }
       }
+      const pinned = n.direct!.placement.relay;
       if (n.rtpengine) {
         expect(n.rtpengine.engines.relay).toBe('rtpengine');
         expect(n.rtpengine.packetsForwardedInWindow).toBeGreaterThan(0);
         expect(n.rtpengine.relayCpuUsPerPacket).toBeGreaterThan(0);
-        expect(res.rtpengine!.args).toEqual(expect.arrayContaining(['--table=-1', '--foreground', '--interface=127.0.0.1', '--scheduling=fifo', '--priority=10']));
+        expect(n.rtpengine.relayCpuUsPerPacketProc).toBeGreaterThan(0);
+        // like for like: rtpengine's media threads at the relay engine's priority and CPU, as native's engine
+        const prio = pinned !== null ? 12 : 10;
+        expect(res.rtpengine!.args).toEqual(expect.arrayContaining(['--table=-1', '--foreground', '--interface=127.0.0.1', '--scheduling=fifo', `--priority=${prio}`]));
+        expect(n.rtpengine.relayPlacement).toMatchObject({mode: 'like-for-like', scheduling: `fifo:${prio}`, mediaCpus: pinned});
+        if (n.native) expect(n.native.relayPlacement).toEqual({mode: 'like-for-like', scheduling: `fifo:${prio}`, mediaCpus: pinned});
+        if (pinned !== null) expect(n.rtpengine.relayPlacement!.threadsPinned).toContain('poller');
+        if (pinned !== null) expect(n.rtpengine.relayPlacement!.threadsPinned).not.toContain('rtpengine');
       }
+      if (n['rtpengine-defaults']) {
+        expect(n['rtpengine-defaults'].relayPlacement).toEqual({mode: 'defaults', scheduling: 'default', mediaCpus: null, threadsPinned: []});
+        expect(n['rtpengine-defaults'].relayCpuUsPerPacket).toBeGreaterThan(0);
+      }
+      if (n['native-defaults']) expect(n['native-defaults'].relayPlacement).toEqual({mode: 'defaults', scheduling: 'fifo:10', mediaCpus: null});
+      if (n.rtpcaller) {
+        // the caller engine's CPU per packet beside the relay's, from /proc over the same window
+        expect(n.rtpcaller.callerCpuUsPerPacket).toBeGreaterThan(0);
+        expect(n.rtpcaller.window.cpuPercent.caller).toBeGreaterThan(0);
+        expect(n.rtpcaller.relay!.packetsBack).toBeGreaterThan(0);
+        expect(res.largestSlaCleanCalls.rtpcaller).toBe(n.rtpcaller.relay!.sla.pass ? 5 : null);
+      }
+      for (const p of ran) if (p!.path !== 'rtpcaller') expect(p!.callerCpuUsPerPacket).toBeNull();
+      expect(n.direct!.relayPlacement).toBeNull();
+      expect(n.direct!.relayCpuUsPerPacketProc).toBeNull();
       // what each relay adds is computed from the two round-trip distributions
-      for (const name of ['native', 'node', 'rtpengine'] as const) {
+      for (const name of ['native', 'native-defaults', 'node', 'rtpengine', 'rtpengine-defaults'] as const) {
         const p = n[name];
         if (!p) {
           expect(n.overDirect[name]).toBeNull();
@@ -102,7 +136,7 @@ describe('bench: smoke run of the harness (real processes, N = 5 for 2 s, every 
       // N = 5 measures none of the targets set at 150, 600 or 1000 calls: each says why
       for (const [k, t] of Object.entries(res.targets)) if (k !== 'echoPacingP99') expect(t).toEqual({met: null, detail: expect.any(String)});
       const chart = JSON.parse(readFileSync(path.join(out, spec!), 'utf8')) as {data: {values: Array<{path: string}>}};
-      expect([...new Set(chart.data.values.map((v) => v.path))].sort()).toEqual([...res.params.paths].sort());
+      expect([...new Set(chart.data.values.map((v) => v.path))].sort()).toEqual(res.params.paths.filter((p) => n[p]!.roundTripMs.count > 0).sort());
       // the harness ran with the flags every child gets (runCli starts it with them)
       expect(res.machine.nodeFlags).toEqual(['--no-memory-reducer']);
       expect(res.machine.harnessHasNodeFlags).toBe(true);
@@ -114,5 +148,5 @@ describe('bench: smoke run of the harness (real processes, N = 5 for 2 s, every 
     } finally {
       rmSync(out, {recursive: true, force: true});
     }
-  }, 160_000);
+  }, 300_000);
 });

@@ -16,18 +16,21 @@ describe('which paths run', () => {
   });
   afterAll(() => rmSync(dir, {recursive: true, force: true}));
 
-  test('all four when the native engine is built and rtpengine is installed; sim and echo on the native engine', () => {
-    const plan = planPaths(['direct', 'native', 'node', 'rtpengine'], {nativeBin: exe, rtpengine: '/usr/bin/rtpengine'});
-    expect(plan).toEqual({paths: ['direct', 'native', 'node', 'rtpengine'], skipped: [], simEchoEngine: 'native', rtpengine: '/usr/bin/rtpengine'});
+  const ALL = ['direct', 'native', 'native-defaults', 'node', 'rtpengine', 'rtpengine-defaults', 'rtpcaller'];
+
+  test('all seven when the native engine is built and rtpengine is installed; sim and echo on the native engine', () => {
+    const plan = planPaths(ALL as PathName[], {nativeBin: exe, rtpengine: '/usr/bin/rtpengine'});
+    expect(plan).toEqual({paths: ALL, skipped: [], simEchoEngine: 'native', rtpengine: '/usr/bin/rtpengine'});
   });
 
-  test('a missing engine or daemon skips its path with the reason; sim and echo fall back to node', () => {
-    const plan = planPaths(['direct', 'native', 'node', 'rtpengine'], {nativeBin: path.join(dir, 'missing'), rtpengine: null});
+  test('a missing engine or daemon skips every path that needs it, with the reason; sim and echo fall back to node', () => {
+    const plan = planPaths(ALL as PathName[], {nativeBin: path.join(dir, 'missing'), rtpengine: null});
     expect(plan.paths).toEqual(['direct', 'node']);
     expect(plan.simEchoEngine).toBe('node');
-    expect(plan.skipped.map((s) => s.path)).toEqual(['native', 'rtpengine']);
+    expect(plan.skipped.map((s) => s.path)).toEqual(['native', 'native-defaults', 'rtpengine', 'rtpengine-defaults', 'rtpcaller']);
     expect(plan.skipped[0].reason).toMatch(/native engine is not built/);
-    expect(plan.skipped[1].reason).toMatch(/rtpengine-daemon/);
+    expect(plan.skipped[2].reason).toMatch(/rtpengine-daemon/);
+    expect(plan.skipped[4].reason).toMatch(/native engine is not built/);
   });
 
   test('only the paths asked for, in the fixed order', () => {
@@ -36,8 +39,9 @@ describe('which paths run', () => {
 
   test('--paths accepts names in any order, or all; anything else is one clear message', () => {
     expect(parsePaths('rtpengine, direct')).toEqual(['direct', 'rtpengine']);
-    expect(parsePaths('all')).toEqual(['direct', 'native', 'node', 'rtpengine']);
-    expect(parsePaths('direct,relay')).toMatch(/^--paths: "direct,relay" is not a comma-separated list of direct, native, node, rtpengine/);
+    expect(parsePaths('all')).toEqual(['direct', 'native', 'native-defaults', 'node', 'rtpengine', 'rtpengine-defaults', 'rtpcaller']);
+    expect(parsePaths('rtpcaller,native-defaults')).toEqual(['native-defaults', 'rtpcaller']);
+    expect(parsePaths('direct,relay')).toMatch(/^--paths: "direct,relay" is not a comma-separated list of direct, native, native-defaults, node, rtpengine, rtpengine-defaults, rtpcaller/);
     expect(typeof parsePaths('')).toBe('string');
   });
 });
@@ -86,15 +90,12 @@ function pathResult(p: PathName, rt: {p50: number; p99: number; p999: number; ma
 
 function nResult(calls: number, paths: Partial<Record<PathName, PathResult>>): NResult {
   const direct = paths.direct ?? null;
-  return {
-    calls,
-    direct,
-    native: paths.native ?? null,
-    node: paths.node ?? null,
-    rtpengine: paths.rtpengine ?? null,
-    overDirect: {native: compare(direct, paths.native ?? null), node: compare(direct, paths.node ?? null), rtpengine: compare(direct, paths.rtpengine ?? null)},
-    slaClean: {native: null, node: null},
-  };
+  const r = {calls, direct, overDirect: {}, slaClean: {native: null, 'native-defaults': null, node: null, rtpcaller: null}} as NResult;
+  for (const p of ['native', 'native-defaults', 'node', 'rtpengine', 'rtpengine-defaults', 'rtpcaller'] as const) {
+    r[p] = paths[p] ?? null;
+    r.overDirect[p] = compare(direct, r[p]);
+  }
+  return r;
 }
 
 describe('relay against direct and the targets', () => {

@@ -10,6 +10,11 @@ describe('rtpengine command line in the bench', () => {
     expect(rtpengineArgs({...base, scheduling: 'fifo'})).toEqual(args);
   });
 
+  test('like for like: the priority rtpsla\'s relay engine runs at', () => {
+    expect(rtpengineArgs({...base, scheduling: 'fifo', priority: 12})).toEqual(expect.arrayContaining(['--scheduling=fifo', '--priority=12']));
+    expect(rtpengineArgs({...base, scheduling: 'fifo', priority: 12})).not.toContain('--priority=10');
+  });
+
   test('--rtpengine-scheduling default leaves rtpengine its own scheduling', () => {
     const args = rtpengineArgs({...base, scheduling: 'default'});
     expect(args.filter((a) => a.startsWith('--scheduling') || a.startsWith('--priority'))).toEqual([]);

@@ -10,6 +10,7 @@ import type {RtpslaChild} from '../../demo/children.js';
 import {findExecutable} from '../../runtime/find-executable.js';
 import type {ChildRegistry} from '../children.js';
 import {NgClient} from './ng.js';
+import {pinMediaThreads} from '../variants.js';
 
 /** Where Debian puts it, then $PATH. */
 export function findRtpengine(envPath = process.env.PATH ?? ''): string | null {
@@ -22,11 +23,11 @@ export function rtpengineVersion(executable: string): string | null {
   return /Version:\s*(\S+)/.exec(`${r.stdout ?? ''}${r.stderr ?? ''}`)?.[1] ?? null;
 }
 
-/** rtpengine's thread scheduling in the bench: fifo (priority 10, as rtpsla's engine runs) or its own default. */
+/** rtpengine's thread scheduling in the bench: fifo (at the priority rtpsla's relay engine gets) or its own default. */
 export const RTPENGINE_SCHEDULINGS = ['fifo', 'default'] as const;
 export type RtpengineScheduling = (typeof RTPENGINE_SCHEDULINGS)[number];
 
-export function rtpengineArgs(o: {ngPort: number; portMin: number; portMax: number; scheduling?: RtpengineScheduling}): string[] {
+export function rtpengineArgs(o: {ngPort: number; portMin: number; portMax: number; scheduling?: RtpengineScheduling; priority?: number}): string[] {
   return [
     '--config-file=none', // not /etc/rtpengine/rtpengine.conf
     '--table=-1', // userspace forwarding only, no kernel module
@@ -39,8 +40,8 @@ export function rtpengineArgs(o: {ngPort: number; portMin: number; portMax: numb
     `--port-min=${o.portMin}`,
     `--port-max=${o.portMax}`,
     '--delete-delay=0', // a deleted call frees its ports at once
-    // the real-time class rtpsla's engine runs in (engine.c): like for like, else its threads wait behind the FIFO sim and echo
-    ...(o.scheduling === 'default' ? [] : ['--scheduling=fifo', '--priority=10']),
+    // the real-time class and priority rtpsla's relay engine runs at: like for like, else its threads wait behind the FIFO sim and echo
+    ...(o.scheduling === 'default' ? [] : ['--scheduling=fifo', `--priority=${o.priority ?? 10}`]),
   ];
 }
 
@@ -61,14 +62,15 @@ export interface RunningRtpengine {
   ng: NgClient;
   args: string[];
   pid: number;
+  /** Its threads pinned (by name), [] when not pinned. */
+  threadsPinned: string[];
 }
 
 const READY_MS = 10_000;
 
 /**
  * Start the daemon and wait until it answers an ng `ping`. With `pin` (taskset and a CPU list)
- * every thread of it runs on those CPUs (taskset execs rtpengine in its own process, so the pid
- * is rtpengine's).
+ * its media threads (src/bench/variants.ts) are then pinned to those CPUs, the others left free.
  */
 export async function startRtpengine(
   reg: ChildRegistry,
@@ -76,10 +78,11 @@ export async function startRtpengine(
   portRange: {min: number; max: number},
   pin: {taskset: string; cpus: string} | null = null,
   scheduling: RtpengineScheduling = 'fifo',
+  priority = 10,
 ): Promise<RunningRtpengine> {
   const ngPort = await freeUdpPort();
-  const args = rtpengineArgs({ngPort, portMin: portRange.min, portMax: portRange.max, scheduling});
-  const child = pin ? reg.spawnExecutable('rtpengine', pin.taskset, ['-c', pin.cpus, executable, ...args]) : reg.spawnExecutable('rtpengine', executable, args);
+  const args = rtpengineArgs({ngPort, portMin: portRange.min, portMax: portRange.max, scheduling, priority});
+  const child = reg.spawnExecutable('rtpengine', executable, args);
   const ng = new NgClient({host: '127.0.0.1', port: ngPort, timeoutMs: 200, attempts: 1});
   const deadline = Date.now() + READY_MS;
   try {
@@ -94,8 +97,9 @@ export async function startRtpengine(
     throw err;
   }
   ng.close();
+  const threadsPinned = pin ? [...new Set(pinMediaThreads(child.proc.pid!, pin.taskset, pin.cpus))] : [];
   // setup traffic: a longer timeout per attempt and retries (offer/answer/delete are idempotent per cookie and call)
-  return {child, ng: new NgClient({host: '127.0.0.1', port: ngPort, timeoutMs: 2000, attempts: 3}), args, pid: child.proc.pid!};
+  return {child, ng: new NgClient({host: '127.0.0.1', port: ngPort, timeoutMs: 2000, attempts: 3}), args, pid: child.proc.pid!, threadsPinned};
 }
 
 /** rtpengine's count of packets it relayed in userspace since it started (both directions). */
