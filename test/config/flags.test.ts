@@ -102,7 +102,7 @@ describe("commands' own typed flags", () => {
     ['sim --fail', async () => (await import('../../src/commands/sim.js')).default.flags, ['--fail', 'nosuchop=500'], /^--fail: /],
     ['echo --clock-rate', async () => (await import('../../src/commands/echo.js')).default.flags, ['--clock-rate', '100'], /^--clock-rate\/ECHO_CLOCK_RATE: "100" is not a clock rate in 1000-192000 Hz$/],
     ['echo --pt-clock-rate', async () => (await import('../../src/commands/echo.js')).default.flags, ['--pt-clock-rate', '96'], /^--pt-clock-rate\/ECHO_PT_CLOCK_RATE: "96" is not PT=RATE/],
-    ['bench --paths', async () => (await import('../../src/commands/bench.js')).default.flags, ['--paths', 'relay'], /^--paths: "relay" is not a comma-separated list of direct, native, node, rtpengine/],
+    ['bench --paths', async () => (await import('../../src/commands/bench.js')).default.flags, ['--paths', 'relay'], /^--paths: "relay" is not a comma-separated list of direct, native, native-defaults, node, rtpengine, rtpengine-defaults, rtpcaller \(or all\)$/],
   ])('%s: one line naming the setting', async (_name, flags, argv, line) => {
     const text = await errorLine(await flags(), argv as string[]);
     expect(text).not.toContain('\n');

@@ -1,5 +1,5 @@
 import {execFileSync} from 'node:child_process';
-import {mkdtempSync, readdirSync, rmSync} from 'node:fs';
+import {mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {runCli} from '../helpers/cli.js';
@@ -29,6 +29,11 @@ describe('demo: the one-command pipeline (real processes)', () => {
         expect(r.code).toBe(1);
       }
       expect(readdirSync(out).filter((f) => f.endsWith('.json'))).toHaveLength(1);
+      // and the picture of the run, next to the report, its path printed
+      const html = r.stdout.match(/^HTML report: (\S+\.html)$/m);
+      expect(html).not.toBeNull();
+      expect(path.dirname(html![1])).toBe(out);
+      expect(readFileSync(html![1], 'utf8')).toMatch(/^<!doctype html>[\s\S]*<svg[\s\S]*<\/html>\s*$/i);
       // a chain this light shares one CPU (the last) unless RTPSLA_ENGINE_CPUS says otherwise
       if (process.env.RTPSLA_ENGINE_CPUS === undefined) expect(r.stderr).toContain(`; native media engines on CPU ${lastCpu()}`);
       // the children were started with this test's unique port ranges: none may be left running

@@ -3,6 +3,7 @@
  * externalMedia channel with load's appArgs as `data`), serve bridges it with its own
  * externalMedia channel, and the sim forwards between the two like Asterisk's simple_bridge.
  */
+import {execFileSync} from 'node:child_process';
 import {mkdtempSync, rmSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -75,6 +76,28 @@ describe('load --caller rtp against sim + serve + echo (real processes)', () => 
     expect(report.histograms.hearsLatenessUs).toBeUndefined();
     const sla = await runCli(['sla', '--json', path.join(out, 'ep2.json')]);
     expect((JSON.parse(sla.stdout) as SlaJson).reports[0].rows.some((x) => x.invariant.endsWith('@caller'))).toBe(false);
+  });
+
+  test('the echo stalled 200 ms (SIGSTOP/SIGCONT of its process and engine): frames late at the relay and at the caller, from the media server', async () => {
+    const run = load(['--count', '3', '--duration-ms', '4000', '--delay-between-ms', '50', '--run-id', 'echo-stall', '--json']);
+    await new Promise((r) => setTimeout(r, 2000));
+    const echoPid = stack.echo.child.pid!;
+    const pids = [echoPid, ...execFileSync('pgrep', ['-P', String(echoPid)], {encoding: 'utf8'}).trim().split('\n').filter(Boolean).map(Number)];
+    for (const p of pids) process.kill(p, 'SIGSTOP');
+    await new Promise((r) => setTimeout(r, 200));
+    for (const p of pids) process.kill(p, 'SIGCONT');
+    expect((await run).code).toBe(0);
+    const report = readReportFile(path.join(out, 'echo-stall.json'));
+    const s = report.summary;
+    // a real stall: frames held ~200 ms, late at the relay, and late at the caller for the same cause
+    expect(s.latenessMs!.max).toBeGreaterThan(100);
+    expect(s.lateBy!.mediaServer).toBeGreaterThan(0);
+    expect(s.lateBy!.mediaServer).toBeGreaterThanOrEqual(s.lateBy!.asterisk + s.lateBy!.relay);
+    expect(s.caller!.hearsLatenessMs!.max).toBeGreaterThan(100);
+    expect(s.caller!.lateBy.mediaServer).toBeGreaterThan(0);
+    expect(s.caller!.lateBy.mediaServer).toBeGreaterThanOrEqual(s.caller!.lateBy.asterisk + s.caller!.lateBy.relay + s.caller!.lateBy.asteriskBack);
+    const sla = JSON.parse((await runCli(['sla', '--json', path.join(out, 'echo-stall.json')])).stdout) as SlaJson;
+    expect(sla.reports[0].failed).toEqual(expect.arrayContaining(['maxLatenessMs', 'maxLatenessMs@caller']));
   });
 
   test('a caller port range that overlaps serve\'s relay range is one clear line and exit 2', async () => {
