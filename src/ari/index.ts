@@ -35,3 +35,4 @@ export {
 } from './reconcile.js';
 export {STASIS_EVENT_TYPES} from './types.js';
 export type * from './types.js';
+export {openEventStream, type EventStream, type EventStreamOptions} from './event-stream.js';

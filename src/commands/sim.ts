@@ -7,12 +7,13 @@ import {atomicWriteFile} from '../runtime/atomic-write.js';
 import {onStopSignals} from '../runtime/signals.js';
 import {listeningLine, SIM_DEFAULTS, startSim} from '../sim/index.js';
 import {simFaultFlags} from '../sim/fault-flags.js';
+import {dialplanContexts, simChainFlags} from '../sim/chain-flags.js';
 
 export default class Sim extends BaseCommand {
   static override summary = 'Run an embedded Asterisk 22 stand-in (ARI REST, events WebSocket, externalMedia RTP) on machines without Asterisk.';
   static override description = [
     'Speaks the part of ARI that serve and load use (REST under /ari, the events WebSocket /ari/events, the api-docs ari-client loads) and sends RTP from externalMedia channels, behaving as recorded from a real Asterisk 22.10.1: event order, ids and names, status codes, the externalMedia StasisStart race, 20 ms RTP from UNICASTRTP_LOCAL_PORT.',
-    'Dialplan it emulates for Local/<exten>@<context>/n: exten "silence" answers and stays silent; any other exten answers and plays a 1004 Hz Milliwatt tone after --answer-delay-ms. Only Local/ endpoints can be originated.',
+    'Dialplan it emulates for Local/<exten>@<context>/n in context rtpsla-source (and each --dialplan-context): exten "silence" answers and stays silent; any other exten answers and plays a 1004 Hz Milliwatt tone after --answer-delay-ms. A Local channel to another context is hung up with cause 1 before it enters Stasis, as Asterisk does. Only Local/ endpoints can be originated.',
     `Credentials default to ${SIM_DEFAULTS.user}/${SIM_DEFAULTS.pass} when neither the flags nor ARI_USER/ARI_PASS are set. Prints "sim listening on http://HOST:PORT" on stdout when ready. GET /ari/asterisk/info reports system.version "22.10.1-rtpsla-sim", so it is never mistaken for a real Asterisk. SIGINT/SIGTERM stop it (exit 0); a second signal exits 130 at once.`,
     'Test controls (same credentials): GET /_sim/stats (which engine sends the RTP; per externalMedia channel: packets sent/received, foreign packets, round trip and send jitter in µs; merged HDR histograms), GET|POST /_sim/faults with e.g. {"fail":{"operation":"externalMedia","status":500,"count":1}}, {"delay":{"operation":"addChannel","delayMs":200}}, {"dropWebSocket":true}, {"eventDelayMs":200}, {"stopMedia":true}, {"clear":true}.',
   ].join('\n\n');
@@ -33,6 +34,7 @@ export default class Sim extends BaseCommand {
     'answer-delay-ms': decimal({description: 'How long Answer() takes before the Milliwatt tone starts (recorded: 500).', env: 'SIM_ANSWER_DELAY_MS', default: SIM_DEFAULTS.answerDelayMs, min: 0, max: 60_000}),
     seed: integer({description: 'The seed for initial sequence numbers, SSRCs, ids and the StasisStart race (default: random, logged).', env: 'SIM_SEED', min: 0, max: 0xffffffff}),
     ...simFaultFlags,
+    ...simChainFlags,
     'event-delay-ms': decimal({description: 'Every event is delayed by this many ms (order kept).', default: 0, min: 0, max: 600_000}),
     'stop-media': Flags.boolean({description: 'Start with media held (no RTP sent) until POST /_sim/faults {"stopMedia":false}.', default: false}),
     'ready-file': Flags.string({description: 'Also write {"url","port","pid"} JSON to this file once listening.'}),
@@ -48,6 +50,7 @@ export default class Sim extends BaseCommand {
       onEngineFatal: (line) => this.dieWith(line),
       host: flags.host, port: flags.port, user: flags.user, pass: flags.pass, rtpRange: flags['rtp-range'],
       answerDelayMs: flags['answer-delay-ms'], seed: flags.seed, logger, engine: flags.engine,
+      dialplanContexts: dialplanContexts(flags['dialplan-context']), readOnlyUsers: flags['read-only-user'] ?? [],
       faults: {
         fail: flags.fail ?? [], eventDelayMs: flags['event-delay-ms'], stopMedia: flags['stop-media'],
         ...(flags['late-first-packets'] ? {lateFirstPackets: flags['late-first-packets']} : {}),

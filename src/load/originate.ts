@@ -27,6 +27,8 @@ export interface OriginatedCall {
   error: string | null;
   /** The hangup in progress or done (retried until the channel is confirmed gone). */
   hangup: Promise<void> | null;
+  /** Set when the call was seen not to enter the Stasis app (its error says why). */
+  neverEnteredApp?: boolean;
 }
 
 export interface OriginateLoopOptions {
@@ -46,6 +48,8 @@ export interface OriginateLoopOptions {
   signal?: AbortSignal;
   /** The timer spacing, holds and backoff run on; default realClock. */
   clock?: Clock;
+  /** Right before a call's originate (or startCall) is sent. */
+  onStarting?: (call: OriginatedCall) => void;
   onOriginated?: (call: OriginatedCall) => void;
   onOriginateFailed?: (call: OriginatedCall) => void;
   /** Every call has been originated (or the run was aborted); the holds go on. */
@@ -55,6 +59,8 @@ export interface OriginateLoopOptions {
    * when the call could not be started. `load --caller rtp` creates its RTP caller here.
    */
   startCall?: (call: OriginatedCall) => Promise<void>;
+  /** Resolves when the call is over before its hold (it never entered the app): the hold ends then. */
+  holdEnds?: (call: OriginatedCall) => Promise<void> | undefined;
   /** A hold is over, before its hangup (the bench's drain runs here). */
   beforeHangup?: (call: OriginatedCall) => Promise<void>;
   /** The hangup is done (the RTP caller's port is closed here). */
@@ -108,6 +114,7 @@ export class OriginateLoop {
 
   private async hold(call: OriginatedCall, stop: ReturnType<typeof abortWait>): Promise<void> {
     const o = this.o;
+    o.onStarting?.(call);
     try {
       if (o.startCall) await o.startCall(call);
       else await o.rest.originate({endpoint: o.endpoint, app: o.app, appArgs: loadAppArgs(o.runId, call.index, o.token), formats: o.format, channelId: call.channelId});
@@ -118,7 +125,8 @@ export class OriginateLoop {
       return;
     }
     o.onOriginated?.(call);
-    await sleepUnlessAborted(o.durationMs, stop, this.clock);
+    const ends = o.holdEnds?.(call);
+    await sleepUnlessAborted(o.durationMs, ends ? {promise: Promise.race([stop.promise, ends]), dispose: () => undefined} : stop, this.clock);
     if (o.beforeHangup) await o.beforeHangup(call).catch(() => undefined);
     await this.hangup(call);
     if (o.afterHangup) await o.afterHangup(call).catch(() => undefined);

@@ -21,6 +21,7 @@ import {stallNoteFor, stealNoteFor} from './host-notes.js';
 import type {OriginatedCall} from './originate.js';
 import type {RtpCallers} from './rtp-callers.js';
 import {attachTimelines} from './run-timeline.js';
+import {neverEnteredNotes} from './call-follower.js';
 import type {SumTimeline} from '../metrics/timeline.js';
 
 /** What of load's options the report records. */
@@ -70,6 +71,8 @@ export interface ReportFacts {
   engines: ToolEngines;
   /** What serve takes its media server to be (null: an older serve that does not say: an echo). */
   mediaServer: 'echo' | 'stream' | 'sink' | null;
+  /** Why load could not follow its calls into the app (null: it did). */
+  followNote?: string | null;
 }
 
 export function buildReport(f: ReportFacts): Report {
@@ -153,11 +156,15 @@ function runHistograms(run: RunRecords | undefined): MergedHistograms {
 function runNotes(f: ReportFacts, peak: number): string[] {
   const {o} = f;
   const notes: string[] = [];
-  if (peak < o.count)
+  const never = f.calls.filter((c) => c.neverEnteredApp === true);
+  // calls that never reached the app say why themselves; the concurrency they lacked would only repeat it
+  if (never.length > 0) notes.push(...neverEnteredNotes(never, o.app));
+  else if (peak < o.count)
     notes.push(
       `peak concurrency was ${peak} of ${o.count} calls` +
         (o.delayBetweenMs * (o.count - 1) >= o.durationMs ? ' (count × delay-between exceeds duration: calls did not all overlap)' : ''),
     );
+  if (f.followNote) notes.push(f.followNote);
   if (o.signal?.aborted === true) notes.push(`interrupted: ${f.calls.length} of ${o.count} calls originated before the run was stopped`);
   return notes;
 }

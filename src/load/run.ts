@@ -20,6 +20,7 @@ import {toolEngines} from './engines.js';
 import {RtpCallers} from './rtp-callers.js';
 import {StealSampler} from './run-timeline.js';
 import {ServeClient} from './serve-client.js';
+import {watchCalls, type CallWatch} from './follow-calls.js';
 
 /** `--caller-port-range` default. */
 export const DEFAULT_CALLER_PORT_RANGE: PortRange = {low: 52000, high: 59999};
@@ -119,7 +120,16 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   // the host's CPU steal, once per timeline bucket
   const steal = new StealSampler();
   steal.start();
-  const loop = originateLoop(o, rest, runId, token, progress, rtp?.callers ?? null);
+  // each call is followed until it enters serve's app: one that never does fails with Asterisk's reason
+  const watch = await watchCalls({
+    ariUrl: o.ariUrl, ariUser: o.ariUser, ariPass: o.ariPass, app: o.app, runId,
+    endpointOf: () => (rtp ? "the RTP caller's externalMedia channel" : o.endpoint),
+    onNeverEntered: () => {
+      progress.p.failed++;
+      progress.emit();
+    },
+  });
+  const loop = originateLoop(o, rest, runId, token, progress, rtp?.callers ?? null, watch);
   calls = loop.calls;
   try {
     progress.emit('originating');
@@ -129,7 +139,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     const run = await collectRun(o, serve, rest, runId, token, loop.calls, progress);
     progress.emit('writing');
     const engines = await toolEngines({...o, info, run: run.run, caller: rtp?.engineInfo ?? null, echo: o.echoEngine});
-    const report = buildReport({o, runId, info, startedAt, calls: loop.calls, run, stallWatch, steal: steal.steal, stealAtStartUs, rtp, engines, mediaServer});
+    const report = buildReport({o, runId, info, startedAt, calls: loop.calls, run, stallWatch, steal: steal.steal, stealAtStartUs, rtp, engines, mediaServer, followNote: watch.note});
     const path = writeReportAtomic(o.outDir, runId, report);
     progress.emit('done');
     return {report, path, cutShort};
@@ -138,6 +148,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     steal.stop();
     // whatever happened, nothing this run originated stays up
     await loop.hangUpAll();
+    watch.close();
     await rtp?.callers.closeAll();
     rest.close();
   }
@@ -192,7 +203,7 @@ async function startRtpCallers(o: LoadOptions, rest: AriRest, runId: string, tok
   return {callers, engine: engine.kind, fallbackReason, engineInfo: () => engine.info()};
 }
 
-function originateLoop(o: LoadOptions, rest: AriRest, runId: string, token: string, progress: ProgressEmitter, callers: RtpCallers | null): OriginateLoop {
+function originateLoop(o: LoadOptions, rest: AriRest, runId: string, token: string, progress: ProgressEmitter, callers: RtpCallers | null, watch: CallWatch): OriginateLoop {
   const p = progress.p;
   return new OriginateLoop({
     rest,
@@ -207,12 +218,16 @@ function originateLoop(o: LoadOptions, rest: AriRest, runId: string, token: stri
     hangupRetryMs: o.hangupRetryMs,
     signal: o.signal,
     ...(callers ? {startCall: (c) => callers.start(c), beforeHangup: (c) => callers.stop(c), afterHangup: (c) => callers.close(c)} : {}),
-    onOriginated: () => {
+    onStarting: watch.hooks.onStarting,
+    holdEnds: watch.hooks.holdEnds,
+    onOriginated: (c) => {
+      watch.hooks.originated(c);
       p.originated++;
       p.active++;
       progress.emit();
     },
-    onOriginateFailed: () => {
+    onOriginateFailed: (c) => {
+      watch.hooks.failedToStart(c);
       p.failed++;
       progress.emit();
     },
@@ -228,7 +243,8 @@ function originateLoop(o: LoadOptions, rest: AriRest, runId: string, token: stri
 /** serve's records of the run, then the leak check. */
 async function collectRun(o: LoadOptions, serve: ServeClient, rest: AriRest, runId: string, token: string, calls: readonly OriginatedCall[], progress: ProgressEmitter): Promise<CollectedRun> {
   progress.emit('collecting');
-  const originated = calls.filter((c) => c.originatedAtMs !== null).length;
+  // a call that never entered the app has no record at serve to wait for
+  const originated = calls.filter((c) => c.originatedAtMs !== null && c.neverEnteredApp !== true).length;
   const {run, error} = await collect(serve, runId, token, originated, o.collectTimeoutMs ?? 15_000, (n) => {
     progress.p.measured = n;
     progress.emit();

@@ -19,7 +19,7 @@ export class ServeClient {
    * Throws ConnectError (exit 2) unless serve answers /health 200 (ARI connected). Returns what
    * serve says of itself: its externalMedia format (null from a serve that does not say).
    */
-  async checkHealthy(): Promise<{format: string | null; app: string | null; mediaServer: 'echo' | 'stream' | 'sink' | null; portRange: {low: number; high: number} | null}> {
+  async checkHealthy(): Promise<{format: string | null; app: string | null; mediaServer: 'echo' | 'stream' | 'sink' | null; portRange: {low: number; high: number} | null; echo: string | null}> {
     let res: Response;
     try {
       res = await fetch(`${this.baseUrl}/health`, {signal: AbortSignal.timeout(this.timeoutMs)});
@@ -46,7 +46,7 @@ export class ServeClient {
     }
     // a serve that reports its relay range (`portRange: "LOW-HIGH"`) is taken at its word
     const range = typeof body.portRange === 'string' ? /^(\d+)-(\d+)$/.exec(body.portRange) : null;
-    return {format: body.format ?? null, app: body.app ?? null, mediaServer: body.mediaServer ?? null, portRange: range ? {low: Number(range[1]), high: Number(range[2])} : null};
+    return {format: body.format ?? null, app: body.app ?? null, mediaServer: body.mediaServer ?? null, portRange: range ? {low: Number(range[1]), high: Number(range[2])} : null, echo: body.echo ?? null};
   }
 
   /**

@@ -169,6 +169,8 @@ export const HealthSchema = z.looseObject({
   engineRestarts: count.optional(),
   /** What serve takes its media server to be (`--media-server`; optional: older serves lack it, and ran an echo). */
   mediaServer: z.enum(MEDIA_SERVER_KINDS).optional(),
+  /** The media server's address the relay sends to, `host:port` (`[v6]:port`; optional: older serves lack it). */
+  echo: z.string().optional(),
 });
 export type Health = z.infer<typeof HealthSchema>;
 

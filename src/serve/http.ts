@@ -31,6 +31,8 @@ export interface ServeHttpDeps {
   refreshEngineInfo?: () => Promise<void>;
   /** What serve takes its media server to be (`--media-server`), for load's report (absent: not said). */
   mediaServer?: MediaServerKind;
+  /** The media server's address as the relay sends to it (`host:port`), for `rtpsla doctor`'s probe. */
+  echo?: string;
 }
 
 /**
@@ -141,6 +143,7 @@ function health(deps: ServeHttpDeps, res: ServerResponse): void {
     format: deps.ledger.format,
     ...(deps.app !== undefined ? {app: deps.app} : {}),
     ...(deps.mediaServer !== undefined ? {mediaServer: deps.mediaServer} : {}),
+    ...(deps.echo !== undefined ? {echo: deps.echo} : {}),
     ...(deps.enginePid ? {enginePid: deps.enginePid(), engineRestarts: deps.ledger.engineRestarts} : {}),
   };
   send(res, ok ? 200 : 503, body);

@@ -92,7 +92,8 @@ export async function startServe(o: ServeOptions): Promise<RunningServe> {
   // HTTP first: a serve whose port is taken exits here, before it touches ARI (the port is checked before ARI)
   const eventLoop = monitorEventLoopDelay({resolution: 10});
   const engineDeps = await engineHttpDeps(engine.supervisor, ledger);
-  const http: Server = createServeHttp({ledger, ariConnected: () => connection.connected, unhealthyReason, eventLoop, ...engineDeps, app: o.app, mediaServer: o.mediaServer ?? 'echo'});
+  const http: Server = createServeHttp({ledger, ariConnected: () => connection.connected, unhealthyReason, eventLoop, ...engineDeps, app: o.app, mediaServer: o.mediaServer ?? 'echo',
+    echo: `${echoAddress.includes(':') ? `[${echoAddress}]` : echoAddress}:${o.echoPort}`});
   const closeHttp = () => closeServer(http);
   await listenHttp(http, o.metricsHost, o.metricsPort).catch(async (err) => {
     await engine.supervisor?.stop();

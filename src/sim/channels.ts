@@ -5,7 +5,7 @@
  */
 import {BridgeOps} from './bridges.js';
 import {
-  AriError, HANGUP_REASONS, INTERNAL_ERROR, KNOWN_FORMATS, hangupRequest, splitArgs,
+  AriError, DEFAULT_DIALPLAN_CONTEXTS, HANGUP_REASONS, INTERNAL_ERROR, KNOWN_FORMATS, hangupRequest, splitArgs,
   type OpResult, type Params, type SimChannel,
 } from './model.js';
 
@@ -83,6 +83,7 @@ export abstract class ChannelOps extends BridgeOps {
   }
 
   protected runLocalDial(c1: SimChannel, c2: SimChannel, stasisApp: string | undefined, app: string | undefined): void {
+    if (!(this.o.dialplanContexts ?? DEFAULT_DIALPLAN_CONTEXTS).includes(c2.dialplan.context)) return this.noSuchContext(c1, c2);
     this.emit(c1, {type: 'Dial', timestamp: this.ts(), dialstatus: '', forward: '', dialstring: c1.dialstring, peer: this.channelJson(c1)});
     c2.state = 'Ring';
     c2.dialplan = {...c2.dialplan, priority: 1, app_name: 'Answer', app_data: ''};
@@ -104,6 +105,26 @@ export abstract class ChannelOps extends BridgeOps {
     });
     if (app === undefined) return; // dialplan originate: no Stasis
     this.enterStasis(c1, app, stasisApp);
+  }
+
+  /**
+   * A Local channel to a context the dialplan lacks. Asterisk's local_call() finds no such
+   * extension/context ("No such extension/context s@nosuchcontext while calling Local channel"),
+   * the dial fails and both halves are hung up before anything runs: the originate had already
+   * answered 200 with the ;1 channel (state Down). Assumed event sequence (to the app the
+   * originate named, which is subscribed to both halves, and to subscribeAll sessions), with no
+   * Dial, no state change and no StasisStart:
+   *   ChannelHangupRequest ;1 {cause: 1}
+   *   ChannelDestroyed ;2 {cause: 1, cause_txt: "Unallocated (unassigned) number"}
+   *   ChannelDestroyed ;1 {cause: 1, cause_txt: "Unallocated (unassigned) number"}
+   */
+  protected noSuchContext(c1: SimChannel, c2: SimChannel): void {
+    this.o.log.info('sim.originate.no_such_context', {context: c2.dialplan.context, exten: c2.dialplan.exten, note: 'No such extension/context while calling Local channel'});
+    this.emit(c1, hangupRequest(this.channelJson(c1), 1, undefined));
+    for (const c of [c1, c2]) this.markGone(c);
+    this.destroyedEvent(c2, 1, {app_name: '', app_data: ''});
+    this.destroyedEvent(c1, 1, {app_name: 'AppDial2', app_data: '(Outgoing Line)'});
+    for (const c of [c1, c2]) this.forgetApp(c);
   }
 
   protected enterStasis(c: SimChannel, app: string, _stasisApp: string | undefined): void {

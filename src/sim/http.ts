@@ -25,6 +25,8 @@ export interface HttpDeps {
   log: Logger;
   user: string;
   pass: string;
+  /** Users with `read_only = yes` (ari.conf): GET and the events WebSocket only; writes answer 403. */
+  readOnlyUsers?: ReadonlyArray<{user: string; pass: string}>;
   asteriskInfo(): Record<string, unknown>;
   stats(): unknown;
   /** Brings engine-side figures up to date before stats(). */
@@ -83,17 +85,19 @@ function same(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-function authorized(d: HttpDeps, req: IncomingMessage, url: URL): boolean {
+/** Who the request authenticates as: the full user, a read_only user, or nobody (false). */
+function authorized(d: HttpDeps, req: IncomingMessage, url: URL): 'write' | 'read' | false {
+  const credentials: string[] = [];
   const h = req.headers.authorization;
-  if (h && /^basic\s+/i.test(h)) {
-    const decoded = Buffer.from(h.replace(/^basic\s+/i, ''), 'base64').toString('utf8');
-    const i = decoded.indexOf(':');
-    if (i >= 0 && same(decoded.slice(0, i), d.user) && same(decoded.slice(i + 1), d.pass)) return true;
-  }
+  if (h && /^basic\s+/i.test(h)) credentials.push(Buffer.from(h.replace(/^basic\s+/i, ''), 'base64').toString('utf8'));
   const key = url.searchParams.get('api_key');
-  if (key !== null) {
-    const i = key.indexOf(':');
-    if (i >= 0 && same(key.slice(0, i), d.user) && same(key.slice(i + 1), d.pass)) return true;
+  if (key !== null) credentials.push(key);
+  for (const text of credentials) {
+    const i = text.indexOf(':');
+    if (i < 0) continue;
+    const [user, pass] = [text.slice(0, i), text.slice(i + 1)];
+    if (same(user, d.user) && same(pass, d.pass)) return 'write';
+    if ((d.readOnlyUsers ?? []).some((u) => same(user, u.user) && same(pass, u.pass))) return 'read';
   }
   return false;
 }
@@ -208,10 +212,16 @@ async function handle(d: HttpDeps, req: IncomingMessage, res: ServerResponse): P
     send(res, 503, {message: 'Service Unavailable'}, undefined, {Connection: 'close'});
     return;
   }
-  if (!authorized(d, req, url)) {
+  const access = authorized(d, req, url);
+  if (!access) {
     req.resume();
     send(res, 401, {message: 'Authentication required'}, undefined, {'WWW-Authenticate': `Basic realm="${REALM}"`});
     return;
+  }
+  // res_ari.c: a read_only user may GET (and OPTIONS); any other method is refused before routing
+  if (access === 'read' && req.method !== 'GET' && req.method !== 'OPTIONS') {
+    req.resume();
+    return send(res, 403, {message: 'Write access denied'});
   }
   if (isControl) return control(d, req, res, url);
 

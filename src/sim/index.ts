@@ -75,6 +75,10 @@ export interface SimOptions {
    * native (EngineUnavailableError when it cannot run), node. Default: RTPSLA_ENGINE, else auto.
    */
   engine?: EngineChoice;
+  /** The dialplan contexts it has (default `rtpsla-source`): originating a Local channel to another fails as in Asterisk (cause 1). */
+  dialplanContexts?: readonly string[];
+  /** Users of ari.conf with `read_only = yes`: they may read (GET, the events WebSocket); their writes answer 403. */
+  readOnlyUsers?: ReadonlyArray<{user: string; pass: string}>;
 }
 
 export interface SimStats {
@@ -291,7 +295,7 @@ export async function startSim(options: SimOptions = {}): Promise<SimHandle> {
   const rng = new SimRng(seed);
   const core = new SimCore({
     hub, media, rng, log, answerDelayMs: o.answerDelayMs, rtpRange: o.rtpRange, asteriskId: SIM_ASTERISK_ID,
-    race: options.race, rtpAddress: o.rtpAddress,
+    race: options.race, rtpAddress: o.rtpAddress, dialplanContexts: options.dialplanContexts,
   });
   const parts: SimParts = {core, hub, media, engine, faults, seed, uniform: () => rng.float()};
   faults.counts = () => mediaFaultCounts(parts);
@@ -301,7 +305,7 @@ export async function startSim(options: SimOptions = {}): Promise<SimHandle> {
   const applyFaults = (req: FaultRequest): FaultState & {droppedWebSockets?: number} => applyFaultRequest(parts, log, () => restarter, req);
   const stats = (): SimStats => simStats(parts, startedAt, url);
   const server = createSimHttpServer({
-    core, hub, faults, log, user: o.user, pass: o.pass, asteriskInfo: () => asteriskInfo(startedAt), stats, applyFaults,
+    core, hub, faults, log, user: o.user, pass: o.pass, readOnlyUsers: options.readOnlyUsers ?? [], asteriskInfo: () => asteriskInfo(startedAt), stats, applyFaults,
     refreshStats: () => media.refreshStats(),
     isDown: () => faults.down !== null,
   });

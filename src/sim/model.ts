@@ -138,7 +138,12 @@ export interface CoreOptions {
   rtpAddress: string;
   asteriskId: string;
   race?: RaceModel;
+  /** The dialplan contexts the sim has (default DEFAULT_DIALPLAN_CONTEXTS); a Local channel to another fails with cause 1. */
+  dialplanContexts?: readonly string[];
 }
+
+/** The context of the dialplan the README shows (`rtpsla-source`: s = Answer + Milliwatt, silence = Answer + Wait). */
+export const DEFAULT_DIALPLAN_CONTEXTS: readonly string[] = ['rtpsla-source'];
 
 export interface CoreCounters {
   originated: number;

@@ -65,3 +65,26 @@ describe('the media server is not running (serve --echo-port at a closed port)',
     expect(sla.stdout).not.toMatch(/no late packets/);
   });
 });
+
+test('--endpoint Local/s@nosuchcontext/n: each call fails with the cause Asterisk gave, the table and sla do not blame serve', async () => {
+  const started = Date.now();
+  const r = await runCli(['load', '--caller', 'endpoint', '--endpoint', 'Local/s@nosuchcontext/n', '--serve-url', stack.serveUrl, '--out', out, '--count', '2', '--duration-ms', '20000', '--run-id', 'nosuchcontext'], {
+    env: {ARI_URL: stack.simUrl, ARI_USER, ARI_PASS},
+    timeoutMs: 60_000,
+  });
+  expect(r.code).toBe(0);
+  // the holds ended when the calls did, not after --duration-ms
+  expect(Date.now() - started).toBeLessThan(15_000);
+  const report = JSON.parse(readFileSync(path.join(out, 'nosuchcontext.json'), 'utf8')) as Report;
+  const why = /^originated Local\/s@nosuchcontext\/n but it never entered the Stasis app `rtpsla`: Asterisk hung it up after \d+ ms \(cause 1, unallocated number: no such extension or context\?\)$/;
+  expect(report.calls.map((c) => c.index)).toEqual([0, 1]);
+  for (const c of report.calls) expect(c.error).toMatch(why);
+  expect(report.notes).toEqual(report.calls.map((c) => `call ${c.index}: ${c.error}`));
+  const blamesServe = /serve at|serve's records|serve recorded no call|peak concurrency|403/;
+  expect(r.stdout).not.toMatch(blamesServe);
+  expect(r.stdout).toContain(`note: call 0: ${report.calls[0].error}`);
+  const sla = await runCli(['sla', path.join(out, 'nosuchcontext.json')]);
+  expect(sla.code).toBe(1);
+  expect(sla.stdout).not.toMatch(blamesServe);
+  expect(sla.stdout).toContain(`call 0: ${report.calls[0].error}`);
+});

@@ -139,3 +139,24 @@ describe('OriginateLoop', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 });
+
+describe('OriginateLoop hooks for following calls', () => {
+  test('onStarting runs before the originate is sent; holdEnds cuts that call\'s hold short, not the others\'', async () => {
+    const clock = new DrivenClock();
+    const {rest, steps, atMs} = fakeAri(clock);
+    let endFirst: () => void = () => undefined;
+    const l = loop(clock, rest, steps, atMs, {
+      count: 2,
+      onStarting: (c) => steps.push({what: 'allOriginated', id: `starting ${c.channelId}`, atMs: atMs()}),
+      holdEnds: (c) => (c.index === 0 ? new Promise<void>((r) => (endFirst = r)) : undefined),
+    });
+    const done = l.run();
+    await runFor(clock, 200);
+    endFirst();
+    await runFor(clock, 1200);
+    await done;
+    expect(steps.filter((s) => s.id.startsWith('starting') || s.what === 'originate').map((s) => s.id)).toEqual(['starting r1-0', 'r1-0', 'starting r1-1', 'r1-1']);
+    const hangups = steps.filter((s) => s.what === 'hangup').map((s) => [s.id, s.atMs]);
+    expect(hangups).toEqual([['r1-0', 200], ['r1-1', 1050]]);
+  });
+});

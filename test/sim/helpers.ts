@@ -74,7 +74,8 @@ export class EventRecorder {
   }
 
   static open(baseUrl: string, app = 'rtpsla', extra = ''): Promise<EventRecorder> {
-    const url = `${baseUrl.replace(/^http/, 'ws')}/ari/events?app=${app}&subscribeAll=false&api_key=${USER}:${PASS}${extra}`;
+    const sub = extra.includes('subscribeAll=') ? '' : '&subscribeAll=false';
+    const url = `${baseUrl.replace(/^http/, 'ws')}/ari/events?app=${app}${sub}&api_key=${USER}:${PASS}${extra}`;
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url);
       const rec = new EventRecorder(ws);
