@@ -117,6 +117,18 @@ static void echo_not_echo(struct echo *e, const struct rx_dgram *dg, const struc
   s->last_seen_ns = dg->t_recv_ns;
 }
 
+/* the role's timer: each due source is served by its mode (held echo packets, or a stream's frames) */
+void echo_on_timer(void) {
+  int64_t now = echo_timer_fired();
+  struct source *s;
+  while ((s = echo_next_due(now)) != NULL) {
+    if (s->e->mode == ECHO_MODE_STREAM) echo_stream_due(s, now);
+    else echo_release_due(s, now, INT64_MIN);
+  }
+  echo_timer_rearm();
+}
+
+
 void echo_on_readable(struct handle *h, int64_t now) {
   if (h->type == H_ECHO_TIMER) return echo_on_timer();
   struct echo *e = (struct echo *)h;

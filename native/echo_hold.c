@@ -148,17 +148,17 @@ void echo_drop_held(struct source *s) {
   s->ring = NULL;
 }
 
-void echo_on_timer(void) {
+int64_t echo_timer_fired(void) {
   uint64_t expirations;
   while (read(g_timer_h.fd, &expirations, sizeof expirations) > 0) {
   }
   g_timer_at_ns = -1;
-  int64_t now = mono_ns();
-  struct heap_item *top;
-  while ((top = heap_top(&g_heap)) != NULL && top->key <= now) {
-    struct source *s = SOURCE_OF(top);
-    if (s->e->mode == ECHO_MODE_STREAM) echo_stream_due(s, now);
-    else echo_release_due(s, now, INT64_MIN);
-  }
-  timer_arm();
+  return mono_ns();
 }
+
+struct source *echo_next_due(int64_t now) {
+  struct heap_item *top = heap_top(&g_heap);
+  return top != NULL && top->key <= now ? SOURCE_OF(top) : NULL;
+}
+
+void echo_timer_rearm(void) { timer_arm(); }

@@ -72,8 +72,13 @@ struct echo {
 
 /* open the role's one timerfd (once); 0 or -errno */
 int echo_timer_open(void);
-/* the timer fired: send every held packet that is due */
+/* the timer fired: send every held packet (and stream frame) that is due (echo.c dispatches by mode) */
 void echo_on_timer(void);
+/* the role's one timer: drain its expirations and say now; the source whose due is at or before
+ * `now` first in the heap (NULL: none), which the caller must serve or reschedule; re-arm */
+int64_t echo_timer_fired(void);
+struct source *echo_next_due(int64_t now);
+void echo_timer_rearm(void);
 /* hold the datagram of the source until its slot; 0, or -1 when it cannot (ring full, too big:
  * counted in queue_overflows, send it at once) */
 int echo_hold(struct source *s, const uint8_t *buf, size_t len, const struct record *rec);
