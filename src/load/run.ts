@@ -102,7 +102,9 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   // the run stops early on Ctrl-C, or when load's own caller engine dies (then the calls fail with its reason)
   const abort = new AbortController();
   if (o.signal?.aborted) abort.abort();
-  o.signal?.addEventListener('abort', () => abort.abort(), {once: true});
+  const outer = o.signal;
+  const passOn = () => abort.abort();
+  outer?.addEventListener('abort', passOn, {once: true});
   let cutShort: string | null = null;
   let calls: readonly OriginatedCall[] = [];
   const onCallerEngineDeath = (line: string) => {
@@ -144,6 +146,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     progress.emit('done');
     return {report, path, cutShort};
   } finally {
+    outer?.removeEventListener('abort', passOn);
     stallWatch.stop();
     steal.stop();
     // whatever happened, nothing this run originated stays up

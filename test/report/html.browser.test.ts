@@ -118,3 +118,22 @@ test('report --html A B draws both runs side by side, each with its own rows, un
   expect(errors).toEqual([]);
   await page.close();
 }, 90_000);
+
+test('npm start\'s page (the demo, 30 calls): the verdict, a heatmap row per call and the leg CDF, with no console error', async () => {
+  const out = path.join(dir, 'demo');
+  const r = await runCli(['demo', '--count', '30', '--duration-ms', '3000', '--delay-between-ms', '20', '--out', out, '--sim-rtp-range', '24000-24999', '--relay-port-range', '34000-34999'], {timeoutMs: 120_000});
+  const html = r.stdout.match(/^HTML report: (\S+\.html)$/m)?.[1];
+  expect(html).toBeDefined();
+  const report = html!.replace(/\.html$/, '.json');
+  const page = await browser.newPage({viewport: {width: 1400, height: 900}});
+  const errors: string[] = [];
+  page.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())));
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(pathToFileURL(html!).href, {waitUntil: 'load'});
+  await page.screenshot({path: path.join(ROOT, 'reports', 'html-report-demo.png'), fullPage: true});
+  expect(await page.locator('#verdict').innerText()).toBe(await slaVerdict([report]));
+  expect(rows(await marks(page, 'heatmap-relay'))).toBe(30);
+  expect(await page.locator('figure[data-chart="cdf"] svg').count()).toBe(1);
+  expect(errors).toEqual([]);
+  await page.close();
+}, 150_000);
