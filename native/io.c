@@ -214,7 +214,13 @@ int rx_socket_drained(int n) { return g_use_mmsg && n < RX_BATCH; }
 
 int64_t tx_flush(int fd, struct tx_batch *tx) {
   int n = tx->n;
-  if (n == 0) return mono_ns();
+  /*
+   * Stamped as the datagrams go to the kernel, not after the send returns: a peer on the other
+   * CPU (or one the kernel runs at once) can answer before sendmmsg returns, and a later stamp
+   * would make that round trip shorter than it was, down to below zero.
+   */
+  int64_t t_sent = mono_ns();
+  if (n == 0) return t_sent;
   if (g_use_mmsg) {
     int i = 0;
     while (i < n) {
@@ -236,5 +242,5 @@ int64_t tx_flush(int fd, struct tx_batch *tx) {
   }
   g_io.tx_datagrams += (uint64_t)n;
   tx->n = 0;
-  return mono_ns();
+  return t_sent;
 }

@@ -43,7 +43,7 @@ struct tx_batch {
   struct iovec iov[RX_BATCH];
   int ok[RX_BATCH];
 };
-/* send the queued messages; fills ok[] (1 = sent); returns CLOCK_MONOTONIC after the send */
+/* send the queued messages; fills ok[] (1 = sent); returns CLOCK_MONOTONIC just before the send */
 int64_t tx_flush(int fd, struct tx_batch *tx);
 static inline void tx_add(struct tx_batch *tx, const void *buf, size_t len, const struct sockaddr_storage *to, socklen_t tolen) {
   int i = tx->n++;

@@ -24,7 +24,7 @@ export const enum RecordKind {
   Malformed = 3,
   SendError = 4,
   Echo = 5,
-  /** A sim source sent a frame: tRecv = its deadline, tSent = after the send, aux = frames skipped before it. */
+  /** A sim source sent a frame: tRecv = its deadline, tSent = just before the send, aux = frames skipped before it. */
   SourceSent = 6,
   /** RTP from a sim source's learned peer: tSent = send time of the frame with that SSRC+seq (or none). */
   SourceReceived = 7,
