@@ -11,6 +11,7 @@
  * deadline of its next frame.
  */
 #include "echo_int.h"
+#include "heap_timer.h"
 #include "io.h"
 #include "out.h"
 
@@ -19,42 +20,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/timerfd.h>
 
 static struct heap g_heap;
-static struct handle g_timer_h = {.type = H_ECHO_TIMER, .fd = -1};
-static int64_t g_timer_at_ns = -1;
+static struct heap_timer g_timer = HEAP_TIMER_INIT(H_ECHO_TIMER);
 static struct tx_batch g_htx;
 
 #define SOURCE_OF(item) ((struct source *)((char *)(item) - offsetof(struct source, hi)))
 
-static void timer_arm(void) {
-  if (g_timer_h.fd < 0) return;
-  struct heap_item *top = heap_top(&g_heap);
-  int64_t at = top != NULL ? top->key : 0;
-  if (at == g_timer_at_ns) return;
-  struct itimerspec its = {0};
-  if (at > 0) {
-    its.it_value.tv_sec = at / 1000000000LL;
-    its.it_value.tv_nsec = at % 1000000000LL;
-  }
-  timerfd_settime(g_timer_h.fd, TFD_TIMER_ABSTIME, &its, NULL);
-  g_timer_at_ns = at;
-}
+static void timer_arm(void) { heap_timer_arm(&g_timer, &g_heap); }
 
-int echo_timer_open(void) {
-  if (g_timer_h.fd >= 0) return 0;
-  int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-  if (fd < 0) return -errno;
-  g_timer_h.fd = fd;
-  if (loop_add(&g_timer_h, EPOLLIN) < 0) {
-    int e = errno;
-    close(fd);
-    g_timer_h.fd = -1;
-    return -e;
-  }
-  return 0;
-}
+int echo_timer_open(void) { return heap_timer_open(&g_timer); }
 
 /* the due time of a held packet under the source's anchor now */
 static int64_t slot_due(const struct source *s, const struct echo_slot *sl) {
@@ -148,13 +123,7 @@ void echo_drop_held(struct source *s) {
   s->ring = NULL;
 }
 
-int64_t echo_timer_fired(void) {
-  uint64_t expirations;
-  while (read(g_timer_h.fd, &expirations, sizeof expirations) > 0) {
-  }
-  g_timer_at_ns = -1;
-  return mono_ns();
-}
+int64_t echo_timer_fired(void) { return heap_timer_fired(&g_timer); }
 
 struct source *echo_next_due(int64_t now) {
   struct heap_item *top = heap_top(&g_heap);

@@ -17,6 +17,7 @@
  */
 #include "source_int.h"
 #include "engine.h"
+#include "heap_timer.h"
 #include "io.h"
 #include "out.h"
 #include "pace.h"
@@ -26,45 +27,18 @@
 #include <stddef.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/timerfd.h>
 
 static struct heap g_heap;
-static struct handle g_timer_h = {.type = H_SOURCE_TIMER, .fd = -1};
-static int64_t g_timer_at_ns = -1;
+static struct heap_timer g_timer = HEAP_TIMER_INIT(H_SOURCE_TIMER);
 static uint8_t g_fwd_buf[RX_BUF_BYTES];
 
 #define SOURCE_OF(item) ((struct source *)((char *)(item) - offsetof(struct source, hi)))
 
 /* ---- the one timer ---- */
 
-/* arm the one timer for the earliest due time (disarm when nothing is due) */
-static void timer_arm(void) {
-  if (g_timer_h.fd < 0) return;
-  struct heap_item *top = heap_top(&g_heap);
-  int64_t at = top != NULL ? top->key : 0;
-  if (at == g_timer_at_ns) return;
-  struct itimerspec its = {0};
-  if (at > 0) {
-    its.it_value.tv_sec = at / 1000000000LL;
-    its.it_value.tv_nsec = at % 1000000000LL;
-  }
-  timerfd_settime(g_timer_h.fd, TFD_TIMER_ABSTIME, &its, NULL);
-  g_timer_at_ns = at;
-}
+static void timer_arm(void) { heap_timer_arm(&g_timer, &g_heap); }
 
-int source_timer_open(void) {
-  if (g_timer_h.fd >= 0) return 0;
-  int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-  if (fd < 0) return -errno;
-  g_timer_h.fd = fd;
-  if (loop_add(&g_timer_h, EPOLLIN) < 0) {
-    int e = errno;
-    close(fd);
-    g_timer_h.fd = -1;
-    return -e;
-  }
-  return 0;
-}
+int source_timer_open(void) { return heap_timer_open(&g_timer); }
 
 /* the source's next due time: its next frame while running, its oldest queued packet; INT64_MAX = none */
 static int64_t source_due(const struct source *s) {
@@ -246,13 +220,9 @@ static void fwd_due(struct source *s) {
 }
 
 void source_on_timer(void) {
-  uint64_t expirations;
-  while (read(g_timer_h.fd, &expirations, sizeof expirations) > 0) {
-  }
-  g_timer_at_ns = -1;
   /* one clock reading per pass: a source sends at most MAX_CATCH_UP_FRAMES + 1 frames in it
    * (more in the catch-up burst after a hold) */
-  int64_t now = mono_ns();
+  int64_t now = heap_timer_fired(&g_timer);
   struct heap_item *top;
   while ((top = heap_top(&g_heap)) != NULL && top->key <= now) {
     struct source *s = SOURCE_OF(top);
