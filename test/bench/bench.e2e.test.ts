@@ -95,8 +95,11 @@ describe('bench: smoke run of the harness (real processes, N = 5 for 2 s, every 
       if (n.rtpengine) {
         expect(n.rtpengine.engines.relay).toBe('rtpengine');
         expect(n.rtpengine.packetsForwardedInWindow).toBeGreaterThan(0);
-        expect(n.rtpengine.relayCpuUsPerPacket).toBeGreaterThan(0);
-        expect(n.rtpengine.relayCpuUsPerPacketProc).toBeGreaterThan(0);
+        // measured (a number, never null): rtpengine's CPU is read from /proc in 10 ms ticks, and
+        // 5 calls for 2 s can cost it less than one tick, so 0 is a measurement here
+        expect(typeof n.rtpengine.relayCpuUsPerPacket).toBe('number');
+        expect(n.rtpengine.relayCpuUsPerPacket).toBeGreaterThanOrEqual(0);
+        expect(n.rtpengine.relayCpuUsPerPacketProc).toBe(n.rtpengine.relayCpuUsPerPacket);
         // like for like: rtpengine's media threads at the relay engine's priority and CPU, as native's engine
         const prio = pinned !== null ? 12 : 10;
         expect(res.rtpengine!.args).toEqual(expect.arrayContaining(['--table=-1', '--foreground', '--interface=127.0.0.1', '--scheduling=fifo', `--priority=${prio}`]));
