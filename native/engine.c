@@ -235,7 +235,11 @@ static void engine_run(void) {
     g_loops++;
     io_sample_clock();
     int64_t now = mono_ns();
-    for (int i = 0; i < nev; i++) engine_dispatch(evs[i].data.ptr, now);
+    for (int i = 0; i < nev; i++) {
+      struct handle *h = evs[i].data.ptr;
+      h->events = evs[i].events;
+      engine_dispatch(h, now);
+    }
     loop_free_retired();
     now = mono_ns();
     out_flush_if_due(now, nev <= 0);

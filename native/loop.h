@@ -8,6 +8,7 @@
 struct handle {
   int type; /* enum handle_type (engine.h): how the engine dispatches its events */
   int fd;
+  uint32_t events; /* the epoll events of the dispatch in progress */
 };
 
 /* create the epoll instance; 0 on success, -1 (errno) on failure */
