@@ -117,20 +117,8 @@ static void echo_not_echo(struct echo *e, const struct rx_dgram *dg, const struc
   s->last_seen_ns = dg->t_recv_ns;
 }
 
-/* each due source served by its mode (held echo packets, or a stream's frames) */
-static void echo_serve_due(int64_t now) {
-  struct source *s;
-  while ((s = echo_next_due(now)) != NULL) {
-    if (s->e->mode == ECHO_MODE_STREAM) echo_stream_due(s, now);
-    else echo_release_due(s, now, INT64_MIN);
-  }
-}
-
-/* the role's timer */
-void echo_on_timer(void) {
-  echo_serve_due(echo_timer_fired());
-  echo_timer_rearm();
-}
+/* the role's timer: each due source served by its mode (held echo packets, or a stream's frames) */
+void echo_on_timer(void) { echo_release_all_due(echo_timer_fired()); }
 
 void echo_on_readable(struct handle *h, int64_t now) {
   if (h->type == H_ECHO_TIMER) return echo_on_timer();
@@ -179,7 +167,7 @@ void echo_on_readable(struct handle *h, int64_t now) {
      * drained: a burst of hundreds of datagrams (a relay that stalled) would otherwise delay every
      * due send by the time it takes to read the burst.
      */
-    echo_serve_due(mono_ns()); /* each release re-arms the timer */
+    echo_release_all_due(mono_ns());
     if (rx_socket_drained(n)) return;
   }
 }

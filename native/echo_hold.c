@@ -86,6 +86,58 @@ int echo_hold(struct source *s, const uint8_t *buf, size_t len, const struct rec
   return 0;
 }
 
+/* one held packet sent: its pacing error and record, and out of its source's ring */
+static void slot_sent(struct source *s, int64_t due, int64_t t_sent, int ok) {
+  struct echo *e = s->e;
+  struct echo_slot *sl = &s->ring[s->head];
+  int64_t lag = t_sent - due;
+  if (lag > e->max_lag_ns) e->max_lag_ns = lag;
+  int64_t aux_us = (sl->rec.t_recv_ns - due) / 1000;
+  sl->rec.aux = aux_us < INT32_MIN ? INT32_MIN : (int32_t)aux_us;
+  echo_sent(e, &sl->rec, t_sent, ok);
+  s->head = (s->head + 1) % ECHO_RING;
+  s->count--;
+  e->queued--;
+}
+
+/*
+ * Every held packet due at `now`, of every echo-mode source, in batches of up to RX_BATCH across
+ * sources (one sendmmsg for many calls, not one per call: under a burst each send also runs the
+ * kernel's pending network work, which would delay the sources after it). Stream-mode sources
+ * due are served by echo_stream_due.
+ */
+void echo_release_all_due(int64_t now) {
+  struct source *srcs[RX_BATCH];
+  int64_t due[RX_BATCH];
+  for (;;) {
+    int n = 0, fd = -1;
+    struct heap_item *top;
+    while (n < RX_BATCH && (top = heap_top(&g_heap)) != NULL && top->key <= now) {
+      struct source *s = SOURCE_OF(top);
+      if (s->e->mode == ECHO_MODE_STREAM) {
+        echo_stream_due(s, now);
+        continue;
+      }
+      if (fd >= 0 && s->e->h.fd != fd) break; /* another echo's socket: its own batch */
+      fd = s->e->h.fd;
+      heap_remove(&g_heap, &s->hi);
+      for (unsigned k = s->head, i = 0; n < RX_BATCH && i < s->count; i++, k = (k + 1) % ECHO_RING) {
+        int64_t d = slot_due(s, &s->ring[k]);
+        if (d > now) break;
+        srcs[n] = s;
+        due[n++] = d;
+        tx_add(&g_htx, s->ring[k].buf, s->ring[k].len, &s->addr, sockaddr_len(&s->addr));
+      }
+    }
+    if (n == 0) break;
+    int64_t t_sent = tx_flush(fd, &g_htx);
+    for (int i = 0; i < n; i++) slot_sent(srcs[i], due[i], t_sent, g_htx.ok[i]);
+    for (int i = 0; i < n; i++)
+      if (i == n - 1 || srcs[i + 1] != srcs[i]) schedule(srcs[i]);
+  }
+  timer_arm();
+}
+
 void echo_release_due(struct source *s, int64_t now, int64_t floor_ns) {
   struct echo *e = s->e;
   while (s->count > 0 && slot_due(s, &s->ring[s->head]) <= now) {
@@ -98,18 +150,8 @@ void echo_release_due(struct source *s, int64_t now, int64_t floor_ns) {
       tx_add(&g_htx, sl->buf, sl->len, &s->addr, sockaddr_len(&s->addr));
     }
     int64_t t_sent = tx_flush(e->h.fd, &g_htx);
-    for (int i = 0; i < n; i++) {
-      struct echo_slot *sl = &s->ring[s->head];
-      if (due[i] < floor_ns) due[i] = floor_ns; /* released by a settling anchor: due to leave then */
-      int64_t lag = t_sent - due[i];
-      if (lag > e->max_lag_ns) e->max_lag_ns = lag;
-      int64_t aux_us = (sl->rec.t_recv_ns - due[i]) / 1000;
-      sl->rec.aux = aux_us < INT32_MIN ? INT32_MIN : (int32_t)aux_us;
-      echo_sent(e, &sl->rec, t_sent, g_htx.ok[i]);
-      s->head = (s->head + 1) % ECHO_RING;
-      s->count--;
-      e->queued--;
-    }
+    /* released by a settling anchor: due to leave then */
+    for (int i = 0; i < n; i++) slot_sent(s, due[i] < floor_ns ? floor_ns : due[i], t_sent, g_htx.ok[i]);
   }
   schedule(s);
 }
@@ -125,9 +167,3 @@ void echo_drop_held(struct source *s) {
 
 int64_t echo_timer_fired(void) { return heap_timer_fired(&g_timer); }
 
-struct source *echo_next_due(int64_t now) {
-  struct heap_item *top = heap_top(&g_heap);
-  return top != NULL && top->key <= now ? SOURCE_OF(top) : NULL;
-}
-
-void echo_timer_rearm(void) { timer_arm(); }

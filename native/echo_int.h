@@ -74,17 +74,16 @@ struct echo {
 int echo_timer_open(void);
 /* the timer fired: send every held packet (and stream frame) that is due (echo.c dispatches by mode) */
 void echo_on_timer(void);
-/* the role's one timer: drain its expirations and say now; the source whose due is at or before
- * `now` first in the heap (NULL: none), which the caller must serve or reschedule; re-arm */
+/* the role's one timer: drain its expirations and say now */
 int64_t echo_timer_fired(void);
-struct source *echo_next_due(int64_t now);
-void echo_timer_rearm(void);
 /* hold the datagram of the source until its slot; 0, or -1 when it cannot (ring full, too big:
  * counted in queue_overflows, send it at once) */
 int echo_hold(struct source *s, const uint8_t *buf, size_t len, const struct record *rec);
 /* send the source's held packets whose slot is at or before now; floor_ns: the time they were due to
  * leave at the earliest (now when a settling anchor releases them, INT64_MIN from the timer) */
 void echo_release_due(struct source *s, int64_t now, int64_t floor_ns);
+/* every held packet due at `now` (and every stream frame due), batched across sources; re-arm */
+void echo_release_all_due(int64_t now);
 /* forget the source's held packets (closing) and free its ring */
 void echo_drop_held(struct source *s);
 /* finish a record of a packet sent (t_sent, send result) and count it */
