@@ -22,8 +22,8 @@ export interface BenchOptions {
   rtpenginePortRange?: string;
   /** Paths to run (default all); those that cannot run here are skipped with a note. */
   paths?: PathName[];
-  /** Render the SVG chart (vega, loaded only then); the chart's spec is written either way. */
-  chartSvg?: boolean;
+  /** Write the chart's self-contained HTML page (Chart.js inlined); the chart's data is written as JSON either way. */
+  chartHtml?: boolean;
   serveCpuProfDir?: string;
   /** Where each N's media chain runs (default auto: one shared CPU up to SHARED_CPU_MAX_CALLS calls). */
   placement?: PlacementSetting;

@@ -1,56 +1,77 @@
 /**
- * Rendering of a benchmark result: the chart's vega-lite spec (data inline, always written), its
- * SVG (vega and vega-lite are loaded only here, on demand) and the cli-table3 console table.
+ * Rendering of a benchmark result: the chart as a Chart.js config (data inline; written as JSON
+ * beside the result and drawn into a self-contained HTML page by src/report/page.ts, the one place
+ * that inlines the chart library) and the cli-table3 console table.
  */
 import Table from 'cli-table3';
-import type {TopLevelSpec} from 'vega-lite';
+import {logTicks, singleChartPage, type ChartConfig} from '../report/page.js';
+import {logAxis} from '../report/charts.js';
 import {PATH_NAMES, type BenchResult, type NResult, type PathName, type PathResult} from './types.js';
 
 const PATH_COLOURS: Record<PathName, string> = {
   direct: '#4c78a8', native: '#54a24b', 'native-defaults': '#88d27a', node: '#e45756', rtpengine: '#b279a2', 'rtpengine-defaults': '#d6a5c9', rtpcaller: '#f58518',
 };
 
-/** Round trip (as the sim measures it) p50/p99/p99.9 against N, every path, log-log axes. */
-export function chartSpec(r: BenchResult): TopLevelSpec {
-  const rows: Array<{calls: number; path: string; percentile: string; ms: number}> = [];
-  for (const n of r.results) {
-    for (const name of PATH_NAMES) {
+/** How each percentile is drawn: its line's dash and its points' shape. */
+const PERCENTILES = [
+  {name: 'p50', key: 'p50', dash: [], point: 'circle'},
+  {name: 'p99', key: 'p99', dash: [6, 3], point: 'rect'},
+  {name: 'p99.9', key: 'p999', dash: [2, 2], point: 'triangle'},
+] as const;
+
+export const CHART_TITLE = 'rtpsla: RTP round trip (sim → [relay] → echo → sim) vs concurrent calls';
+
+function chartSubtitle(r: BenchResult): string {
+  return `${r.machine.cpus}× ${r.machine.cpuModel}, Node ${r.machine.node}, ${r.startedAt.slice(0, 10)}, ${r.params.durationMs / 1000} s per phase`;
+}
+
+/** Round trip (as the sim measures it) p50/p99/p99.9 against N, a line per path and percentile, log-log axes. */
+export function chartConfig(r: BenchResult): ChartConfig {
+  const datasets: ChartConfig['data']['datasets'] = [];
+  for (const name of PATH_NAMES) {
+    const points = r.results.flatMap((n) => {
       const p = n[name];
-      if (!p || p.roundTripMs.count === 0) continue;
-      rows.push({calls: n.calls, path: name, percentile: 'p50', ms: p.roundTripMs.p50});
-      rows.push({calls: n.calls, path: name, percentile: 'p99', ms: p.roundTripMs.p99});
-      rows.push({calls: n.calls, path: name, percentile: 'p99.9', ms: p.roundTripMs.p999});
+      return p && p.roundTripMs.count > 0 ? [{calls: n.calls, rt: p.roundTripMs}] : [];
+    });
+    if (points.length === 0) continue;
+    for (const q of PERCENTILES) {
+      datasets.push({
+        label: `${name} ${q.name}`,
+        path: name,
+        percentile: q.name,
+        borderColor: PATH_COLOURS[name],
+        backgroundColor: PATH_COLOURS[name],
+        borderDash: [...q.dash],
+        pointStyle: q.point,
+        pointRadius: 3,
+        data: points.map(({calls, rt}) => ({x: calls, y: rt[q.key], label: `${name} ${q.name} at ${calls} calls: ${rt[q.key]} ms`})),
+      });
     }
   }
+  const ms = datasets.flatMap((d) => (d.data as Array<{y: number}>).map((p) => p.y)).filter((v) => v > 0);
+  const calls = r.results.map((n) => n.calls);
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: {
-      text: 'rtpsla: RTP round trip (sim → [relay] → echo → sim) vs concurrent calls',
-      subtitle: `${r.machine.cpus}× ${r.machine.cpuModel}, Node ${r.machine.node}, ${r.startedAt.slice(0, 10)}, ${r.params.durationMs / 1000} s per phase`,
-    },
-    width: 640,
-    height: 380,
-    background: 'white',
-    data: {values: rows},
-    mark: {type: 'line', point: true},
-    encoding: {
-      x: {field: 'calls', type: 'quantitative', title: 'concurrent calls (N)', scale: {type: 'log'}, axis: {values: r.results.map((n) => n.calls)}},
-      y: {field: 'ms', type: 'quantitative', title: 'round trip (ms, log)', scale: {type: 'log'}},
-      color: {field: 'path', type: 'nominal', title: 'path', scale: {domain: [...PATH_NAMES], range: PATH_NAMES.map((p) => PATH_COLOURS[p])}},
-      strokeDash: {field: 'percentile', type: 'nominal', title: 'percentile', sort: ['p50', 'p99', 'p99.9']},
-      shape: {field: 'percentile', type: 'nominal', sort: ['p50', 'p99', 'p99.9']},
-      tooltip: [{field: 'calls'}, {field: 'path'}, {field: 'percentile'}, {field: 'ms'}],
+    type: 'line',
+    data: {datasets},
+    options: {
+      plugins: {
+        title: {display: true, text: CHART_TITLE, font: {size: 14}},
+        subtitle: {display: true, text: chartSubtitle(r)},
+        legend: {position: 'right', labels: {usePointStyle: true}},
+      },
+      scales: {
+        // a tick at each N measured
+        x: {type: 'logarithmic', ...(calls.length > 0 ? {min: Math.min(...calls) / 1.2, max: Math.max(...calls) * 1.2, ticksAt: calls} : {}), title: {display: true, text: 'concurrent calls (N)'}},
+        y: logAxis(ms.length > 0 ? logTicks(Math.min(...ms), Math.max(...ms)) : [], 'round trip (ms, log)'),
+      },
     },
   };
 }
 
-/** The spec as SVG; vega and vega-lite are imported here only (rejects when they are not installed). */
-export async function renderChartSvg(spec: TopLevelSpec): Promise<string> {
-  const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')]);
-  const view = new vega.View(vega.parse(vl.compile(spec).spec), {renderer: 'none'});
-  const svg = await view.toSVG();
-  view.finalize();
-  return svg;
+/** The chart as one self-contained HTML page (Chart.js inlined; no network needed to open it). */
+export function chartHtml(r: BenchResult): string {
+  const notes = ['Hover a point for its path, percentile, N and round trip; click a legend entry to hide or show its line.'];
+  return singleChartPage(CHART_TITLE, chartConfig(r), {heightPx: 480, notes});
 }
 
 const f = (v: number | null | undefined, d = 2): string => (v === null || v === undefined || Number.isNaN(v) ? '–' : v.toFixed(d));

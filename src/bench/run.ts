@@ -2,8 +2,8 @@
  * `rtpsla bench`: for each N, the direct path (sim → echo, the benchmark as Stasis app), the
  * rtpsla relay with the native engine and with the node engine (sim → serve → echo, driven by
  * `load`), and rtpengine in userspace (sim → rtpengine → echo, set up per call over ng), each with
- * fresh child processes, measured over the steady window; then the result JSON, the chart's spec
- * (and SVG when vega is installed) and a console table.
+ * fresh child processes, measured over the steady window; then the result JSON, the chart's data
+ * (a Chart.js config, as JSON) and its self-contained HTML page, and a console table.
  */
 import {randomBytes} from 'node:crypto';
 import path from 'node:path';
@@ -16,7 +16,7 @@ import {tryReadReportFile} from '../metrics/report-file.js';
 import {combineRuns} from './repeat.js';
 import {searchPath} from './search.js';
 import type {PhasePlacement} from './placement.js';
-import {chartSpec, renderChartSvg, renderTable} from './output.js';
+import {chartConfig, chartHtml, renderTable} from './output.js';
 import {planPaths} from './paths.js';
 import {rtpengineVersion} from './rtpengine/daemon.js';
 import {findTaskset, placementFor, SHARED_CPU_MAX_CALLS} from './placement.js';
@@ -32,7 +32,8 @@ export interface BenchOutput {
   result: BenchResult;
   jsonPath: string;
   chartSpecPath: string;
-  svgPath: string | null;
+  /** The chart's page (null with --no-chart, or when it could not be written). */
+  htmlPath: string | null;
   table: string;
 }
 
@@ -154,17 +155,17 @@ export async function runBench(o: BenchOptions, reg: ChildRegistry): Promise<Ben
     chartSpecPath,
   };
   writeFileAtomic(jsonPath, JSON.stringify(result, null, 2) + '\n', '--out');
-  writeFileAtomic(chartSpecPath, JSON.stringify(chartSpec(result), null, 2) + '\n', '--out');
-  let svgPath: string | null = null;
-  if (o.chartSvg !== false) {
+  writeFileAtomic(chartSpecPath, JSON.stringify(chartConfig(result), null, 2) + '\n', '--out');
+  let htmlPath: string | null = null;
+  if (o.chartHtml !== false) {
     try {
-      const svg = await renderChartSvg(chartSpec(result));
-      svgPath = path.join(o.outDir, `${runStamp}.svg`);
-      writeFileAtomic(svgPath, svg, '--out');
+      htmlPath = path.join(o.outDir, `${runStamp}.html`);
+      writeFileAtomic(htmlPath, chartHtml(result), '--out');
     } catch (err) {
-      log(`bench: no SVG chart (${errorMessage(err)}); the chart's spec and data are in ${chartSpecPath}`);
+      htmlPath = null;
+      log(`bench: no HTML chart (${errorMessage(err)}); the chart's data is in ${chartSpecPath}`);
     }
   }
-  log(`bench: wrote ${jsonPath}, ${chartSpecPath}${svgPath ? ` and ${svgPath}` : ''}`);
-  return {result, jsonPath, chartSpecPath, svgPath, table: renderTable(result)};
+  log(`bench: wrote ${jsonPath}, ${chartSpecPath}${htmlPath ? ` and ${htmlPath}` : ''}`);
+  return {result, jsonPath, chartSpecPath, htmlPath, table: renderTable(result)};
 }

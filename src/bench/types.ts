@@ -208,6 +208,6 @@ export interface BenchResult {
   largestSlaCleanBy: 'calls given' | 'search';
   search: null | Partial<Record<RtpslaPathName, BenchSearch>>;
   targets: Record<string, TargetCheck>;
-  /** The chart's vega-lite spec with its data inline (also written beside the result). */
+  /** The chart's data: a Chart.js config with its data inline, written beside the result (its page: the same name, .html). */
   chartSpecPath: string;
 }

@@ -45,7 +45,7 @@ export default class Bench extends BaseCommand {
       }
       const {table, result} = await runBench({
         ...common, calls: flags.calls ?? DEFAULT_CALLS, durationMs: flags['duration-ms'], settleMs: flags['settle-ms'], rtpenginePortRange: portRangeText(flags['rtpengine-port-range']),
-        paths: flags.paths ?? legacyPaths(flags.path), chartSvg: flags.chart, serveCpuProfDir: flags['serve-cpu-prof'], placement: flags.placement, rtpengineScheduling: flags['rtpengine-scheduling'],
+        paths: flags.paths ?? legacyPaths(flags.path), chartHtml: flags.chart, serveCpuProfDir: flags['serve-cpu-prof'], placement: flags.placement, rtpengineScheduling: flags['rtpengine-scheduling'],
         repeat: flags.repeat, search: flags.search ? {max: Math.max(...(flags.calls ?? DEFAULT_CALLS)), resolution: flags['search-resolution']} : null,
       }, reg);
       this.log(table);

@@ -9,7 +9,7 @@ export default class Report extends BaseCommand {
 
   static override description = [
     'Reads rtpsla.report/v1 files (files, directories or globs, as `rtpsla sla` takes them) and writes one HTML page that needs no network and no server: the SLA verdict and table as `rtpsla sla` gives them, a heatmap of calls × time coloured by each second\'s worst lateness with the stalls load saw as vertical lines, the lateness by leg as CDFs, loss and jitter per call, the media engines and their scheduling, and the run\'s parameters.',
-    'With several reports the page shows them side by side, to compare runs. The charts are drawn when the page is made; the page holds no script.',
+    'With several reports the page shows them side by side, to compare runs. The charts are drawn in the browser by Chart.js, which the page carries inline with their data (hover a heatmap cell for its call, time span, worst lateness, late frames and dominant leg); the page loads nothing from anywhere.',
   ].join('\n\n');
 
   static override examples = [

@@ -1,21 +1,15 @@
 /**
- * The HTML page of one or more reports (`rtpsla report … --html`): one self-contained file, no
- * script, no network (a Content-Security-Policy forbids any fetch), the charts drawn as SVG when
- * the page is made. At the top the verdict as `rtpsla sla` gives it for the same files; then one
- * column per report, side by side: its SLA table (src/sla's evaluation), notes, the heatmaps of
- * calls × time, the host's steal, the CDF by leg, loss and jitter per call, the engines and their
- * scheduling, and the run's parameters.
+ * The HTML page of one or more reports (`rtpsla report … --html`): one self-contained file that
+ * needs no network (a Content-Security-Policy forbids any fetch) and no server; its charts are
+ * Chart.js configs drawn on canvases by the inlined library (src/report/page.ts). At the top the
+ * verdict as `rtpsla sla` gives it for the same files; then one column per report, side by side:
+ * its SLA table (src/sla's evaluation), notes, the heatmaps of calls × time, the host's steal, the
+ * CDF by leg, loss and jitter per call, the engines and their scheduling, and the run's parameters.
  */
 import type {SlaOutcome, SlaReportResult} from '../sla/run.js';
 import type {Report} from '../protocol/report.js';
-import {cdfSpec, heatmapSpec, lossJitterSpec, stealSpec} from './charts.js';
-import {renderSvg} from './svg.js';
-import type {TopLevelSpec} from 'vega-lite';
-
-/** Text made safe for HTML. */
-export function esc(text: unknown): string {
-  return String(text).replace(/[&<>"']/g, (ch) => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'})[ch]!);
-}
+import {cdfChart, heatmapCells, heatmapChart, lossJitterCharts, stealChart, type Side} from './charts.js';
+import {chartPage, esc, PageCharts, type ChartConfig} from './page.js';
 
 const STYLE = `
 body{font:14px/1.4 system-ui,sans-serif;margin:16px;color:#222}
@@ -26,7 +20,7 @@ h1{font-size:20px;margin:0 0 8px} h2{font-size:17px;margin:4px 0} h3{font-size:1
 .run{min-width:0;border-top:3px solid #ccc;padding-top:6px}
 table{border-collapse:collapse;margin:4px 0} td,th{border:1px solid #ddd;padding:2px 6px;text-align:left;vertical-align:top}
 td.ok{color:#0b6b2b} td.bad{color:#a50026;font-weight:bold}
-figure{margin:8px 0;overflow-x:auto} figure svg{max-width:none}
+figure{margin:8px 0} .pair{display:grid;grid-template-columns:1fr 1fr;gap:8px} .pair>div{min-width:0}
 .muted{color:#666}
 `;
 
@@ -67,30 +61,56 @@ function paramsSection(report: Report): string {
   return `<h3>Parameters</h3>${table(['parameter', 'value'], rows)}`;
 }
 
-async function figure(name: string, spec: TopLevelSpec | null, missing: string): Promise<string> {
-  if (spec === null) return `<figure data-chart="${name}"><p class="muted">${esc(missing)}</p></figure>`;
-  return `<figure data-chart="${name}">${await renderSvg(spec)}</figure>`;
+/** A heatmap's row height (px): rows stay readable up to a few dozen calls, the page bounded for hundreds. */
+function rowPx(rows: number): number {
+  return rows <= 50 ? 14 : rows <= 200 ? 8 : 4;
 }
 
-async function chartsSection(report: Report): Promise<string> {
+function heatmapFigure(charts: PageCharts, report: Report, side: Side, missing: string): string {
+  const name = `heatmap-${side}`;
+  const config = heatmapChart(report, side);
+  if (config === null) return `<figure data-chart="${name}"><p class="muted">${esc(missing)}</p></figure>`;
+  const cells = heatmapCells(report, side);
+  const rows = new Set(cells.map((c) => c.call)).size;
+  const late = cells.filter((c) => c.late > 0).length;
+  const label = `Worst lateness per call and second at the ${side}: ${rows} calls, ${late} of ${cells.length} cells with late frames (each cell's call, time span, worst lateness, late frames and dominant leg in its tooltip)`;
+  return `<figure data-chart="${name}">${charts.chart(config, {heightPx: rows * rowPx(rows) + 130, label})}</figure>`;
+}
+
+function figure(charts: PageCharts, name: string, config: ChartConfig | null, heightPx: number, missing: string): string {
+  if (config === null) return `<figure data-chart="${name}"><p class="muted">${esc(missing)}</p></figure>`;
+  const title = ((config.options.plugins as {title?: {text?: string}} | undefined)?.title?.text) ?? name;
+  return `<figure data-chart="${name}">${charts.chart(config, {heightPx, label: title})}</figure>`;
+}
+
+function lossJitterFigure(charts: PageCharts, report: Report): string {
+  const configs = lossJitterCharts(report);
+  if (configs === null) return '<figure data-chart="loss-jitter"><p class="muted">No call.</p></figure>';
+  const calls = configs[0].data.labels?.length ?? 0;
+  const heightPx = Math.max(180, calls * (report.summary.caller ? 18 : 12) + 120);
+  const labels = ['Loss per call (%), at the relay and at the caller', 'Jitter per call (ms), at the relay and at the caller'];
+  return `<figure data-chart="loss-jitter"><div class="pair">${configs.map((c, i) => `<div>${charts.chart(c, {heightPx, label: labels[i]})}</div>`).join('')}</div></figure>`;
+}
+
+function chartsSection(charts: PageCharts, report: Report): string {
   const noTimeline = 'No timeline in this report (made by an rtpsla before timelines, or no media was measured).';
   const parts = [
-    await figure('heatmap-relay', heatmapSpec(report, 'relay'), noTimeline),
-    report.summary.caller ? await figure('heatmap-caller', heatmapSpec(report, 'caller'), 'No caller timeline in this report.') : '',
-    await figure('steal', stealSpec(report), 'CPU steal was not sampled per bucket (or not readable).'),
-    await figure('cdf', cdfSpec(report), 'The report has no histogram with a value.'),
-    await figure('loss-jitter', lossJitterSpec(report), 'No call.'),
+    heatmapFigure(charts, report, 'relay', noTimeline),
+    report.summary.caller ? heatmapFigure(charts, report, 'caller', 'No caller timeline in this report.') : '',
+    figure(charts, 'steal', stealChart(report), 170, 'CPU steal was not sampled per bucket (or not readable).'),
+    figure(charts, 'cdf', cdfChart(report), 340, 'The report has no histogram with a value.'),
+    lossJitterFigure(charts, report),
   ];
   return parts.join('\n');
 }
 
-async function runColumn(r: SlaReportResult, report: Report): Promise<string> {
+function runColumn(charts: PageCharts, r: SlaReportResult, report: Report): string {
   const when = `${report.startedAt} → ${report.endedAt}`;
   return [
     `<section class="run" data-run="${esc(report.runId)}">`,
     `<h2>${esc(r.label)}</h2><p class="muted">${esc(r.file)} · ${esc(when)}</p>`,
     slaSection(r),
-    await chartsSection(report),
+    chartsSection(charts, report),
     enginesSection(report),
     paramsSection(report),
     '</section>',
@@ -98,23 +118,18 @@ async function runColumn(r: SlaReportResult, report: Report): Promise<string> {
 }
 
 /** The page of `outcome`'s reports (each read from its file by the caller, `reports` by file). */
-export async function renderPage(outcome: SlaOutcome, reports: ReadonlyMap<string, Report>): Promise<string> {
+export function renderPage(outcome: SlaOutcome, reports: ReadonlyMap<string, Report>): string {
+  const charts = new PageCharts();
   const columns: string[] = [];
   for (const r of outcome.reports) {
     const report = reports.get(r.file);
-    if (report) columns.push(await runColumn(r, report));
+    if (report) columns.push(runColumn(charts, r, report));
   }
   const title = outcome.reports.length === 1 ? `rtpsla run ${outcome.reports[0].runId}` : `rtpsla: ${outcome.reports.length} runs side by side`;
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<title>${esc(title)}</title><style>${STYLE}</style></head>
-<body>
-<h1>${esc(title)}</h1>
+  const body = `<h1>${esc(title)}</h1>
 <p id="verdict" class="${outcome.pass ? 'pass' : 'fail'}">${esc(outcome.verdictLine)}</p>
 <div class="runs" style="grid-template-columns:repeat(${Math.max(1, columns.length)},minmax(600px,1fr))">
 ${columns.join('\n')}
-</div>
-</body></html>
-`;
+</div>`;
+  return chartPage({title, style: STYLE, body});
 }

@@ -25,7 +25,7 @@ export async function htmlReport(args: readonly string[], o: HtmlReportOptions =
   if (outcome.errors.length > 0) throw new InputError(outcome.errors.map((e) => `${e.file}: ${e.reason}`).join('; '));
   const reports = new Map<string, Report>();
   for (const r of outcome.reports) reports.set(r.file, readReportFile(r.file));
-  return {html: await renderPage(outcome, reports), outcome};
+  return {html: renderPage(outcome, reports), outcome};
 }
 
 /** Writes the page of `args` to `out` (atomically); returns the verdict it shows. */

@@ -3,11 +3,11 @@ import {mkdtempSync, readFileSync, readdirSync, rmSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {runCli} from '../helpers/cli.js';
-import type {BenchResult} from '../../src/bench/types.js';
+import type {BenchResult, PathName} from '../../src/bench/types.js';
 import {lastCpu} from '../../src/engine/cpu-list.js';
 
 describe('bench: smoke run of the harness (real processes, N = 5 for 2 s, every path that can run here)', () => {
-  test('writes a result JSON with each path measured or skipped with a note, what each relay adds, the chart spec, and leaves no child behind', async () => {
+  test('writes a result JSON with each path measured or skipped with a note, what each relay adds, the chart (its data and its page), and leaves no child behind', async () => {
     const out = mkdtempSync(path.join(os.tmpdir(), 'rtpsla-bench-'));
     try {
       const r = await runCli(
@@ -22,11 +22,18 @@ describe('bench: smoke run of the harness (real processes, N = 5 for 2 s, every 
       const files = readdirSync(out);
       const json = files.find((f) => /^\d{8}-\d{6}\.json$/.test(f));
       const spec = files.find((f) => /^\d{8}-\d{6}\.chart\.json$/.test(f));
-      const svg = files.find((f) => /^\d{8}-\d{6}\.svg$/.test(f));
+      const page = files.find((f) => /^\d{8}-\d{6}\.html$/.test(f));
       expect(json).toBeDefined();
       expect(spec).toBeDefined();
-      expect(svg).toBeDefined();
-      expect(readFileSync(path.join(out, svg!), 'utf8')).toMatch(/^<svg[\s\S]*<path[\s\S]*<\/svg>\s*$/);
+      expect(page).toBeDefined();
+      expect(page!.replace(/\.html$/, '')).toBe(json!.replace(/\.json$/, ''));
+      // the chart's page: one canvas, its data inline, Chart.js inlined, no fetch allowed
+      const html = readFileSync(path.join(out, page!), 'utf8');
+      expect(html).toMatch(/^<!doctype html>[\s\S]*<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'sha256-/);
+      expect(html.match(/<canvas /g)).toHaveLength(1);
+      expect(html).toMatch(/<script type="application\/json" id="chart-1-config">\{"type":"line"/);
+      expect(html).toMatch(/<script>\/\*!\n \* Chart\.js v4\./);
+      expect(r.stderr).toContain(`bench: wrote ${path.join(out, json!)}, ${path.join(out, spec!)} and ${path.join(out, page!)}`);
 
       const res = JSON.parse(readFileSync(path.join(out, json!), 'utf8')) as BenchResult;
       expect(res.schema).toBe('rtpsla.bench/v1');
@@ -138,8 +145,22 @@ describe('bench: smoke run of the harness (real processes, N = 5 for 2 s, every 
       ]);
       // N = 5 measures none of the targets set at 150, 600 or 1000 calls: each says why
       for (const [k, t] of Object.entries(res.targets)) if (k !== 'echoPacingP99') expect(t).toEqual({met: null, detail: expect.any(String)});
-      const chart = JSON.parse(readFileSync(path.join(out, spec!), 'utf8')) as {data: {values: Array<{path: string}>}};
-      expect([...new Set(chart.data.values.map((v) => v.path))].sort()).toEqual(res.params.paths.filter((p) => n[p]!.roundTripMs.count > 0).sort());
+      // the chart's data: a line per path with a round trip and percentile, log-log, a point at N = 5 each
+      const chart = JSON.parse(readFileSync(path.join(out, spec!), 'utf8')) as {
+        type: string; options: {scales: {x: {type: string}; y: {type: string}}};
+        data: {datasets: Array<{path: string; percentile: string; data: Array<{x: number; y: number}>}>};
+      };
+      expect(res.chartSpecPath).toBe(path.join(out, spec!));
+      expect(chart.type).toBe('line');
+      expect([chart.options.scales.x.type, chart.options.scales.y.type]).toEqual(['logarithmic', 'logarithmic']);
+      const charted = res.params.paths.filter((p) => n[p]!.roundTripMs.count > 0);
+      expect([...new Set(chart.data.datasets.map((d) => d.path))].sort()).toEqual([...charted].sort());
+      const keys: Record<string, 'p50' | 'p99' | 'p999'> = {p50: 'p50', p99: 'p99', 'p99.9': 'p999'};
+      for (const d of chart.data.datasets) {
+        const rt = n[d.path as PathName]!.roundTripMs;
+        expect(d.data).toEqual([{x: 5, y: rt[keys[d.percentile]], label: expect.any(String)}]);
+      }
+      expect(chart.data.datasets).toHaveLength(3 * charted.length);
       // the harness ran with the flags every child gets (runCli starts it with them)
       expect(res.machine.nodeFlags).toEqual(['--no-memory-reducer']);
       expect(res.machine.harnessHasNodeFlags).toBe(true);

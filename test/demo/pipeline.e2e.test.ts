@@ -33,7 +33,8 @@ describe('demo: the one-command pipeline (real processes)', () => {
       const html = r.stdout.match(/^HTML report: (\S+\.html)$/m);
       expect(html).not.toBeNull();
       expect(path.dirname(html![1])).toBe(out);
-      expect(readFileSync(html![1], 'utf8')).toMatch(/^<!doctype html>[\s\S]*<svg[\s\S]*<\/html>\s*$/i);
+      // its charts on canvases, drawn by the Chart.js the page carries inline
+      expect(readFileSync(html![1], 'utf8')).toMatch(/^<!doctype html>[\s\S]*<figure data-chart="heatmap-relay"><div class="chart"[^>]*><canvas [\s\S]*<script>\/\*!\n \* Chart\.js v4\.[\s\S]*<\/html>\s*$/i);
       // a chain this light shares one CPU (the last) unless RTPSLA_ENGINE_CPUS says otherwise
       if (process.env.RTPSLA_ENGINE_CPUS === undefined) expect(r.stderr).toContain(`; native media engines on CPU ${lastCpu()}`);
       // the children were started with this test's unique port ranges: none may be left running

@@ -3,10 +3,11 @@
  * the manifest), installed globally into a temporary prefix with install scripts IGNORED (as npm 11
  * does for global installs unless allowed, and CI setups with --ignore-scripts), then run from
  * that prefix. The native engine is built on first use, once; without a compiler the Node engine
- * measures and one line says so.
+ * measures and one line says so. What the HTML page's charts add to that install is measured
+ * against its budget (at most 10 MB).
  */
 import {execFileSync, spawn} from 'node:child_process';
-import {mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs';
+import {existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {ROOT} from '../helpers/cli.js';
@@ -49,6 +50,48 @@ function reportEngine(dir: string): string | undefined {
   return (JSON.parse(readFileSync(path.join(dir, 'reports', latest), 'utf8')) as {tool: {engine?: string}}).tool.engine;
 }
 
+/** The chart libraries the HTML page inlines (src/report/page.ts): runtime dependencies. */
+const PAGE_LIBRARIES = ['chart.js', 'chartjs-chart-matrix'];
+/** What the page's charts may add to a production install (the issue's budget), bytes. */
+const PAGE_BUDGET_BYTES = 10_000_000;
+
+/** The installed package directory `name` resolves to from `dir` (node_modules upwards, not past `root`). */
+function installedAt(root: string, dir: string, name: string): string | null {
+  for (let d = dir; ; d = path.dirname(d)) {
+    const at = path.join(d, 'node_modules', name);
+    if (existsSync(path.join(at, 'package.json'))) return at;
+    if (d === root || d === path.dirname(d)) return null;
+  }
+}
+
+/** The installed packages `names` need from `root`'s node_modules: themselves and, transitively, what they depend on. */
+function closure(root: string, names: readonly string[]): Set<string> {
+  const found = new Set<string>();
+  const todo: Array<[string, string]> = names.map((n) => [root, n]);
+  while (todo.length > 0) {
+    const [from, name] = todo.pop()!;
+    const at = installedAt(root, from, name);
+    if (at === null || found.has(at)) continue;
+    found.add(at);
+    const pkg = JSON.parse(readFileSync(path.join(at, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
+    for (const field of ['dependencies', 'optionalDependencies', 'peerDependencies']) for (const dep of Object.keys(pkg[field] ?? {})) todo.push([at, dep]);
+  }
+  return found;
+}
+
+/** Disk use (bytes, as du counts it) of a package directory, without the packages nested in its own node_modules. */
+function diskUse(dir: string): number {
+  let bytes = lstatSync(dir).blocks * 512;
+  for (const e of readdirSync(dir, {withFileTypes: true})) {
+    if (e.isDirectory() && e.name === 'node_modules') continue;
+    const p = path.join(dir, e.name);
+    bytes += e.isDirectory() ? diskUse(p) : lstatSync(p).blocks * 512;
+  }
+  return bytes;
+}
+
+const sum = (dirs: Iterable<string>) => [...dirs].reduce((n, d) => n + diskUse(d), 0);
+
 describe('pack, install globally with scripts ignored, run from the prefix', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rtpsla-install-'));
   const prefix = path.join(dir, 'prefix');
@@ -72,6 +115,22 @@ describe('pack, install globally with scripts ignored, run from the prefix', () 
     expect(h.code).toBe(0);
     expect(h.stdout).toContain('USAGE');
     expect(h.stdout).toContain('$ rtpsla sla');
+  });
+
+  test('the HTML page\'s charts add at most 10 MB to the install: chart.js, chartjs-chart-matrix and what they need, and no other charting stack', () => {
+    const root = path.join(prefix, 'lib', 'node_modules', 'rtpsla');
+    const deps = Object.keys((JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {dependencies: Record<string, string>}).dependencies);
+    expect(deps).toEqual(expect.arrayContaining(PAGE_LIBRARIES));
+    // the production install, and the same without the page's libraries (what the rest needs anyway stays)
+    const all = closure(root, deps);
+    const without = closure(root, deps.filter((d) => !PAGE_LIBRARIES.includes(d)));
+    const added = [...all].filter((d) => !without.has(d));
+    expect(added.map((d) => path.relative(path.join(root, 'node_modules'), d)).sort()).toEqual(['@kurkle/color', 'chart.js', 'chartjs-chart-matrix']);
+    expect(sum(all) - sum(without)).toBeLessThanOrEqual(PAGE_BUDGET_BYTES);
+    expect(sum(added)).toBe(sum(all) - sum(without));
+    // and no vega or d3 package is installed
+    const installed = readdirSync(path.join(root, 'node_modules')).flatMap((n) => (n.startsWith('@') ? readdirSync(path.join(root, 'node_modules', n)).map((m) => `${n}/${m}`) : [n])).filter((n) => n !== '.bin' && !n.startsWith('.'));
+    expect(installed.filter((n) => /^(vega|d3-)/.test(n))).toEqual([]);
   });
 
   test('the first demo builds the engine (one line) and measures with it; the second does not build again', async () => {

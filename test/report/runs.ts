@@ -88,7 +88,7 @@ export async function delayRun(stack: Stack, dir: string): Promise<string> {
   return run.done;
 }
 
-/** A heatmap cell as its rendered mark's aria-label says it. */
+/** A heatmap cell as its label says it (the tooltip of the cell Chart.js drew). */
 export interface Mark {
   call: number;
   t0: number;
@@ -109,5 +109,93 @@ export function lateBand(marks: readonly Mark[], overMs: number): {calls: number
     calls: [...new Set(late.map((m) => m.call))].sort((a, b) => a - b),
     from: Math.min(...late.map((m) => m.t0)),
     to: Math.max(...late.map((m) => m.t1)),
+  };
+}
+
+/**
+ * A heatmap cell as Chart.js drew it on the canvas, read in the page: the element's box (px),
+ * its resolved fill colour, the canvas pixel at a point inside it (away from any stall line), the
+ * row's label on the drawn y axis (the call), its time span read back through the drawn x axis,
+ * and the tooltip label of the cell.
+ */
+export interface DrawnCell {
+  box: {x: number; y: number; width: number; height: number};
+  colour: string;
+  /** RGBA of the canvas at `at`. */
+  pixel: number[];
+  at: {x: number; y: number};
+  /** The px distance from `at` to the nearest stall line (Infinity without one). */
+  clearOfStall: number;
+  /** The drawn y axis label at the cell's row (undefined when Chart.js skipped that label). */
+  rowLabel: string | undefined;
+  t0: number;
+  t1: number;
+  label: string;
+}
+
+/** What `readDrawnCells` returns: the cells, the stall lines (x px) and the chart's rows as drawn. */
+export interface Drawn {
+  cells: DrawnCell[];
+  stallXs: number[];
+}
+
+interface ChartElement {
+  getProps(props: string[], final: boolean): Record<string, number>;
+  options: {backgroundColor: string};
+  $context: {raw: {label: string}};
+}
+interface ChartScale {
+  getValueForPixel(px: number): number;
+  getPixelForValue(v: number): number;
+  ticks: Array<{value: number; label: string}>;
+}
+interface ChartInstance {
+  data: {datasets: Array<{role?: string}>};
+  getDatasetMeta(i: number): {data: ChartElement[]};
+  scales: Record<string, ChartScale>;
+  currentDevicePixelRatio: number;
+  ctx: {getImageData(x: number, y: number, w: number, h: number): {data: Uint8ClampedArray}};
+  canvas: {width: number; height: number};
+}
+
+/** Runs in the page (playwright serialises it): the drawn cells of the heatmap on `canvas`. */
+export function readDrawnCells(canvas: unknown): Drawn {
+  const chart = (globalThis as unknown as {Chart: {getChart(c: unknown): ChartInstance | undefined}}).Chart.getChart(canvas);
+  if (!chart) throw new Error('no chart drawn on this canvas');
+  const index = (role: string) => chart.data.datasets.findIndex((d) => d.role === role);
+  const stalls = index('stalls');
+  const stallXs = stalls < 0 ? [] : chart.getDatasetMeta(stalls).data.map((p) => p.getProps(['x'], true).x).filter((x) => Number.isFinite(x));
+  const clear = (x: number) => Math.min(Infinity, ...stallXs.map((s) => Math.abs(s - x)));
+  const r = chart.currentDevicePixelRatio;
+  const image = chart.ctx.getImageData(0, 0, chart.canvas.width, chart.canvas.height).data;
+  const [xs, ys] = [chart.scales.x, chart.scales.y];
+  const round = (v: number) => Math.round(v * 1000) / 1000;
+  const cells = chart.getDatasetMeta(index('cells')).data.map((e): DrawnCell => {
+    const box = e.getProps(['x', 'y', 'width', 'height'], true) as DrawnCell['box'];
+    // the point of the cell's middle row farthest from every stall line, of three across it
+    const x = [0.25, 0.5, 0.75].map((f) => box.x + f * box.width).reduce((a, b) => (clear(b) > clear(a) ? b : a));
+    const at = {x: Math.round(x), y: Math.round(box.y + box.height / 2)};
+    const o = (Math.round(at.y * r) * chart.canvas.width + Math.round(at.x * r)) * 4;
+    const rowTick = ys.ticks.find((t) => Math.abs(ys.getPixelForValue(t.value) - (box.y + box.height / 2)) < 0.5);
+    return {
+      box, at, colour: e.options.backgroundColor, pixel: [image[o], image[o + 1], image[o + 2], image[o + 3]], clearOfStall: clear(at.x),
+      rowLabel: rowTick?.label, t0: round(xs.getValueForPixel(box.x)), t1: round(xs.getValueForPixel(box.x + box.width)), label: e.$context.raw.label,
+    };
+  });
+  return {cells, stallXs};
+}
+
+/** `#rrggbb` as [r, g, b]. */
+export function rgb(hex: string): number[] {
+  return [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+}
+
+/** Calls whose drawn cell is of lateness class `minClass` or worse, and the time span (s) those cells cover. */
+export function classBand(cells: ReadonlyArray<{call: number; cls: number; t0: number; t1: number}>, minClass: number): {calls: number[]; from: number; to: number} {
+  const late = cells.filter((c) => c.cls >= minClass);
+  return {
+    calls: [...new Set(late.map((c) => c.call))].sort((a, b) => a - b),
+    from: Math.min(...late.map((c) => c.t0)),
+    to: Math.max(...late.map((c) => c.t1)),
   };
 }
