@@ -13,7 +13,9 @@
 import http from 'node:http';
 import https from 'node:https';
 import {RtpslaError} from '../errors.js';
+import type {Socket} from 'node:net';
 import {ariErrorText, ariOrigin, basicAuth, messageOf} from './check.js';
+import {ConnectionPacing} from './pacing.js';
 import type {AriBridge, AriChannel, AsteriskInfo} from './types.js';
 
 /**
@@ -87,7 +89,7 @@ export interface AriRestOptions {
   pass: string;
   /** Per request; default 10 s (a saturated Asterisk answers DELETE slowly). */
   requestTimeoutMs?: number;
-  /** Concurrent sockets to ARI; default 64. */
+  /** Concurrent sockets to ARI; default 64 (opened one at a time, see pacing.ts). */
   maxSockets?: number;
 }
 
@@ -99,6 +101,7 @@ export class AriRest {
   private readonly agent: http.Agent;
   private readonly transport: typeof http | typeof https;
   private readonly timeoutMs: number;
+  private readonly pacing: ConnectionPacing;
 
   constructor(opts: AriRestOptions) {
     this.origin = ariOrigin(opts.url);
@@ -106,12 +109,18 @@ export class AriRest {
     this.timeoutMs = opts.requestTimeoutMs ?? 10_000;
     const secure = this.origin.startsWith('https:');
     this.transport = secure ? https : http;
-    const agentOpts = {keepAlive: true, keepAliveMsecs: 1000, maxSockets: opts.maxSockets ?? 64, maxFreeSockets: 16};
+    const maxSockets = opts.maxSockets ?? 64;
+    // every connection opened is kept (maxFreeSockets): the server closes idle ones (Asterisk's
+    // session_keep_alive, 15 s), and a burst after a quiet spell reuses those of the last one
+    // instead of opening new ones while the server is busiest (pacing.ts)
+    const agentOpts = {keepAlive: true, keepAliveMsecs: 1000, maxSockets, maxFreeSockets: maxSockets};
     this.agent = secure ? new https.Agent(agentOpts) : new http.Agent(agentOpts);
+    this.pacing = new ConnectionPacing(this.agent, maxSockets);
   }
 
-  /** Close idle keep-alive sockets; in-flight requests are aborted. */
+  /** Close idle keep-alive sockets; in-flight requests are aborted, and so are those waiting for a connection. */
   close(): void {
+    this.pacing.abortWaiting(new Error('the ARI client was closed'));
     this.agent.destroy();
   }
 
@@ -234,6 +243,22 @@ export class AriRest {
       if (s) qs = '?' + s;
     }
     const fullPath = '/ari' + path + qs;
+    return this.pacing.acquire().then(
+      () => this.send<T>(method, path, fullPath),
+      (err: unknown) => {
+        throw new AriHttpError(method, path, 0, messageOf(err), {cause: err});
+      },
+    );
+  }
+
+  /** Send one request (its turn to go out came, see pacing.ts); the pacing hears how it went. */
+  private send<T>(method: string, path: string, fullPath: string): Promise<T> {
+    let over = false;
+    const done = (failedOn?: Socket): void => {
+      if (over) return;
+      over = true;
+      this.pacing.done(failedOn);
+    };
     return new Promise<T>((resolve, reject) => {
       const req = this.transport.request(
         this.origin + fullPath,
@@ -244,10 +269,15 @@ export class AriRest {
           timeout: this.timeoutMs,
         },
         (res) => {
+          this.pacing.answeredOn(res.socket);
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('error', (err) => reject(new AriHttpError(method, path, 0, messageOf(err), {cause: err})));
+          res.on('error', (err) => {
+            done();
+            reject(new AriHttpError(method, path, 0, messageOf(err), {cause: err}));
+          });
           res.on('end', () => {
+            done();
             const body = chunks.length === 0 ? '' : Buffer.concat(chunks).toString('utf8');
             const status = res.statusCode ?? 0;
             if (status < 200 || status > 299) {
@@ -267,7 +297,10 @@ export class AriRest {
         },
       );
       req.on('timeout', () => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
-      req.on('error', (err) => reject(new AriHttpError(method, path, 0, messageOf(err), {cause: err})));
+      req.on('error', (err) => {
+        done(req.socket ?? undefined);
+        reject(new AriHttpError(method, path, 0, messageOf(err), {cause: err}));
+      });
       req.end();
     });
   }
