@@ -21,9 +21,9 @@ function ratio(a: number, b: number): number {
 
 /** What `relay` adds over `direct` (both measured by the sim), null when either is missing. */
 export function compare(direct: PathResult | null, relay: PathResult | null): OverDirect | null {
-  if (!direct || !relay || direct.roundTripMs.count === 0 || relay.roundTripMs.count === 0) return null;
-  const d = direct.roundTripMs;
-  const r = relay.roundTripMs;
+  const d = direct?.roundTripMs;
+  const r = relay?.roundTripMs;
+  if (!d || !r || d.count === 0 || r.count === 0) return null;
   return {
     ratios: {p50: ratio(r.p50, d.p50), p99: ratio(r.p99, d.p99), p999: ratio(r.p999, d.p999), max: ratio(r.max, d.max)},
     addsMs: {p50: round(r.p50 - d.p50, 3), p99: round(r.p99 - d.p99, 3), p999: round(r.p999 - d.p999, 3), max: round(r.max - d.max, 3)},

@@ -31,7 +31,7 @@ export function chartConfig(r: BenchResult): ChartConfig {
   for (const name of PATH_NAMES) {
     const points = r.results.flatMap((n) => {
       const p = n[name];
-      return p && p.roundTripMs.count > 0 ? [{calls: n.calls, rt: p.roundTripMs}] : [];
+      return p?.roundTripMs && p.roundTripMs.count > 0 ? [{calls: n.calls, rt: p.roundTripMs}] : [];
     });
     if (points.length === 0) continue;
     for (const q of PERCENTILES) {
@@ -124,7 +124,7 @@ export function renderTable(r: BenchResult): string {
     const c = p.window.cpuPercent;
     const over = p.path === 'direct' ? null : n.overDirect[p.path];
     // no round trip of the sim's own (rtpcaller: it forwards load's caller)
-    const rt = p.roundTripMs.count > 0 ? p.roundTripMs : null;
+    const rt = p.roundTripMs && p.roundTripMs.count > 0 ? p.roundTripMs : null;
     t.push([
       String(n.calls),
       pathLabel(p),

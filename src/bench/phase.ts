@@ -231,6 +231,11 @@ function pathResult(ctx: PhaseCtx, n: number, pathName: PathName, placement: Pha
   const media = stats.totals.media;
   const simLoss = media.packetsSent > 0 ? Math.max(0, media.packetsSent - media.packetsReceived) / media.packetsSent : 0;
   const over20 = fractionOver(stats.rttUs.histogram, 20_000);
+  // the sim's own round trips exist only where it sent media (not where it forwards load's caller)
+  const simSent = media.packetsSent > 0;
+  const noSimMedia = PATH_SPECS[pathName].caller === 'rtp'
+    ? 'the sim sent no media of its own: it forwarded load\'s caller (its figures are under caller)'
+    : 'the sim sent no media';
   const {forwarded, relayCpuUs, engineCpuUs, procCpuUs} = relayWork(rtpsla, d !== null, r);
   const relayEngine = rtpsla ? ((mFinal ?? mEnd)?.engine ?? null) : d ? 'rtpengine' : null;
   const asked = PATH_SPECS[pathName].serveEngine;
@@ -247,17 +252,21 @@ function pathResult(ctx: PhaseCtx, n: number, pathName: PathName, placement: Pha
     callsSetUp: direct ? direct.callsSetUp : report!.summary.callsAnswered - report!.summary.callsFailed,
     callsFailed: direct ? direct.callsFailed : report!.summary.callsFailed,
     errors: direct ? direct.errors : [...new Set(report!.calls.map((c) => c.error).filter((e): e is string => !!e))].slice(0, 5),
-    roundTripMs: pMs(stats.rttUs),
-    simSendJitterMs: pMs(stats.sendJitterUs),
-    sim: {
-      packetsSent: media.packetsSent,
-      packetsReceived: media.packetsReceived,
-      lossRatio: round(simLoss, 6),
-      roundTripOver20msRatio: round(over20, 6),
-      schedulerSkips: media.skips,
-    },
-    lateRatio: report ? report.summary.lateRatio : round(over20, 6),
-    lossRatio: report ? report.summary.lossRatio : round(simLoss, 6),
+    roundTripMs: simSent ? pMs(stats.rttUs) : null,
+    simSendJitterMs: simSent ? pMs(stats.sendJitterUs) : null,
+    sim: simSent
+      ? {
+          packetsSent: media.packetsSent,
+          packetsReceived: media.packetsReceived,
+          lossRatio: round(simLoss, 6),
+          roundTripOver20msRatio: round(over20, 6),
+          schedulerSkips: media.skips,
+        }
+      : null,
+    ...(simSent ? {} : {nullReasons: {roundTripMs: noSimMedia, simSendJitterMs: noSimMedia, sim: noSimMedia}}),
+    caller: callerFigures(report),
+    lateRatio: report ? report.summary.lateRatio : simSent ? round(over20, 6) : null,
+    lossRatio: report ? report.summary.lossRatio : simSent ? round(simLoss, 6) : null,
     maxConsecutiveMisses: report ? Math.max(report.summary.maxConsecutiveLate, ...report.calls.map((c) => c.maxConsecutiveLate)) : null,
     window: win,
     relayCpuUsPerPacket: perPacket(relayCpuUs, forwarded),
@@ -274,6 +283,13 @@ function pathResult(ctx: PhaseCtx, n: number, pathName: PathName, placement: Pha
   };
 }
 
+/** What load's caller engine measured (rtpcaller), from the report's summary; null without one. */
+function callerFigures(report: Report | null): PathResult['caller'] {
+  const c = report?.summary.caller;
+  if (!c) return null;
+  return {callerRttMs: c.callerRttMs, hearsLatenessMs: c.hearsLatenessMs, expected: c.expected, received: c.received, late: c.late, lost: c.lost};
+}
+
 /** The relay's own figures from load's report, judged with the SLA profile for N. */
 function judgeRelay(n: number, report: Report, reportPath: string): PathResult['relay'] {
   const {profile, level, judgedAt} = profileFor(n);
@@ -285,11 +301,20 @@ function judgeRelay(n: number, report: Report, reportPath: string): PathResult['
   };
 }
 
+/** The round trip the log line quotes: the sim's, or where it sent none the caller's. */
+function rtLine(result: PathResult): string {
+  const rt = result.roundTripMs;
+  if (rt) return `RT p50 ${rt.p50} ms, p99 ${rt.p99} ms, p99.9 ${rt.p999} ms, max ${rt.max} ms`;
+  const c = result.caller?.callerRttMs;
+  if (c) return `caller RTT p50 ${c.p50} ms, p99 ${c.p99} ms, p99.9 ${c.p999} ms, max ${c.max} ms`;
+  return `RT not measured (${result.nullReasons?.roundTripMs ?? 'no round trips'})`;
+}
+
 function logResult(log: (line: string) => void, n: number, pathName: PathName, result: PathResult): void {
   const win = result.window;
   const c = win.cpuPercent;
   log(
-    `bench: N=${n} ${pathName}: RT p50 ${result.roundTripMs.p50} ms, p99 ${result.roundTripMs.p99} ms, p99.9 ${result.roundTripMs.p999} ms, max ${result.roundTripMs.max} ms; ` +
+    `bench: N=${n} ${pathName}: ${rtLine(result)}; ` +
       `CPU sim ${c.sim}% echo ${c.echo}%${c.serve !== undefined ? ` serve ${c.serve}%` : ''}${c.engine !== undefined ? ` (engine ${c.engine}%)` : ''}` +
       `${c.rtpengine !== undefined ? ` rtpengine ${c.rtpengine}%` : ''} over ${win.durationMs} ms` +
       (result.relayCpuUsPerPacket !== null ? `; relay ${result.relayCpuUsPerPacket} µs/packet` : '') +

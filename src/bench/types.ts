@@ -75,11 +75,15 @@ export interface PathResult {
   callsSetUp: number;
   callsFailed: number;
   errors: string[];
-  /** Round trip per packet as the sim measures it (send of a seq → the same seq back), ms. */
-  roundTripMs: PercentilesMsN;
-  /** The sim's own send jitter (actual send − deadline), ms: how loaded the sim was. */
-  simSendJitterMs: PercentilesMsN;
-  sim: {
+  /**
+   * Round trip per packet as the sim measures it (send of a seq → the same seq back), ms; null
+   * where the sim sent no media of its own (rtpcaller: it forwards load's caller), `nullReasons` says so.
+   */
+  roundTripMs: PercentilesMsN | null;
+  /** The sim's own send jitter (actual send − deadline), ms: how loaded the sim was; null as `roundTripMs`. */
+  simSendJitterMs: PercentilesMsN | null;
+  /** The sim's own media counts; null as `roundTripMs`. */
+  sim: null | {
     packetsSent: number;
     packetsReceived: number;
     /** (sent − received) / sent, end to end at the sim (in-flight at hangup drained first). */
@@ -90,9 +94,9 @@ export interface PathResult {
     schedulerSkips: number;
   };
   /** Late ratio: rtpsla paths from serve's report (§4); direct and rtpengine: round trips > 20 ms (proxy). */
-  lateRatio: number;
+  lateRatio: number | null;
   /** Loss ratio: rtpsla paths from serve's report (§4); direct and rtpengine from the sim's counts. */
-  lossRatio: number;
+  lossRatio: number | null;
   /** rtpsla paths only (needs the per-sequence view of serve); null otherwise. */
   maxConsecutiveMisses: number | null;
   window: WindowResult;
@@ -107,6 +111,17 @@ export interface PathResult {
    * child; every thread of rtpengine) over the window / the packets it forwarded; null on direct.
    */
   relayCpuUsPerPacketProc: number | null;
+  /** Why a null figure of this result is null, by its field name. */
+  nullReasons?: Record<string, string>;
+  /** rtpcaller: what load's caller engine measured (the report's `summary.caller`); null elsewhere. */
+  caller: null | {
+    callerRttMs: {p50: number; p95: number; p99: number; p999: number; max: number} | null;
+    hearsLatenessMs: {p50: number; p95: number; p99: number; p999: number; max: number} | null;
+    expected: number;
+    received: number;
+    late: number;
+    lost: number;
+  };
   /** rtpcaller: load's caller engine (CPU from /proc over the window / packets the relay forwarded then, each one sent or received once by the caller); null elsewhere. */
   callerCpuUsPerPacket: number | null;
   /** How the relay under test ran (null on direct). */

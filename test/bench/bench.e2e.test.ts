@@ -61,10 +61,18 @@ describe('bench: smoke run of the harness (real processes, N = 5 for 2 s, every 
         expect(p!.repeat).toBeUndefined();
         // on rtpcaller the sim forwards load's caller instead of sending its own tone: no round trip of its own
         if (p!.path !== 'rtpcaller') {
-          expect(p!.sim.packetsSent).toBeGreaterThan(0);
-          expect(p!.sim.packetsReceived).toBeGreaterThan(0);
-          expect(p!.roundTripMs.count).toBeGreaterThan(0);
-          expect(p!.roundTripMs.p99).toBeGreaterThanOrEqual(p!.roundTripMs.p50);
+          expect(p!.sim!.packetsSent).toBeGreaterThan(0);
+          expect(p!.sim!.packetsReceived).toBeGreaterThan(0);
+          expect(p!.roundTripMs!.count).toBeGreaterThan(0);
+          expect(p!.roundTripMs!.p99).toBeGreaterThanOrEqual(p!.roundTripMs!.p50);
+          expect(p!.caller).toBeNull();
+        } else {
+          // not zeros that pass: null, with why, and the caller's own figures beside them
+          expect(p!.roundTripMs).toBeNull();
+          expect(p!.sim).toBeNull();
+          expect(p!.nullReasons?.roundTripMs).toMatch(/forwarded load's caller/);
+          expect(p!.caller!.received).toBeGreaterThan(0);
+          expect(p!.caller!.callerRttMs!.p99).toBeGreaterThanOrEqual(p!.caller!.callerRttMs!.p50);
         }
         expect(p!.window.cpuPercent.sim).toBeGreaterThan(0);
         // steal is read from /proc/stat: a finite, non-negative amount (0 on bare metal)
@@ -137,8 +145,8 @@ describe('bench: smoke run of the harness (real processes, N = 5 for 2 s, every 
           expect(n.overDirect[name]).toBeNull();
           continue;
         }
-        expect(n.overDirect[name]!.addsMs.p99).toBeCloseTo(p.roundTripMs.p99 - n.direct!.roundTripMs.p99, 2);
-        expect(n.overDirect[name]!.ratios.p50).toBeCloseTo(p.roundTripMs.p50 / n.direct!.roundTripMs.p50, 2);
+        expect(n.overDirect[name]!.addsMs.p99).toBeCloseTo(p.roundTripMs!.p99 - n.direct!.roundTripMs!.p99, 2);
+        expect(n.overDirect[name]!.ratios.p50).toBeCloseTo(p.roundTripMs!.p50 / n.direct!.roundTripMs!.p50, 2);
       }
       expect(Object.keys(res.targets)).toEqual([
         'slaCleanAt600', 'relayAddsP99At150', 'relayCpuBelowRtpengineAt150', 'relayCpuBelowRtpengineAt600', 'echoPacingP99', 'serveRssAt1000',
@@ -153,11 +161,11 @@ describe('bench: smoke run of the harness (real processes, N = 5 for 2 s, every 
       expect(res.chartSpecPath).toBe(path.join(out, spec!));
       expect(chart.type).toBe('line');
       expect([chart.options.scales.x.type, chart.options.scales.y.type]).toEqual(['logarithmic', 'logarithmic']);
-      const charted = res.params.paths.filter((p) => n[p]!.roundTripMs.count > 0);
+      const charted = res.params.paths.filter((p) => (n[p]!.roundTripMs?.count ?? 0) > 0);
       expect([...new Set(chart.data.datasets.map((d) => d.path))].sort()).toEqual([...charted].sort());
       const keys: Record<string, 'p50' | 'p99' | 'p999'> = {p50: 'p50', p99: 'p99', 'p99.9': 'p999'};
       for (const d of chart.data.datasets) {
-        const rt = n[d.path as PathName]!.roundTripMs;
+        const rt = n[d.path as PathName]!.roundTripMs!;
         expect(d.data).toEqual([{x: 5, y: rt[keys[d.percentile]], label: expect.any(String)}]);
       }
       expect(chart.data.datasets).toHaveLength(3 * charted.length);

@@ -22,7 +22,7 @@ describe('--repeat', () => {
 
   test('every number is the median of the runs, with its spread by JSON path; the SLA passes only when every run did', () => {
     const c = combineRuns([run(1.0, 10, true), run(3.0, 14, false, ['lateRatio']), run(2.0, 12, true)]);
-    expect(c.roundTripMs.p99).toBe(2);
+    expect(c.roundTripMs!.p99).toBe(2);
     expect(c.relayCpuUsPerPacket).toBe(12);
     expect(c.window.cpuPercent.serve).toBe(20);
     expect(c.repeat!.runs).toBe(3);
