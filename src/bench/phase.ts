@@ -8,7 +8,8 @@ import path from 'node:path';
 import {LatencyHistogram} from '../metrics/histogram.js';
 import {runLoad, type LoadProgress} from '../load/run.js';
 import {evaluateReport} from '../sla/evaluate.js';
-import type {Report} from '../protocol/report.js';
+import type {Report, ToolEngines} from '../protocol/report.js';
+import {parseEngineLine} from '../media/echo/index.js';
 import {pidOf, startPhaseProcesses, type BenchCredentials, type ChildRegistry, type EngineName, type PhaseProcesses} from './children.js';
 import {runDirect} from './direct.js';
 import {PhaseWindow, round, type WindowResult} from './window.js';
@@ -23,7 +24,7 @@ import {profileFor} from './judge.js';
 import {fifoOf, PATH_SPECS, relayPlacementFor} from './variants.js';
 import {ENGINE_CPUS_ENV} from '../engine/cpu-list.js';
 
-type SimStatsBody = Pick<SimStats, 'totals' | 'rttUs' | 'sendJitterUs'>;
+type SimStatsBody = Pick<SimStats, 'totals' | 'rttUs' | 'sendJitterUs'> & Partial<Pick<SimStats, 'engineInfo'>>;
 interface ServeMetricsBody {
   packetsUp: number;
   packetsBack: number;
@@ -275,12 +276,26 @@ function pathResult(ctx: PhaseCtx, n: number, pathName: PathName, placement: Pha
     callerCpuUsPerPacket: PATH_SPECS[pathName].caller === 'rtp' ? perPacket(win.cpuTimeUs.caller, forwarded) : null,
     relayPlacement: relayPlacement && d ? {...relayPlacement, threadsPinned: d.threadsPinned} : relayPlacement,
     packetsForwardedInWindow: forwarded,
+    toolEngines: grantedEngines(pathName, stats, p.echo.output, report),
     echoPacingErrorUs: echoPacing,
     ...(echoPacing ? {} : {echoPacingNote: 'echo\'s stats lines carry no pacing error (pacingErrorP99Us / pacingErrorUs)'}),
     serve: mFinal ? {eventLoopDelayMs: (mEnd ?? mFinal).eventLoopDelayMs, rssBytesAtEnd: mFinal.rssBytes, portsHeldAtEnd: mFinal.portsHeld} : null,
     relay: calls.report ? judgeRelay(n, calls.report, calls.reportPath) : null,
     setupMs: direct ? direct.setupMs : null,
   };
+}
+
+/** What each engine role of the phase was granted (PathResult.toolEngines). */
+function grantedEngines(pathName: PathName, stats: SimStatsBody, echoOutput: string, report: Report | null): ToolEngines {
+  const fromReport = report?.tool.engines ?? {};
+  const out: ToolEngines = {
+    sim: stats.engineInfo ?? {unknown: 'the sim\'s /_sim/stats did not say'},
+    echo: parseEngineLine(echoOutput) ?? {unknown: 'the echo printed no engine line'},
+  };
+  if (isRtpsla(pathName)) out.relay = fromReport.relay ?? {unknown: 'load\'s report did not say'};
+  else if (pathName !== 'direct') out.relay = {unknown: 'rtpengine: its media threads ran at relayPlacement.scheduling (it does not start when that is refused)'};
+  if (PATH_SPECS[pathName].caller === 'rtp') out.caller = fromReport.caller ?? {unknown: 'load\'s report did not say'};
+  return out;
 }
 
 /** What load's caller engine measured (rtpcaller), from the report's summary; null without one. */

@@ -3,6 +3,7 @@
  * extended: per N one result per path — direct, rtpsla relay with the native engine, rtpsla relay
  * with the node engine, rtpengine userspace — and what each relay adds over direct).
  */
+import type {ToolEngines} from '../protocol/report.js';
 import type {PhasePlacement} from './placement.js';
 import type {PercentilesWithCount} from '../metrics/histogram.js';
 import type {SlaLevel} from '../sla/profile.js';
@@ -32,7 +33,10 @@ export type RtpslaPathName = (typeof RTPSLA_PATH_NAMES)[number];
 export interface RelayPlacement {
   /** `like-for-like`: rtpengine at rtpsla's relay priority and placement; `defaults`: each at its own. */
   mode: 'like-for-like' | 'defaults';
-  /** `fifo:12`, or `default` (the relay's own choice). */
+  /**
+   * The class the relay was asked to run at: `fifo:12`, or `default` (the relay's own choice).
+   * What the OS granted is in the result's `toolEngines` (a normal user asks and gets `normal`).
+   */
   scheduling: string;
   /** The CPUs the media threads were pinned to (null: placed by the kernel); control threads (serve's Node, rtpengine's main/ICE/timer threads) are never pinned. */
   mediaCpus: string | null;
@@ -126,6 +130,13 @@ export interface PathResult {
   callerCpuUsPerPacket: number | null;
   /** How the relay under test ran (null on direct). */
   relayPlacement: RelayPlacement | null;
+  /**
+   * What each engine role was granted in this phase (scheduling, pinning, timestamps), as a
+   * report's `tool.engines`: the sim from /_sim/stats, the echo from its engine line, the relay
+   * and caller from load's report (rtpsla paths). rtpengine's relay is `{unknown}`: its
+   * threads' class is what `relayPlacement` asked (it fails to start when refused).
+   */
+  toolEngines: ToolEngines;
   /** With --repeat K > 1: every number of this result over the K runs (this result holds the medians), by its JSON path. */
   repeat?: {runs: number; figures: Record<string, Spread>};
   /** The native engine process alone (CPU / forwarded packets); null when serve has no engine child. */

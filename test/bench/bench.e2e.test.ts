@@ -74,6 +74,13 @@ describe('bench: smoke run of the harness (real processes, N = 5 for 2 s, every 
           expect(p!.caller!.received).toBeGreaterThan(0);
           expect(p!.caller!.callerRttMs!.p99).toBeGreaterThanOrEqual(p!.caller!.callerRttMs!.p50);
         }
+        // what the OS granted each role it started, as a report's tool.engines
+        expect(p!.toolEngines.sim).toEqual(expect.objectContaining({engine: 'native', scheduling: expect.stringMatching(/^(fifo:\d+|nice:-?\d+|normal)$/)}));
+        expect(p!.toolEngines.echo).toEqual(expect.objectContaining({scheduling: expect.any(String), timestamps: expect.any(String)}));
+        if (p!.path === 'direct') expect(p!.toolEngines.relay).toBeUndefined();
+        else if (p!.path.startsWith('rtpengine')) expect(p!.toolEngines.relay).toEqual({unknown: expect.stringMatching(/rtpengine/)});
+        else expect(p!.toolEngines.relay).toEqual(expect.objectContaining({scheduling: expect.any(String), timestamps: expect.any(String)}));
+        if (p!.path === 'rtpcaller') expect(p!.toolEngines.caller).toEqual(expect.objectContaining({scheduling: expect.any(String)}));
         expect(p!.window.cpuPercent.sim).toBeGreaterThan(0);
         // steal is read from /proc/stat: a finite, non-negative amount (0 on bare metal)
         expect(Number.isFinite(p!.window.hostSteal.phaseMs) && p!.window.hostSteal.phaseMs >= 0).toBe(true);
