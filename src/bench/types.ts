@@ -3,7 +3,7 @@
  * extended: per N one result per path — direct, rtpsla relay with the native engine, rtpsla relay
  * with the node engine, rtpengine userspace — and what each relay adds over direct).
  */
-import type {ToolEngines} from '../protocol/report.js';
+import type {PercentilesMs, ToolEngines} from '../protocol/report.js';
 import type {PhasePlacement} from './placement.js';
 import type {PercentilesWithCount} from '../metrics/histogram.js';
 import type {SlaLevel} from '../sla/profile.js';
@@ -119,8 +119,8 @@ export interface PathResult {
   nullReasons?: Record<string, string>;
   /** rtpcaller: what load's caller engine measured (the report's `summary.caller`); null elsewhere. */
   caller: null | {
-    callerRttMs: {p50: number; p95: number; p99: number; p999: number; max: number} | null;
-    hearsLatenessMs: {p50: number; p95: number; p99: number; p999: number; max: number} | null;
+    callerRttMs: PercentilesMs | null;
+    hearsLatenessMs: PercentilesMs | null;
     expected: number;
     received: number;
     late: number;
@@ -153,8 +153,8 @@ export interface PathResult {
   };
   relay: null | {
     reportPath: string;
-    latenessMs: {p50: number; p95: number; p99: number; p999: number; max: number} | null;
-    rttMs: {p50: number; p95: number; p99: number; p999: number; max: number} | null;
+    latenessMs: PercentilesMs | null;
+    rttMs: PercentilesMs | null;
     packetsUp: number;
     packetsBack: number;
     late: number;
