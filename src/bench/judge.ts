@@ -63,8 +63,15 @@ export function targets(results: NResult[], skipped: BenchResult['skipped']): Re
     if (rte === null) return {met: null, detail: r.rtpengine ? `rtpengine CPU per packet not measured at ${n} calls` : `rtpengine: ${why('rtpengine')}`};
     return {met: nat < rte, detail: `native relay (serve + engine) ${nat} µs vs rtpengine ${rte} µs CPU per forwarded packet at ${n} calls (target: below)`};
   };
-  const pacing = results.flatMap((r) => PATH_NAMES.map((p) => ({n: r.calls, p, v: r[p]?.echoPacingErrorUs ?? null}))).filter((x) => x.v !== null);
-  const worstPacing = pacing.length ? pacing.reduce((a, b) => (b.v!.p99 > a.v!.p99 ? b : a)) : null;
+  // judged over each path's steady window (as its CPU); the whole-phase figure is quoted beside it
+  const ran = results.flatMap((r) => PATH_NAMES.filter((p) => r[p]).map((p) => ({n: r.calls, p, v: r[p]!.echoPacingErrorUs, phase: r[p]!.echoPacingErrorUsPhase})));
+  const worstOf = <T extends {p99: number}>(xs: {n: number; p: PathName; v: T | null}[]) => {
+    const got = xs.filter((x) => x.v !== null);
+    return got.length ? got.reduce((a, b) => (b.v!.p99 > a.v!.p99 ? b : a)) : null;
+  };
+  const worstPacing = worstOf(ran);
+  const worstPhase = worstOf(ran.map((x) => ({n: x.n, p: x.p, v: x.phase})));
+  const unmeasured = worstPacing ? ran.filter((x) => x.v === null).map((x) => `N=${x.n} ${x.p}`) : [];
   const relay1000 = at(1000)?.native ?? at(1000)?.node;
   const rss1000 = relay1000?.window.rssPeakBytes.serve;
   return {
@@ -87,10 +94,14 @@ export function targets(results: NResult[], skipped: BenchResult['skipped']): Re
     relayCpuBelowRtpengineAt150: cpuBelow(150),
     relayCpuBelowRtpengineAt600: cpuBelow(600),
     echoPacingP99: {
-      met: worstPacing ? worstPacing.v!.p99 <= 100 : null,
+      met: worstPacing ? unmeasured.length === 0 && worstPacing.v!.p99 <= 100 : null,
       detail: worstPacing
-        ? `echo pacing error p99 ${round(worstPacing.v!.p99 / 1000, 3)} ms at worst (N=${worstPacing.n} ${worstPacing.p}; target ≤ 0.1 ms)`
-        : 'echo did not report its pacing error (pacingErrorP99Us / pacingErrorUs in its stats lines; the node echo has none)',
+        ? [
+            `echo pacing error p99 ${round(worstPacing.v!.p99 / 1000, 3)} ms at worst over the steady window (N=${worstPacing.n} ${worstPacing.p}; target ≤ 0.1 ms)`,
+            ...(unmeasured.length ? [`not measured on ${unmeasured.join(', ')}`] : []),
+            ...(worstPhase ? [`over the echo's whole life, teardown included: ${round(worstPhase.v!.p99 / 1000, 3)} ms at worst (N=${worstPhase.n} ${worstPhase.p})`] : []),
+          ].join('; ')
+        : 'echo did not report its pacing error over any window (echo.mark lines; the node echo keeps no histogram)',
     },
     serveRssAt1000: {
       met: rss1000 ? rss1000 <= 200 * 1048576 : null,

@@ -8,6 +8,7 @@ import {engineBinaryPath} from '../engine/engine-select.js';
 import type {EngineName} from './children.js';
 import {findRtpengine} from './rtpengine/daemon.js';
 import {ConfigError} from '../errors.js';
+import {pacingBetweenMarks, type PacingMark} from '../media/echo/mark.js';
 import {PATH_SPECS} from './variants.js';
 import {PATH_NAMES, type EchoPacingUs, type PathName, type SkippedPath} from './types.js';
 
@@ -65,6 +66,35 @@ export function legacyPaths(path: string | undefined): PathName[] | undefined {
   if (path === 'direct') return ['direct'];
   if (path === 'relay') return ['native', 'node'];
   return undefined;
+}
+
+/**
+ * The `echo.mark` lines (mark.ts) echo logged on each SIGUSR2 the bench sent it, in order: the
+ * pacing-error histogram so far (a quoted or bare base64 value) and its count.
+ */
+export function parseEchoMarks(output: string): PacingMark[] {
+  const marks: PacingMark[] = [];
+  for (const line of output.split('\n')) {
+    if (!/\becho\.mark\b/.test(line)) continue;
+    const hist = /\bpacingErrorHist=("(?:[^"\\]|\\.)*"|\S+)/.exec(line);
+    const count = /\bpacingErrorCount=(\d+)/.exec(line);
+    const note = /\bpacingErrorNote=("(?:[^"\\]|\\.)*"|\S+)/.exec(line);
+    const text = (m: RegExpExecArray | null) => (m === null ? null : m[1].startsWith('"') ? (JSON.parse(m[1]) as string) : m[1]);
+    const h = text(hist);
+    marks.push({pacingErrorHist: h === 'null' ? null : h, pacingErrorCount: count ? Number(count[1]) : 0, ...(note ? {pacingErrorNote: text(note)!} : {})});
+  }
+  return marks;
+}
+
+/**
+ * echo's pacing error over the steady window: between the first two marks (sent at the window's
+ * start and at the first hangup). Null with the reason when there are not two marks, or the echo
+ * keeps no histogram, or it held nothing in between.
+ */
+export function windowEchoPacing(output: string): {pacing: (EchoPacingUs & {count: number}) | null; reason: string | null} {
+  const marks = parseEchoMarks(output);
+  if (marks.length < 2) return {pacing: null, reason: `echo logged ${marks.length} of the window's 2 marks (echo.mark on SIGUSR2)`};
+  return pacingBetweenMarks(marks[0], marks[1]);
 }
 
 /**

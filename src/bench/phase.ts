@@ -10,11 +10,12 @@ import {runLoad, type LoadProgress} from '../load/run.js';
 import {evaluateReport} from '../sla/evaluate.js';
 import type {Report, ToolEngines} from '../protocol/report.js';
 import {parseEngineLine} from '../media/echo/index.js';
+import {MARK_SIGNAL} from '../media/echo/mark.js';
 import {pidOf, startPhaseProcesses, type BenchCredentials, type ChildRegistry, type EngineName, type PhaseProcesses} from './children.js';
 import {runDirect} from './direct.js';
 import {PhaseWindow, round, type WindowResult} from './window.js';
 import type {PathName, PathResult, PercentilesMsN} from './types.js';
-import {parseEchoPacing} from './paths.js';
+import {parseEchoPacing, windowEchoPacing} from './paths.js';
 import {relayedPackets, startRtpengine, type RunningRtpengine} from './rtpengine/daemon.js';
 import type {PhasePlacement} from './placement.js';
 import {RtpengineRoute} from './rtpengine/route.js';
@@ -121,7 +122,10 @@ interface PhaseReadings {
   rStart: number | null;
   rEnd: number | null;
   mFinal: ServeMetricsBody | null;
+  /** Over the echo's whole life (its last stats line). */
   echoPacing: ReturnType<typeof parseEchoPacing>;
+  /** Over the steady window (between its two marks). */
+  echoWindowPacing: ReturnType<typeof windowEchoPacing>;
 }
 
 const isRtpsla = (pathName: PathName) => PATH_SPECS[pathName].rtpsla;
@@ -134,14 +138,22 @@ function watchWindow(w: PhaseWindow, p: PhaseProcesses, d: RunningRtpengine | nu
     relayedAtStart: Promise.resolve(null),
     relayedAtEnd: Promise.resolve(null),
   };
+  // echo logs its pacing-error histogram on each mark: the two bracket the window (media/echo/mark.ts)
+  let marked = false;
+  const markEcho = () => {
+    p.echo.proc.kill(MARK_SIGNAL);
+  };
   w.onStart = () => {
     if (p.serveUrl) readings.metricsAtStart = serveMetrics(p.serveUrl);
     if (d) readings.relayedAtStart = relayedPackets(d.ng);
+    marked = true;
+    markEcho();
   };
   const onFirstHangup = () => {
     w.firstHangup();
     if (p.serveUrl) readings.metricsAtEnd = serveMetrics(p.serveUrl);
     if (d) readings.relayedAtEnd = relayedPackets(d.ng);
+    if (marked) markEcho();
   };
   return {readings, onFirstHangup};
 }
@@ -198,7 +210,7 @@ async function readPhase(ctx: PhaseCtx, n: number, pathName: PathName, ph: Runni
   // echo writes its final counters when it stops (its pacing error: the last line that has it)
   await ctx.reg.stop([p.serve, d?.child]);
   await ctx.reg.stop([p.sim, p.echo]);
-  return {win, stats, mStart, mEnd, rStart, rEnd, mFinal, echoPacing: parseEchoPacing(p.echo.output)};
+  return {win, stats, mStart, mEnd, rStart, rEnd, mFinal, echoPacing: parseEchoPacing(p.echo.output), echoWindowPacing: windowEchoPacing(p.echo.output)};
 }
 
 /** The relay's forwarded packets and CPU over the window, from the best source each path has. */
@@ -228,7 +240,7 @@ function pathResult(ctx: PhaseCtx, n: number, pathName: PathName, placement: Pha
   const rtpsla = isRtpsla(pathName);
   const {p, d} = ph;
   const {direct, report} = calls;
-  const {win, stats, mEnd, mFinal, echoPacing} = r;
+  const {win, stats, mEnd, mFinal, echoPacing, echoWindowPacing} = r;
   const media = stats.totals.media;
   const simLoss = media.packetsSent > 0 ? Math.max(0, media.packetsSent - media.packetsReceived) / media.packetsSent : 0;
   const over20 = fractionOver(stats.rttUs.histogram, 20_000);
@@ -277,8 +289,12 @@ function pathResult(ctx: PhaseCtx, n: number, pathName: PathName, placement: Pha
     relayPlacement: relayPlacement && d ? {...relayPlacement, threadsPinned: d.threadsPinned} : relayPlacement,
     packetsForwardedInWindow: forwarded,
     toolEngines: grantedEngines(pathName, stats, p.echo.output, report),
-    echoPacingErrorUs: echoPacing,
-    ...(echoPacing ? {} : {echoPacingNote: 'echo\'s stats lines carry no pacing error (pacingErrorP99Us / pacingErrorUs)'}),
+    echoPacingErrorUs: echoWindowPacing.pacing,
+    echoPacingErrorUsPhase: echoPacing,
+    echoPacingNote: [
+      echoWindowPacing.pacing ? 'over the steady window: the packets echo held between its two marks (count)' : `over the steady window: not measured (${echoWindowPacing.reason})`,
+      echoPacing ? 'Phase: over the echo\'s whole life, setup and teardown included (its last stats line)' : 'Phase: echo\'s stats lines carry no pacing error (pacingErrorP99Us / pacingErrorUs)',
+    ].join('; '),
     serve: mFinal ? {eventLoopDelayMs: (mEnd ?? mFinal).eventLoopDelayMs, rssBytesAtEnd: mFinal.rssBytes, portsHeldAtEnd: mFinal.portsHeld} : null,
     relay: calls.report ? judgeRelay(n, calls.report, calls.reportPath) : null,
     setupMs: direct ? direct.setupMs : null,

@@ -143,9 +143,16 @@ export interface PathResult {
   engineCpuUsPerPacket: number | null;
   /** From serve's /metrics (rtpsla paths) or rtpengine's `statistics` (relayedpackets) at the window's ends. */
   packetsForwardedInWindow: number | null;
-  /** echo's pacing error (send − due), µs, from its stats lines; null with `echoPacingNote` when echo does not report it. */
-  echoPacingErrorUs: EchoPacingUs | null;
-  echoPacingNote?: string;
+  /**
+   * echo's pacing error (send − due of the packets it held), µs, over the steady window like every
+   * CPU figure: between the two marks the bench asks echo for (media/echo/mark.ts); null with the
+   * reason in `echoPacingNote`. The `echoPacingP99` target is judged on it.
+   */
+  echoPacingErrorUs: (EchoPacingUs & {count: number}) | null;
+  /** The same over the echo's whole life (setup and teardown included), from its last stats line. */
+  echoPacingErrorUsPhase: EchoPacingUs | null;
+  /** How each of the two was taken, or why it is null. */
+  echoPacingNote: string;
   serve: null | {
     eventLoopDelayMs: {p50: number; p99: number; max: number} | null;
     rssBytesAtEnd: number;

@@ -3,6 +3,7 @@ import {BaseCommand} from '../base-command.js';
 import {decimal, echoModeFlag, engineFlag, host, logLevelFlag, port, settingName} from '../config/flags.js';
 import {ECHO_DESCRIPTION} from '../media/echo/help.js';
 import {DEFAULT_ECHO_HOST, DEFAULT_ECHO_PORT, DEFAULT_IDLE_EXPIRY_MS, DEFAULT_MAX_HOLD_MS, engineLine, listeningLine, parseClockRate, parsePtClockRates, statsFields} from '../media/echo/index.js';
+import {logMarksOnSignal} from '../media/echo/mark.js';
 import {startEchoOn} from '../media/echo/run.js';
 import {createLogger} from '../log/logger.js';
 import {onStopSignals} from '../runtime/signals.js';
@@ -62,8 +63,10 @@ export default class Echo extends BaseCommand {
       },
       (line) => this.dieWith(line),
     );
+    const unmark = logMarksOnSignal(echo.server, logger);
     process.stdout.write(`${echo.kind} engine: ${listeningLine(echo.server)}\n${engineLine(await echo.info())}\n`);
     const signal = await stop.stopped;
+    unmark();
     const final = await echo.close();
     stop.dispose();
     logger.info('echo.stopped', {signal, engine: echo.kind, ...statsFields(final)});

@@ -143,6 +143,14 @@ describe('bench: smoke run of the harness (real processes, N = 5 for 2 s, every 
         expect(res.largestSlaCleanCalls.rtpcaller).toBe(n.rtpcaller.relay!.sla.pass ? 5 : null);
       }
       for (const p of ran) if (p!.path !== 'rtpcaller') expect(p!.callerCpuUsPerPacket).toBeNull();
+      // echo's pacing error over the steady window: both marks reached the echo on every path
+      // with a window (a count of held packets, or null saying nothing was held), its whole life beside it
+      for (const p of ran) {
+        if (p!.window.steady) expect(p!.echoPacingNote).not.toMatch(/logged [01] of the window's 2 marks/);
+        if (p!.echoPacingErrorUs) expect(p!.echoPacingErrorUs.count).toBeGreaterThan(0);
+        else expect(p!.echoPacingNote).toMatch(/over the steady window: not measured \(/);
+        expect(p!.echoPacingErrorUsPhase?.p99).toEqual(expect.any(Number));
+      }
       expect(n.direct!.relayPlacement).toBeNull();
       expect(n.direct!.relayCpuUsPerPacketProc).toBeNull();
       // what each relay adds is computed from the two round-trip distributions

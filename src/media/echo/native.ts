@@ -36,6 +36,8 @@ export interface EchoPacing {
 export interface NativeEchoServer extends EchoServer {
   readonly engine: 'native';
   pacing(): EchoPacing;
+  /** The live histogram of t_sent − due (µs) of every held packet so far (marks encode it: mark.ts). */
+  pacingHistogram(): LatencyHistogram;
 }
 
 /** The engine's echo.stats / echo.close reply: every EchoStats counter (native/PROTOCOL.md). */
@@ -118,6 +120,10 @@ class NativeEcho implements NativeEchoServer, RecordSink {
     // aux = t_recv − due (µs: > 0 arrived after its slot, < 0 before it)
     if ((flags & FLAG_HELD) !== 0) this.pacingError.recordUs(tSentUs - (tRecvUs - aux));
     this.arrivalLate.recordUs(aux > 0 ? aux : 0);
+  }
+
+  pacingHistogram(): LatencyHistogram {
+    return this.pacingError;
   }
 
   pacing(): EchoPacing {

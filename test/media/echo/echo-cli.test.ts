@@ -3,6 +3,7 @@ import {parseListeningLine, parseEngineLine} from '../../../src/media/echo/index
 import {CliProcess, runCli, sleep} from '../../helpers/cli.js';
 import {rtpPacket} from '../../helpers/rtp.js';
 import {EchoClient, expectWholeBurst} from './client.js';
+import {parseEchoMarks, windowEchoPacing} from '../../../src/bench/paths.js';
 
 const LISTEN_RE = /echo listening on \S+ \(rcvbuf \d+, sndbuf \d+\)\n/;
 
@@ -73,6 +74,29 @@ describe('rtpsla echo (built binary)', () => {
     expect(final).toMatch(/malformed=1 /);
     expect(final).toMatch(/sourcesTotal=1 /);
     expect(proc.stdout).not.toMatch(/echo\.st/); // logs never on stdout
+  });
+
+  it('logs one echo.mark per SIGUSR2 (and keeps running); two marks give the pacing error of exactly the packets held between them', async () => {
+    const {proc, port} = await startBinary(['--stats-interval-sec', '0', '--log-level', 'info', '--engine', 'native']);
+    const c = await EchoClient.open();
+    clients.push(c);
+    proc.child.kill('SIGUSR2');
+    await proc.waitFor(/echo\.mark mark=1 /, 5000);
+    // 10 frames at once: the first goes at once, the 9 after it wait for their slots
+    for (let i = 0; i < 10; i++) await c.send(rtpPacket({seq: i, ts: 160 * (i + 1), ssrc: 7}), port);
+    await c.waitFor(10, 5000);
+    await sleep(300); // the engine hands its records over at least every 100 ms
+    proc.child.kill('SIGUSR2');
+    await proc.waitFor(/echo\.mark mark=2 /, 5000);
+    const marks = parseEchoMarks(proc.stderr);
+    expect(marks.map((m) => m.pacingErrorCount)).toEqual([0, 9]);
+    const w = windowEchoPacing(proc.stderr);
+    expect(w.reason).toBeNull();
+    expect(w.pacing!.count).toBe(9);
+    expect(w.pacing!.p99).toBeGreaterThanOrEqual(0);
+    expect(w.pacing!.max).toBeGreaterThanOrEqual(w.pacing!.p99);
+    expect(proc.child.exitCode).toBeNull();
+    expect((await proc.stop('SIGTERM')).code).toBe(0);
   });
 
   it('exits 0 on SIGINT too', async () => {
