@@ -91,7 +91,7 @@ export function buildReport(f: ReportFacts): Report {
     callsAnswered: callRecords.filter((r) => r.setupMs !== null).length,
   });
   const histograms: Report['histograms'] = encodeHistograms(merged);
-  const notes = runNotes(f, peak);
+  const notes = runNotes(f, peak, callRecords);
   const loadHost: LoadHost = {cpus: availableParallelism(), stealMs: stealSince(f.stealAtStartUs), stalls: f.stallWatch.summary()};
   for (const note of [stealNoteFor(loadHost), stallNoteFor(loadHost, callRecords, f.startedAt.getTime())]) if (note !== null) notes.push(note);
   const callerTimelines = f.rtp ? addCallerSide(f.rtp, records, callRecords, summary, histograms, notes, (f.mediaServer ?? 'echo') === 'echo') : null;
@@ -153,17 +153,38 @@ function runHistograms(run: RunRecords | undefined): MergedHistograms {
   };
 }
 
-function runNotes(f: ReportFacts, peak: number): string[] {
+/**
+ * Why calls did not all overlap when set-up was what took the time: the longest and median
+ * set-up against the hold, and the calls still in set-up when their hold ended. Null when no
+ * call's set-up took a tenth of the hold.
+ */
+export function setupNote(records: readonly Pick<CallRecord, 'setupMs' | 'error'>[], durationMs: number): string | null {
+  const setups = records.flatMap((r) => (r.setupMs !== null ? [r.setupMs] : [])).sort((a, b) => a - b);
+  const unfinished = records.filter((r) => r.error?.startsWith('call ended during setup') === true).length;
+  const longest = setups.at(-1) ?? 0;
+  if (unfinished === 0 && longest < durationMs / 10) return null;
+  const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const median = setups.length ? setups[(setups.length - 1) >> 1] : null;
+  return (
+    (setups.length ? `set-up took up to ${s(longest)} (median ${s(median!)}) of each call's ${s(durationMs)} hold` : `no call finished its set-up within its ${s(durationMs)} hold`) +
+    (unfinished > 0 ? `; ${unfinished} call${unfinished === 1 ? ' was' : 's were'} still in set-up when the hold ended` : '')
+  );
+}
+
+function runNotes(f: ReportFacts, peak: number, records: readonly CallRecord[]): string[] {
   const {o} = f;
   const notes: string[] = [];
   const never = f.calls.filter((c) => c.neverEnteredApp === true);
   // calls that never reached the app say why themselves; the concurrency they lacked would only repeat it
   if (never.length > 0) notes.push(...neverEnteredNotes(never, o.app));
-  else if (peak < o.count)
+  else if (peak < o.count) {
+    const setup = setupNote(records, o.durationMs);
     notes.push(
       `peak concurrency was ${peak} of ${o.count} calls` +
-        (o.delayBetweenMs * (o.count - 1) >= o.durationMs ? ' (count × delay-between exceeds duration: calls did not all overlap)' : ''),
+        (o.delayBetweenMs * (o.count - 1) >= o.durationMs ? ' (count × delay-between exceeds duration: calls did not all overlap)' : '') +
+        (setup !== null ? `: ${setup}` : ''),
     );
+  }
   if (f.followNote) notes.push(f.followNote);
   if (o.signal?.aborted === true) notes.push(`interrupted: ${f.calls.length} of ${o.count} calls originated before the run was stopped`);
   return notes;
