@@ -76,14 +76,24 @@ export function parseEchoMarks(output: string): PacingMark[] {
   const marks: PacingMark[] = [];
   for (const line of output.split('\n')) {
     if (!/\becho\.mark\b/.test(line)) continue;
-    const hist = /\bpacingErrorHist=("(?:[^"\\]|\\.)*"|\S+)/.exec(line);
-    const count = /\bpacingErrorCount=(\d+)/.exec(line);
-    const note = /\bpacingErrorNote=("(?:[^"\\]|\\.)*"|\S+)/.exec(line);
-    const text = (m: RegExpExecArray | null) => (m === null ? null : m[1].startsWith('"') ? (JSON.parse(m[1]) as string) : m[1]);
-    const h = text(hist);
-    marks.push({pacingErrorHist: h === 'null' ? null : h, pacingErrorCount: count ? Number(count[1]) : 0, ...(note ? {pacingErrorNote: text(note)!} : {})});
+    const hist = logValue(line, 'pacingErrorHist');
+    const count = logValue(line, 'pacingErrorCount');
+    const note = logValue(line, 'pacingErrorNote');
+    marks.push({pacingErrorHist: hist === 'null' ? null : hist, pacingErrorCount: count ? Number(count) : 0, ...(note ? {pacingErrorNote: note} : {})});
   }
   return marks;
+}
+
+/** One `name=value` field of a logger line (log/logger.ts): a quoted value unquoted, or the bare token; null when absent. */
+function logValue(line: string, name: string): string | null {
+  const m = new RegExp(`\\b${name}=("(?:[^"\\\\]|\\\\.)*"|\\S+)`).exec(line);
+  if (m === null) return null;
+  if (!m[1].startsWith('"')) return m[1];
+  try {
+    return JSON.parse(m[1]) as string;
+  } catch {
+    return null; // not a JSON string: not a logger value
+  }
 }
 
 /**
@@ -115,10 +125,10 @@ export function parseEchoPacing(output: string): EchoPacingUs | null {
 
 function pacingFromLine(line: string): EchoPacingUs | null {
   const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-  const obj = /\bpacingErrorUs=("(?:[^"\\]|\\.)*"|\{\S*\})/.exec(line);
+  const obj = logValue(line, 'pacingErrorUs');
   if (obj) {
     try {
-      const o = JSON.parse(obj[1].startsWith('"') ? (JSON.parse(obj[1]) as string) : obj[1]) as Record<string, unknown>;
+      const o = JSON.parse(obj) as Record<string, unknown>;
       const p99 = num(o.p99);
       if (p99 !== null) return {p50: num(o.p50), p99, p999: num(o.p999), max: num(o.max)};
     } catch {

@@ -175,6 +175,16 @@ export class LatencyHistogram {
     if (other.exactMaxUs > this.exactMaxUs) this.exactMaxUs = other.exactMaxUs;
   }
 
+  /**
+   * Takes the counts of `earlier` (an older copy of this same histogram) out of this one: what
+   * was recorded in between. The max is then the top of the highest bucket left (within 0.1 %).
+   */
+  subtract(earlier: LatencyHistogram): void {
+    this.h.subtract(earlier.h);
+    this.sumUs -= earlier.sumUs;
+    this.exactMaxUs = this.h.totalCount === 0 ? 0 : this.h.maxValue;
+  }
+
   percentileUs(p: number): number {
     return this.h.totalCount === 0 ? 0 : this.h.getValueAtPercentile(p);
   }

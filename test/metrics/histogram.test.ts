@@ -173,3 +173,24 @@ describe('LatencyHistogram.recordUs (integer index fast path)', () => {
     );
   });
 });
+
+describe('LatencyHistogram subtract', () => {
+  test('a later copy minus an earlier one is exactly what was recorded in between: counts, percentiles, sum and max', () => {
+    const live = new LatencyHistogram();
+    for (let v = 1; v <= 100; v++) live.recordUs(5000 + v); // before: 5.001–5.1 ms
+    const earlier = LatencyHistogram.fromBase64(live.toBase64());
+    const between = new LatencyHistogram();
+    for (let v = 1; v <= 1000; v++) {
+      live.recordUs(v);
+      between.recordUs(v);
+    }
+    const later = LatencyHistogram.fromBase64(live.toBase64());
+    later.subtract(earlier);
+    expect(later.count).toBe(1000);
+    for (const p of [50, 99, 99.9]) expect(later.percentileUs(p)).toBe(between.percentileUs(p));
+    expect(later.maxUs()).toBe(1000);
+    expect(Math.round(later.sumUs)).toBe(Math.round(between.sumUs));
+    later.subtract(LatencyHistogram.fromBase64(later.toBase64()));
+    expect([later.count, later.maxUs(), later.percentileUs(99)]).toEqual([0, 0, 0]);
+  });
+});

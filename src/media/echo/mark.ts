@@ -66,11 +66,10 @@ export function pacingBetweenMarks(earlier: PacingMark, later: PacingMark): {pac
   if (earlier.pacingErrorHist === null || later.pacingErrorHist === null) {
     return {pacing: null, reason: later.pacingErrorNote ?? earlier.pacingErrorNote ?? 'a mark carries no pacing-error histogram'};
   }
-  const a = LatencyHistogram.fromBase64(earlier.pacingErrorHist);
-  const b = LatencyHistogram.fromBase64(later.pacingErrorHist);
-  b.h.subtract(a.h);
-  const count = b.h.totalCount;
+  const window = LatencyHistogram.fromBase64(later.pacingErrorHist);
+  window.subtract(LatencyHistogram.fromBase64(earlier.pacingErrorHist));
+  const count = window.count;
   if (count <= 0) return {pacing: null, reason: 'the echo held no packet between the two marks'};
-  const at = (p: number) => b.h.getValueAtPercentile(p);
-  return {pacing: {p50: at(50), p99: at(99), p999: at(99.9), max: b.h.maxValue, count}, reason: null};
+  const at = (p: number) => window.percentileUs(p);
+  return {pacing: {p50: at(50), p99: at(99), p999: at(99.9), max: window.maxUs(), count}, reason: null};
 }
